@@ -1,0 +1,46 @@
+# Two entry points for a newcomer: `make run` and `make test`. Both create .venv when it is missing and
+# install into it from constraints.txt; the stamp file makes a second call a no-op.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: run test install lock sample bench compare clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first, by exact version: the CPU wheel lies on these machines, a plain `torch` pulls CUDA.
+	$(PIP) install -c constraints.txt torch==2.13.0
+	$(PIP) install -c constraints.txt -e '.[test]'
+	# mediapipe 0.10.21 carries the segmentation models but pins jax and numpy-2 opencv: no deps.
+	# imagebind-unofficial's deps include torchvision/torchaudio, which break the CPU torch: no deps.
+	$(PIP) install -c constraints.txt --no-deps mediapipe==0.10.21 imagebind-unofficial==0.1.1
+	touch $(STAMP)
+
+# Build the bundled sample (deterministic: it matches data/raw.dvc byte for byte) unless data/raw
+# already exists, then run every pipeline stage.
+run: $(STAMP)
+	@test -d data/raw || $(BIN)/stylecluster sample --out data/raw
+	$(BIN)/dvc repro
+
+test: $(STAMP)
+	bash scripts/test-deps.sh
+	$(BIN)/python -m pytest -q
+
+sample: $(STAMP)
+	$(BIN)/stylecluster sample --out data/raw
+
+# Re-resolve the pins after changing pyproject.toml (needs the package registries).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q torch==2.13.0
+	.venv-lock/bin/python -m pip install -q '.[test]'
+	.venv-lock/bin/python -m pip freeze --exclude stylecluster | sed 's/+cpu$$//' > constraints.txt.new
+	rm -rf .venv-lock && echo "review constraints.txt.new, add mediapipe and imagebind-unofficial, then move it over constraints.txt"
+
+clean-venv:
+	rm -rf $(VENV)

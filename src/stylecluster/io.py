@@ -1,0 +1,283 @@
+"""The one IO boundary: every artifact is read and written here.
+
+Core modules take and return in-memory objects; stage scripts call these functions. Writes are atomic
+(a temporary file renamed into place), so a killed stage never leaves a half-written artifact that a
+later stage would trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from PIL import Image, UnidentifiedImageError
+
+from stylecluster import schemas
+from stylecluster.errors import ConfigError, DataError, SchemaError
+
+RAW_POSTS_NAMES = ("posts.parquet", "posts.csv", "posts.jsonl")
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Read params.yaml as a mapping.
+
+    Raises:
+        ConfigError: If the file is missing or is not a YAML mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: params file not found; run from the project root.")
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a YAML mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def read_table(path: str | Path, schema: str | None = None) -> pd.DataFrame:
+    """Read a Parquet table and check it against the named schema."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found. Run the stage that writes it (dvc repro).")
+    df = pd.read_parquet(path)
+    if schema:
+        schemas.check(df, schema, str(path))
+    return df
+
+
+def write_table(df: pd.DataFrame, path: str | Path, schema: str | None = None) -> None:
+    """Check `df` against the named schema and write it as Parquet (atomically)."""
+    if schema:
+        schemas.check(df, schema, str(path))
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a CSV table (used for DVC plots and human-readable tables)."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    """Read a CSV table written by `write_csv`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found. Run the stage that writes it (dvc repro).")
+    return pd.read_csv(path)
+
+
+def write_json(obj: Any, path: str | Path) -> None:
+    """Write JSON with sorted keys, UTF-8 kept readable (Chinese is not escaped)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True,
+                                  default=_json_default) + "\n", encoding="utf-8")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (pd.Timestamp,)):
+        return obj.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found. Run the stage that writes it (dvc repro).")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_matrix(matrix: np.ndarray, path: str | Path) -> None:
+    """Write a float32 `(n, d)` matrix as .npy."""
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2:
+        raise SchemaError(f"{path}: expected a 2-D matrix, got shape {matrix.shape}")
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, matrix.astype(np.float32, copy=False))
+
+
+def read_matrix(path: str | Path, ids: pd.DataFrame | None = None) -> np.ndarray:
+    """Read a float32 `(n, d)` matrix; if `ids` is given, check that it has one row per id.
+
+    Raises:
+        SchemaError: If the matrix is not 2-D float32 or its rows do not match `ids`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found. Run the stage that writes it (dvc repro).")
+    matrix = np.load(path, allow_pickle=False)
+    if matrix.ndim != 2 or matrix.dtype != np.float32:
+        raise SchemaError(f"{path}: expected float32 (n, d), got {matrix.dtype} {matrix.shape}")
+    if ids is not None and len(ids) != matrix.shape[0]:
+        raise SchemaError(
+            f"{path}: {matrix.shape[0]} rows but its ids table has {len(ids)} post_ids; "
+            "the two were written by different runs. Re-run the stage (dvc repro)."
+        )
+    return matrix
+
+
+def find_raw_posts(raw_dir: str | Path) -> Path:
+    """Return the posts table inside a canonical raw folder (posts.parquet, .csv or .jsonl)."""
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise DataError(
+            f"{raw_dir}: raw data folder not found. Create the sample with "
+            "`stylecluster sample --out data/raw`, import your own with `stylecluster import`, "
+            "or `dvc pull` a versioned copy."
+        )
+    for name in RAW_POSTS_NAMES:
+        if (raw_dir / name).is_file():
+            return raw_dir / name
+    raise DataError(f"{raw_dir}: no posts table; expected one of {list(RAW_POSTS_NAMES)}.")
+
+
+def read_posts_file(path: str | Path) -> pd.DataFrame:
+    """Read a posts export in Parquet, CSV or JSONL (format from the suffix), all as given.
+
+    Raises:
+        DataError: If the file is missing, has an unknown suffix or cannot be parsed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: posts file not found. Check the path.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(path, lines=True, dtype=False)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read as {suffix[1:]} ({exc}). "
+                        "Check the file is a valid export in that format.") from exc
+    raise DataError(f"{path}: unsupported posts format '{suffix}'; use .parquet, .csv or .jsonl.")
+
+
+def read_image(path: str | Path) -> Image.Image:
+    """Open and fully decode an image as RGB.
+
+    Raises:
+        DataError: If the file is missing or does not decode as an image.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.convert("RGB")
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: image file not found.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise DataError(f"{path}: image does not decode ({exc}); replace or remove the file.") from exc
+
+
+def write_image(img: Image.Image | np.ndarray, path: str | Path) -> None:
+    """Write an image (PIL or uint8 HxWx3 array); format from the suffix."""
+    if isinstance(img, np.ndarray):
+        img = Image.fromarray(img)
+    with atomic_path(path) as tmp:
+        img.save(tmp, format=Image.registered_extensions()[Path(path).suffix.lower()])
+
+
+def write_text(text: str, path: str | Path) -> None:
+    """Write a UTF-8 text file (HTML, Markdown)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def image_path_is_safe(path: Any) -> bool:
+    """True if `path` is a non-empty relative POSIX path that stays inside its base folder."""
+    if not isinstance(path, str) or not path.strip():
+        return False
+    if "\\" in path or path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        return False
+    return ".." not in PurePosixPath(path).parts
+
+
+def image_status(raw_dir: str | Path, image_paths: pd.Series, progress: bool = False) -> pd.Series:
+    """For each image path (relative to `raw_dir`), "ok" or why it cannot be used.
+
+    Unsafe paths (absolute, with '..') are not opened: validate reports them separately.
+    """
+    from tqdm import tqdm
+
+    raw_dir = Path(raw_dir)
+    status = []
+    for rel in tqdm(image_paths.tolist(), desc="check images", disable=not progress,
+                    unit="img"):
+        if not image_path_is_safe(rel):
+            status.append("unsafe path")
+            continue
+        path = raw_dir / rel
+        if not path.is_file():
+            status.append("missing")
+            continue
+        try:
+            read_image(path)
+            status.append("ok")
+        except DataError as exc:
+            status.append(f"corrupt: {exc.__cause__ or exc}")
+    return pd.Series(status, index=image_paths.index, dtype=object)
+
+
+def link_images(src_dir: str | Path, rel_paths: list[str], dest_dir: str | Path) -> dict[str, int]:
+    """Make each `src_dir/rel` available as `dest_dir/rel` without duplicating data where possible.
+
+    Hard links are used when both folders are on one filesystem (no extra space, and DVC hashes
+    them as ordinary files); otherwise the file is copied. Missing sources are counted, not fatal:
+    validate reports them per post.
+
+    Returns:
+        Counts {"linked", "copied", "missing"}.
+    """
+    import shutil
+
+    src_dir, dest_dir = Path(src_dir), Path(dest_dir)
+    if not src_dir.is_dir():
+        raise DataError(f"{src_dir}: image folder not found. Pass the folder holding the export's "
+                        "images with --images.")
+    counts = {"linked": 0, "copied": 0, "missing": 0}
+    for rel in rel_paths:
+        src, dest = src_dir / rel, dest_dir / rel
+        if not src.is_file():
+            counts["missing"] += 1
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            dest.unlink()
+        try:
+            os.link(src, dest)
+            counts["linked"] += 1
+        except OSError:
+            shutil.copy2(src, dest)
+            counts["copied"] += 1
+    return counts

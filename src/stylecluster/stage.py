@@ -1,0 +1,82 @@
+"""The one piece of stage boilerplate: argument parsing, params loading, logging and exit codes.
+
+Each `stages/<name>.py` declares its path flags and a `main(ctx) -> str` body, then calls `run_stage`.
+The body reads with `io`, calls the pure core and writes with `io`; the string it returns is logged
+as the stage's one-line summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stylecluster import config, io
+from stylecluster.errors import StyleclusterError
+
+log = logging.getLogger("stylecluster.stage")
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Log to stderr; only entry points call this."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage body receives: its paths, its typed params section and the base section."""
+
+    name: str
+    paths: argparse.Namespace
+    params: Any
+    base: config.BaseParams
+    raw_params: dict[str, Any]
+
+
+def run_stage(
+    name: str,
+    body: Callable[[StageContext], str],
+    *,
+    paths: Sequence[str],
+    doc: str | None = None,
+    argv: Sequence[str] | None = None,
+) -> None:
+    """Parse `--<path>` flags, load params, run `body` and log its summary.
+
+    Args:
+        name: The stage name (= params section = dvc.yaml stage).
+        body: The stage's main function; returns a one-line summary.
+        paths: Names of the required path flags, e.g. ("raw", "out").
+        doc: Help text (the stage script's docstring).
+        argv: Arguments (defaults to sys.argv[1:]).
+
+    A StyleclusterError (bad input or params) is logged with its message and exits with status 1;
+    any other exception propagates with its traceback, since it is a bug.
+    """
+    parser = argparse.ArgumentParser(prog=f"stages/{name}.py", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag in paths:
+        parser.add_argument(f"--{flag}", required=True, type=Path, metavar="PATH")
+    parser.add_argument("--params", default="params.yaml", type=Path,
+                        help="params file (default: params.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        raw_params = io.read_params(args.params)
+        section = config.load_section(raw_params, name) if name in config.SECTIONS else None
+        ctx = StageContext(name, args, section, config.load_section(raw_params, "base"), raw_params)
+        summary = body(ctx)
+    except StyleclusterError as exc:
+        log.error("%s failed: %s", name, exc)
+        sys.exit(1)
+    log.info("%s: %s", name, summary)
