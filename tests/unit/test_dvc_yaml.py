@@ -1,0 +1,88 @@
+"""dvc.yaml lists, for every stage, its script and every src module the script imports (directly or
+through other modules), and declares the params sections the stage reads (STYLE rule 16)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "stylecluster"
+
+
+def _stylecluster_imports(path: Path) -> set[str]:
+    """Module names (relative to the package) imported by the file at `path`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("stylecluster"):
+            base = node.module.split(".")[1:]
+            if base:
+                found.add(".".join(base))
+            else:  # from stylecluster import io, segment
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("stylecluster."):
+                    found.add(alias.name.split(".", 1)[1])
+    return found
+
+
+def _module_file(name: str) -> Path | None:
+    parts = name.split(".")
+    as_file = SRC.joinpath(*parts).with_suffix(".py")
+    as_pkg = SRC.joinpath(*parts) / "__init__.py"
+    if as_file.is_file():
+        return as_file
+    if as_pkg.is_file():
+        return as_pkg
+    return None
+
+
+def _closure(script: Path) -> set[Path]:
+    seen: set[Path] = set()
+    todo = [script]
+    while todo:
+        current = todo.pop()
+        for name in _stylecluster_imports(current):
+            f = _module_file(name)
+            if f is not None and f not in seen:
+                seen.add(f)
+                todo.append(f)
+        if current.name == "__init__.py" and current != script:
+            for sibling in current.parent.glob("*.py"):
+                if sibling not in seen:
+                    seen.add(sibling)
+                    todo.append(sibling)
+    return seen
+
+
+def _stages():
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    return dvc["stages"]
+
+
+def _covered(dep_list: list[str], path: Path) -> bool:
+    rel = path.relative_to(ROOT).as_posix()
+    return any(rel == d or rel.startswith(d.rstrip("/") + "/") for d in dep_list)
+
+
+@pytest.mark.parametrize("name", list(_stages()))
+def test_stage_deps_cover_its_imports(name):
+    stage = _stages()[name]
+    deps = [d if isinstance(d, str) else next(iter(d)) for d in stage["deps"]]
+    script = ROOT / "stages" / f"{name}.py"
+    assert f"python stages/{name}.py" in stage["cmd"], "stage name = script name (STYLE rule 8)"
+    assert f"stages/{name}.py" in deps
+    if not script.exists():
+        pytest.skip(f"{script} not written yet")
+    missing = sorted(p.relative_to(ROOT).as_posix() for p in _closure(script)
+                     if not _covered(deps, p))
+    assert not missing, f"stage {name} imports these modules but dvc.yaml does not list them: {missing}"
+
+
+@pytest.mark.parametrize("name", list(_stages()))
+def test_stage_declares_its_params_section(name):
+    params = _stages()[name].get("params", [])
+    assert "base" in params and name in params, f"{name}: params {params}"

@@ -1,0 +1,139 @@
+"""import: column mapping, date formats, and each bad input's message."""
+
+import subprocess
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from stylecluster import importer, io
+from stylecluster.errors import ConfigError, DataError
+from tests.conftest import ROOT
+
+
+def _export(tmp_path, n=4):
+    imgs = tmp_path / "export_imgs" / "sub"
+    imgs.mkdir(parents=True)
+    for i in range(n):
+        Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(imgs / f"{i}.jpg")
+    return pd.DataFrame({
+        "id": [f"n{i}" for i in range(n)],
+        "post_content": ["花卉连衣裙这样搭配真的好好看❤️ - 小红书,,05-17,,", None, "nan", "大衣"][:n],
+        "post_tag": ["#每日穿搭 #连衣裙", "#大衣", None, ""][:n],
+        "date": ["2023/05/17 08:30", "2023/06/01 00:00", "2023/12/31 23:59", "2024/01/01 10:00"][:n],
+        "img": [f"sub/{i}.jpg" for i in range(n)],
+        "style": ["连衣裙", "大衣", "大衣", "大衣"][:n],
+    })
+
+
+MAP = "post_id=id,content=post_content,tags=post_tag,posted_at=date,image_path=img,label=style"
+
+
+def test_parse_map():
+    assert importer.parse_column_map("content=post_content, tags=post_tag") == {
+        "content": "post_content", "tags": "post_tag"}
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("caption=post_content", r"unknown canonical column 'caption'; allowed: post_id, content"),
+    ("content", r"'content' is not canonical=theirs"),
+    ("content=", r"no source column given for 'content'"),
+])
+def test_bad_map(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        importer.parse_column_map(spec)
+
+
+def test_to_canonical_maps_and_formats_dates(tmp_path):
+    export = _export(tmp_path)
+    out = importer.to_canonical(export, importer.parse_column_map(MAP), date_format="%Y/%m/%d %H:%M")
+    assert list(out.columns) == ["post_id", "content", "tags", "posted_at", "image_path", "label"]
+    assert out["posted_at"].tolist()[0] == "2023-05-17 08:30:00"
+    assert out["image_path"].tolist()[0] == "images/sub/0.jpg"
+    assert out["content"].tolist()[1] is None  # NaN stays missing; cleaning is preprocess's job
+    assert out["content"].tolist()[2] == "nan"
+
+
+def test_unknown_source_column_named(tmp_path):
+    export = _export(tmp_path)
+    with pytest.raises(DataError, match=r"column\(s\) \['post_text'\] \(mapped to \['content'\]\) "
+                                        r"not found; the file has \['id'"):
+        importer.to_canonical(export, {"content": "post_text", "posted_at": "date",
+                                       "image_path": "img"}, date_format=None, source="x.csv")
+
+
+def test_required_column_unmapped(tmp_path):
+    export = _export(tmp_path).drop(columns=["img"])
+    with pytest.raises(DataError, match=r"no column for \['image_path'\]"):
+        importer.to_canonical(export, {"posted_at": "date"}, date_format=None)
+
+
+def test_date_format_mismatch_names_rows(tmp_path):
+    export = _export(tmp_path)
+    with pytest.raises(DataError, match=r"4 value\(s\) of column 'date' do not parse with "
+                                        r"--date-format '%Y-%m-%d'.*rows \[0, 1, 2, 3\]"):
+        importer.to_canonical(export, importer.parse_column_map(MAP), date_format="%Y-%m-%d")
+
+
+def test_post_id_defaults_to_row_number(tmp_path):
+    export = _export(tmp_path).drop(columns=["id"])
+    out = importer.to_canonical(export, {"posted_at": "date", "image_path": "img"},
+                                date_format="%Y/%m/%d %H:%M")
+    assert out["post_id"].tolist() == ["row000000", "row000001", "row000002", "row000003"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_cli_import_each_format_then_validate(tmp_path, suffix):
+    export = _export(tmp_path)
+    path = tmp_path / f"export{suffix}"
+    {".csv": lambda: export.to_csv(path, index=False),
+     ".jsonl": lambda: export.to_json(path, orient="records", lines=True, force_ascii=False),
+     ".parquet": lambda: export.to_parquet(path, index=False)}[suffix]()
+    out = tmp_path / "raw"
+    proc = subprocess.run(
+        [ROOT / ".venv/bin/stylecluster", "import", "--posts", path, "--images",
+         tmp_path / "export_imgs", "--map", MAP, "--date-format", "%Y/%m/%d %H:%M", "--out", out],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "4 linked" in proc.stderr
+    table = io.read_table(out / "posts.parquet")
+    assert len(table) == 4
+    # hard links: the image is the same inode, not a copy
+    assert (out / "images/sub/0.jpg").stat().st_ino == (tmp_path / "export_imgs/sub/0.jpg").stat().st_ino
+    (tmp_path / "params.yaml").write_text("base: {progress: false}\nvalidate: {}\n")
+    proc = subprocess.run(
+        [ROOT / ".venv/bin/python", ROOT / "stages/validate.py", "--raw", out, "--out",
+         tmp_path / "v", "--report", tmp_path / "r.json", "--params", tmp_path / "params.yaml"],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    posts = io.read_table(tmp_path / "v/posts.parquet", "posts")
+    assert posts["month"].tolist() == ["2023-05", "2023-06", "2023-12", "2024-01"]
+
+
+def test_cli_import_missing_image_folder(tmp_path):
+    export = _export(tmp_path)
+    export.to_csv(tmp_path / "e.csv", index=False)
+    proc = subprocess.run(
+        [ROOT / ".venv/bin/stylecluster", "import", "--posts", tmp_path / "e.csv", "--images",
+         tmp_path / "nope", "--map", MAP, "--date-format", "%Y/%m/%d %H:%M", "--out",
+         tmp_path / "raw"], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "nope: image folder not found" in proc.stderr and "--images" in proc.stderr
+
+
+def test_cli_import_unreadable_file(tmp_path):
+    bad = tmp_path / "e.parquet"
+    bad.write_bytes(b"this is not parquet")
+    proc = subprocess.run(
+        [ROOT / ".venv/bin/stylecluster", "import", "--posts", bad, "--images", tmp_path,
+         "--out", tmp_path / "raw"], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "e.parquet: cannot be read as parquet" in proc.stderr
+
+
+def test_cli_import_unsupported_suffix(tmp_path):
+    (tmp_path / "e.xlsx").write_text("x")
+    proc = subprocess.run(
+        [ROOT / ".venv/bin/stylecluster", "import", "--posts", tmp_path / "e.xlsx", "--images",
+         tmp_path, "--out", tmp_path / "raw"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "unsupported posts format '.xlsx'" in proc.stderr
