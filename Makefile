@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# DVC stage commands call `python stages/<name>.py`: make that the venv's python.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: run test install lock sample bench compare clean-venv
 

@@ -196,7 +196,7 @@ def read_image(path: str | Path) -> Image.Image:
             return img.convert("RGB")
     except FileNotFoundError as exc:
         raise DataError(f"{path}: image file not found.") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
         raise DataError(f"{path}: image does not decode ({exc}); replace or remove the file.") from exc
 
 
@@ -206,6 +206,12 @@ def write_image(img: Image.Image | np.ndarray, path: str | Path) -> None:
         img = Image.fromarray(img)
     with atomic_path(path) as tmp:
         img.save(tmp, format=Image.registered_extensions()[Path(path).suffix.lower()])
+
+
+def write_figure(fig: Any, path: str | Path) -> None:
+    """Write a matplotlib Figure (format from the suffix: .png, .svg, .pdf)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=Path(path).suffix.lower().lstrip("."))
 
 
 def write_text(text: str, path: str | Path) -> None:

@@ -1,0 +1,428 @@
+"""Body/clothing segmentation and the clothing-share filter: the pure core of the `segment` stage.
+
+A `Segmenter` (registry keyed by `segment.method`) turns one RGB image into a clothing mask:
+
+* `mediapipe`: the person mask of mediapipe's selfie segmenter (bundled .tflite), minus
+  skin-coloured pixels (a fixed YCrCb box) and minus the head (the box of mediapipe's face
+  detector, widened for hair). With `pose_gate` an image must also show a body pose
+  (pose_landmark_full; only `model_complexity=1` ships in the wheel, the others download).
+* `none`: every pixel is clothing (share 1.0, masked image = original).
+
+`clothing_share` = clothing pixels / image pixels. An image is kept when its share reaches
+`segment.min_clothing_share` (and, with the gate, a pose is found); the masked image (everything
+but clothing black) is handed to a callback so the caller can write it, one image at a time:
+thousands of images never sit in memory together.
+
+The skin box drops beige/tan garments together with skin, and a drawn or photographed figure that
+barely contrasts with its background may get no person mask at all; both are dropped as
+"clothing_share ... < ..." rather than guessed.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from stylecluster.config import SegmentParams
+from stylecluster.errors import BackendError, DataError
+
+log = logging.getLogger(__name__)
+
+# Drop kinds counted in the summary; the manifest's `reason` carries the detail.
+KEPT = "kept"
+LOW_SHARE = "low_clothing_share"
+NO_POSE = "no_pose"
+UNREADABLE = "unreadable"
+DROP_KINDS = (LOW_SHARE, NO_POSE, UNREADABLE)
+
+# Skin: the YCrCb box of Chai & Ngan (1999), robust across skin tones under daylight.
+SKIN_CR = (133, 173)
+SKIN_CB = (77, 127)
+SKIN_MIN_Y = 40  # very dark pixels have unstable chroma; never call them skin
+# Head: the face detector's box covers brows to chin; widen it to cover hair and ears.
+HEAD_MARGIN_SIDE = 0.25  # of the box width, each side
+HEAD_MARGIN_TOP = 0.60  # of the box height (hair)
+HEAD_MARGIN_BOTTOM = 0.15  # of the box height (chin)
+
+MANIFEST_COLUMNS = {
+    "post_id": object,
+    "clothing_share": "float64",
+    "person_share": "float64",
+    "kept": bool,
+    "reason": object,
+    "mask_path": object,
+}
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """What segmentation decided for one image.
+
+    Attributes:
+        clothing_mask: (H, W) bool, True on clothing pixels.
+        clothing_share: Clothing pixels / image pixels, in [0, 1].
+        person_share: Person pixels / image pixels (before skin/head removal), in [0, 1].
+        kept: Whether the image passes the share threshold (and the pose gate, if on).
+        reason: "kept", or why it was dropped, e.g. "clothing_share 0.012 < 0.05".
+        kind: "kept" or one of DROP_KINDS.
+    """
+
+    clothing_mask: np.ndarray
+    clothing_share: float
+    person_share: float
+    kept: bool
+    reason: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class SegmentOutput:
+    """The result of a whole run.
+
+    Attributes:
+        manifest: One row per input image: post_id, clothing_share (NaN when unreadable),
+            person_share, kept, reason, mask_path (relative to the output folder, "" if dropped).
+        summary: Counts kept/dropped by kind, the threshold and clothing-share quantiles.
+    """
+
+    manifest: pd.DataFrame
+    summary: dict[str, Any]
+
+
+class Segmenter(abc.ABC):
+    """One way to find the clothing in an image. Use as a context manager; `close` frees models.
+
+    Subclasses register under the `segment.method` string in `SEGMENTERS`.
+    """
+
+    method: ClassVar[str]
+
+    def __init__(self, params: SegmentParams) -> None:
+        self.params = params
+
+    @abc.abstractmethod
+    def masks(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (person_mask, clothing_mask), both (H, W) bool, for an (H, W, 3) uint8 image."""
+
+    def has_pose(self, img: np.ndarray) -> bool:
+        """Whether a body pose is visible; only asked when `pose_gate` is on."""
+        raise BackendError(f"segment.method={self.method!r} has no pose model; "
+                           "set segment.pose_gate: false or segment.method: mediapipe.")
+
+    def close(self) -> None:
+        """Release the backend's models (idempotent)."""
+
+    def __enter__(self) -> Segmenter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+SEGMENTERS: dict[str, type[Segmenter]] = {}
+
+
+def register_segmenter(cls: type[Segmenter]) -> type[Segmenter]:
+    """Class decorator: make `cls` available as `segment.method: <cls.method>`."""
+    SEGMENTERS[cls.method] = cls
+    return cls
+
+
+def make_segmenter(params: SegmentParams) -> Segmenter:
+    """Create the segmenter named by `params.method` (load its models once per run).
+
+    Raises:
+        BackendError: If the method is unknown, or its package or bundled models are missing.
+    """
+    if params.method not in SEGMENTERS:
+        raise BackendError(f"segment.method = {params.method!r} is not a known segmenter; "
+                           f"known: {sorted(SEGMENTERS)}. Fix segment.method in params.yaml.")
+    return SEGMENTERS[params.method](params)
+
+
+@register_segmenter
+class NoSegmenter(Segmenter):
+    """Keeps every pixel: share 1.0, masked image = original (to run the pipeline unfiltered)."""
+
+    method = "none"
+
+    def masks(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        full = np.ones(img.shape[:2], dtype=bool)
+        return full, full
+
+
+def _import_mediapipe() -> Any:
+    try:
+        import mediapipe as mp
+    except ImportError as exc:
+        raise BackendError(
+            f"segment.method = 'mediapipe' needs the mediapipe package ({exc}). Install it with "
+            "`pip install --no-deps mediapipe==0.10.21` plus absl-py, attrs, flatbuffers, "
+            "'protobuf<5' and 'opencv-python-headless<4.12' (or `make install`), "
+            "or set segment.method: none."
+        ) from exc
+    return mp
+
+
+@register_segmenter
+class MediapipeSegmenter(Segmenter):
+    """Selfie-segmentation person mask minus skin and head; optional pose gate."""
+
+    method = "mediapipe"
+
+    def __init__(self, params: SegmentParams) -> None:
+        super().__init__(params)
+        mp = _import_mediapipe()
+        self._models: list[Any] = []
+        try:
+            self._selfie = self._keep(mp.solutions.selfie_segmentation.SelfieSegmentation(
+                model_selection=0 if params.selfie_model == "general" else 1))
+            self._face = self._keep(mp.solutions.face_detection.FaceDetection(
+                model_selection=0 if params.face_model == "short_range" else 1,
+                min_detection_confidence=params.min_face_confidence,
+            )) if params.remove_head else None
+            # Only pose_landmark_full (complexity 1) ships in the wheel; 0 and 2 try to download.
+            self._pose = self._keep(mp.solutions.pose.Pose(
+                static_image_mode=True, model_complexity=1, enable_segmentation=False,
+            )) if params.pose_gate else None
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.close()
+            raise BackendError(
+                f"mediapipe could not load its bundled models ({exc}); reinstall "
+                "mediapipe==0.10.21 (`make install`), or set segment.method: none."
+            ) from exc
+
+    def _keep(self, model: Any) -> Any:
+        self._models.append(model)
+        return model
+
+    def masks(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        confidence = self._selfie.process(img).segmentation_mask  # (H, W) float32 in [0, 1]
+        person = confidence >= self.params.person_threshold
+        clothing = person.copy()
+        if self.params.remove_skin:
+            clothing &= ~skin_mask(img)
+        # An empty mask stays empty: skip the face detector (most non-person images).
+        if self._face is not None and clothing.any():
+            detections = self._face.process(img).detections or []
+            boxes = [_relative_box(d) for d in detections]
+            clothing &= ~head_mask(img.shape[:2], boxes)
+        return person, clothing
+
+    def has_pose(self, img: np.ndarray) -> bool:
+        if self._pose is None:
+            raise BackendError("pose gate asked of a segmenter built with pose_gate: false")
+        return self._pose.process(img).pose_landmarks is not None
+
+    def close(self) -> None:
+        while getattr(self, "_models", None):
+            self._models.pop().close()
+
+
+def _relative_box(detection: Any) -> tuple[float, float, float, float]:
+    box = detection.location_data.relative_bounding_box
+    return (box.xmin, box.ymin, box.width, box.height)
+
+
+def skin_mask(img: np.ndarray) -> np.ndarray:
+    """Skin-coloured pixels by a fixed YCrCb box (BT.601, as in JPEG).
+
+    Args:
+        img: (H, W, 3) uint8 RGB.
+
+    Returns:
+        (H, W) bool, True on skin-coloured pixels.
+    """
+    ycrcb = cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb)  # (H, W, 3) uint8, Cr/Cb offset by 128
+    lower = np.array([SKIN_MIN_Y, SKIN_CR[0], SKIN_CB[0]], dtype=np.uint8)
+    upper = np.array([255, SKIN_CR[1], SKIN_CB[1]], dtype=np.uint8)
+    return cv2.inRange(ycrcb, lower, upper) > 0
+
+
+def head_mask(shape: tuple[int, int],
+              boxes: Iterable[tuple[float, float, float, float]]) -> np.ndarray:
+    """Head regions: each face box (relative xmin, ymin, width, height), widened for hair.
+
+    Args:
+        shape: (H, W) of the image.
+        boxes: Face boxes in relative coordinates, as mediapipe's face detector reports them.
+
+    Returns:
+        (H, W) bool, True inside any widened box (clipped to the image).
+    """
+    h, w = shape
+    mask = np.zeros((h, w), dtype=bool)
+    for xmin, ymin, bw, bh in boxes:
+        x0 = max(0, math.floor((xmin - HEAD_MARGIN_SIDE * bw) * w))
+        x1 = min(w, math.ceil((xmin + (1 + HEAD_MARGIN_SIDE) * bw) * w))
+        y0 = max(0, math.floor((ymin - HEAD_MARGIN_TOP * bh) * h))
+        y1 = min(h, math.ceil((ymin + (1 + HEAD_MARGIN_BOTTOM) * bh) * h))
+        if x1 > x0 and y1 > y0:
+            mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def masked_image(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A copy of `img` (H, W, 3) with every pixel outside `mask` (H, W) set to black."""
+    return img * mask[..., None].astype(np.uint8)  # (H, W, 3) uint8
+
+
+def mask_relpath(post_id: str) -> str:
+    """Where a post's masked image goes, relative to the stage's output folder.
+
+    Filename-safe ids map to `masks/<post_id>.png`; any other id to `masks/id-<sha1[:16]>.png`
+    (stable, and never a path outside the folder).
+    """
+    if _SAFE_ID.fullmatch(post_id):
+        return f"masks/{post_id}.png"
+    return f"masks/id-{hashlib.sha1(post_id.encode('utf-8')).hexdigest()[:16]}.png"
+
+
+def _as_image(img: Any, post_id: str | None = None) -> np.ndarray:
+    arr = np.ascontiguousarray(np.asarray(img))
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 or 0 in arr.shape:
+        where = f"post {post_id!r}: " if post_id is not None else ""
+        raise DataError(f"{where}image must be a non-empty (H, W, 3) uint8 RGB array, got "
+                        f"{arr.dtype} {arr.shape}. Decode it with io.read_image (RGB).")
+    return arr
+
+
+def segment_image(img: Any, params: SegmentParams,
+                  segmenter: Segmenter | None = None) -> SegmentResult:
+    """Find the clothing in one image and decide whether to keep it.
+
+    Args:
+        img: (H, W, 3) uint8 RGB array (or anything `np.asarray` turns into one, e.g. PIL RGB).
+        params: The `segment` params.
+        segmenter: An open segmenter from `make_segmenter(params)`; when None one is created and
+            closed for this call (slow: create one per run for many images).
+
+    Returns:
+        A SegmentResult.
+
+    Raises:
+        DataError: If `img` is not a uint8 RGB image.
+    """
+    arr = _as_image(img)
+    if segmenter is None:
+        with make_segmenter(params) as own:
+            return segment_image(arr, params, own)
+    person, clothing = segmenter.masks(arr)
+    share = float(clothing.mean())
+    person_share = float(person.mean())
+    if share < params.min_clothing_share:
+        return SegmentResult(clothing, share, person_share, False,
+                             f"clothing_share {share:.3f} < {params.min_clothing_share:g}",
+                             LOW_SHARE)
+    if params.pose_gate and not segmenter.has_pose(arr):
+        return SegmentResult(clothing, share, person_share, False, "no pose detected", NO_POSE)
+    return SegmentResult(clothing, share, person_share, True, KEPT, KEPT)
+
+
+MaskSink = Callable[[str, str, np.ndarray], None]
+
+
+def segment_posts(
+    images: Iterable[tuple[str, Any]],
+    params: SegmentParams,
+    segmenter: Segmenter,
+    on_kept: MaskSink | None = None,
+    *,
+    total: int | None = None,
+    progress: bool = False,
+) -> SegmentOutput:
+    """Segment a stream of images, one at a time, and build the manifest.
+
+    Args:
+        images: (post_id, image) pairs; image is an (H, W, 3) uint8 RGB array (or PIL RGB), or the
+            Exception raised while reading it, which is recorded as dropped ("unreadable image").
+        params: The `segment` params.
+        segmenter: An open segmenter from `make_segmenter(params)`.
+        on_kept: Called as `on_kept(post_id, mask_path, masked)` for each kept image, with
+            `masked` the (H, W, 3) uint8 image, black outside the clothing; the caller writes it.
+        total: Number of images, for the progress bar.
+        progress: Show a tqdm bar on stderr.
+
+    Returns:
+        SegmentOutput with the manifest (input order) and the summary.
+
+    Raises:
+        DataError: On a repeated post_id or an image that is not uint8 RGB.
+    """
+    rows: list[dict[str, Any]] = []
+    kinds: list[str] = []
+    seen: set[str] = set()
+    for post_id, img in tqdm(images, total=total, desc="segment", unit="img", disable=not progress):
+        if post_id in seen:
+            raise DataError(f"post_id {post_id!r} appears twice in the segment input; "
+                            "post_ids must be unique (re-run validate).")
+        seen.add(post_id)
+        if isinstance(img, Exception):
+            log.warning("post %s: unreadable image, dropped: %s", post_id, img)
+            rows.append(_row(post_id, math.nan, math.nan, False, f"unreadable image: {img}", ""))
+            kinds.append(UNREADABLE)
+            continue
+        arr = _as_image(img, post_id)
+        res = segment_image(arr, params, segmenter)
+        mask_path = ""
+        if res.kept:
+            mask_path = mask_relpath(post_id)
+            if on_kept is not None:
+                on_kept(post_id, mask_path, masked_image(arr, res.clothing_mask))
+        rows.append(_row(post_id, res.clothing_share, res.person_share, res.kept, res.reason,
+                         mask_path))
+        kinds.append(res.kind)
+    manifest = pd.DataFrame({col: pd.Series([r[col] for r in rows], dtype=dtype)
+                             for col, dtype in MANIFEST_COLUMNS.items()})
+    return SegmentOutput(manifest, summarize(manifest, kinds, params))
+
+
+def _row(post_id: str, share: float, person_share: float, kept: bool, reason: str,
+         mask_path: str) -> dict[str, Any]:
+    return {"post_id": post_id, "clothing_share": share, "person_share": person_share,
+            "kept": kept, "reason": reason, "mask_path": mask_path}
+
+
+def summarize(manifest: pd.DataFrame, kinds: list[str], params: SegmentParams) -> dict[str, Any]:
+    """Counts kept/dropped by kind and clothing-share quantiles (over readable images).
+
+    Args:
+        manifest: The manifest built by `segment_posts`.
+        kinds: Per row, "kept" or one of DROP_KINDS.
+        params: The `segment` params (method and threshold are echoed).
+
+    Returns:
+        A JSON-ready mapping: method, threshold, counts (n_images, n_kept, n_dropped,
+        dropped_by_reason), clothing-share mean and quantiles (None when nothing was readable) and
+        the first 50 unreadable post_ids (all of them are in the manifest).
+    """
+    shares = manifest["clothing_share"].dropna()
+    quantiles = {name: (float(shares.quantile(q)) if len(shares) else None)
+                 for name, q in [("min", 0.0), ("q05", 0.05), ("q25", 0.25), ("median", 0.5),
+                                 ("q75", 0.75), ("q95", 0.95), ("max", 1.0)]}
+    counts = pd.Series(kinds, dtype=object).value_counts()
+    unreadable = manifest.loc[[k == UNREADABLE for k in kinds], "post_id"]
+    return {
+        "method": params.method,
+        "min_clothing_share": params.min_clothing_share,
+        "pose_gate": params.pose_gate,
+        "n_images": int(len(manifest)),
+        "n_kept": int(manifest["kept"].sum()),
+        "n_dropped": int((~manifest["kept"]).sum()),
+        "dropped_by_reason": {kind: int(counts.get(kind, 0)) for kind in DROP_KINDS},
+        "clothing_share_mean": float(shares.mean()) if len(shares) else None,
+        "clothing_share_quantiles": quantiles,
+        "unreadable_post_ids": unreadable.head(50).tolist(),
+    }

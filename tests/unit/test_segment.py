@@ -1,0 +1,292 @@
+"""segment: clothing masks from mediapipe (real bundled models) on drawn figures and real photos,
+the share threshold, the pose gate, unreadable images and the stage end to end."""
+
+import dataclasses
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from matplotlib import cbook
+from PIL import Image, ImageDraw
+
+from stylecluster import config, io, plots, schemas, segment
+from stylecluster.errors import BackendError, ConfigError, DataError
+
+ROOT = Path(__file__).resolve().parents[2]
+W, H = 384, 512
+SKIN = (224, 180, 150)
+DEFAULT = config.load_section({}, "segment")
+
+
+def draw_person(garment=(40, 70, 160), pants=(50, 50, 60), bg=(235, 232, 225)) -> Image.Image:
+    """A front-facing figure: skin head with hair and a face, sleeved top, trousers, shoes."""
+    img = Image.new("RGB", (W, H), bg)
+    d = ImageDraw.Draw(img)
+    cx = W // 2
+    d.rectangle([cx - 45, 300, cx - 8, 480], fill=pants)
+    d.rectangle([cx + 8, 300, cx + 45, 480], fill=pants)
+    d.ellipse([cx - 55, 470, cx - 5, 495], fill=(20, 20, 20))
+    d.ellipse([cx + 5, 470, cx + 55, 495], fill=(20, 20, 20))
+    d.rounded_rectangle([cx - 60, 130, cx + 60, 310], radius=20, fill=garment)
+    d.rectangle([cx - 90, 135, cx - 60, 260], fill=garment)
+    d.rectangle([cx + 60, 135, cx + 90, 260], fill=garment)
+    d.ellipse([cx - 92, 255, cx - 58, 290], fill=SKIN)
+    d.ellipse([cx + 58, 255, cx + 92, 290], fill=SKIN)
+    d.rectangle([cx - 12, 105, cx + 12, 135], fill=SKIN)
+    d.ellipse([cx - 45, 20, cx + 45, 115], fill=(40, 30, 25))
+    d.ellipse([cx - 38, 32, cx + 38, 115], fill=SKIN)
+    d.ellipse([cx - 20, 60, cx - 10, 70], fill=(30, 30, 30))
+    d.ellipse([cx + 10, 60, cx + 20, 70], fill=(30, 30, 30))
+    d.arc([cx - 15, 80, cx + 15, 100], 20, 160, fill=(150, 50, 50), width=3)
+    return img
+
+
+def draw_scenery() -> Image.Image:
+    """Sky gradient over a green field."""
+    t = np.linspace(0, 1, H)[:, None, None]
+    sky = np.array([120, 170, 230]) * (1 - t) + np.array([250, 250, 255]) * t
+    arr = np.broadcast_to(sky, (H, W, 3)).copy()
+    arr[int(H * 0.65):] = [70, 140, 60]
+    return Image.fromarray(arr.astype(np.uint8))
+
+
+def draw_food() -> Image.Image:
+    """A plate with food on a wooden table."""
+    img = Image.new("RGB", (W, H), (150, 100, 60))
+    d = ImageDraw.Draw(img)
+    d.ellipse([40, 110, 344, 414], fill=(245, 245, 245))
+    d.ellipse([110, 180, 274, 344], fill=(200, 80, 40))
+    d.ellipse([150, 200, 200, 250], fill=(90, 160, 60))
+    return img
+
+
+def real_photo(name: str) -> np.ndarray:
+    """Real photographs shipped in installed packages (no network)."""
+    if name == "grace_hopper.jpg":
+        with cbook.get_sample_data("grace_hopper.jpg") as fh:
+            return np.asarray(Image.open(fh).convert("RGB"))
+    from sklearn.datasets import load_sample_image
+
+    return load_sample_image(name)
+
+
+@pytest.fixture(scope="module")
+def seg():
+    with segment.make_segmenter(DEFAULT) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def person_result(seg):
+    return segment.segment_image(np.asarray(draw_person()), DEFAULT, seg)
+
+
+def test_drawn_person_is_kept_with_a_sensible_share(person_result):
+    r = person_result
+    assert r.kept and r.reason == "kept", r.reason
+    # The figure's garments cover ~22% of the frame; its whole silhouette ~27%.
+    assert 0.15 < r.clothing_share < 0.35, f"clothing share {r.clothing_share:.3f}"
+    assert 0.20 < r.person_share < 0.40, f"person share {r.person_share:.3f}"
+    assert r.clothing_mask.shape == (H, W) and r.clothing_mask.dtype == bool
+    # Torso centre is clothing; face centre, a hand and the background corner are not.
+    assert r.clothing_mask[220, W // 2]
+    assert not r.clothing_mask[75, W // 2] and not r.clothing_mask[272, W // 2 - 75]
+    assert not r.clothing_mask[5, 5]
+
+
+def test_skin_and_head_removal_reduce_the_share(person_result):
+    with segment.make_segmenter(dataclasses.replace(DEFAULT, remove_skin=False,
+                                                    remove_head=False)) as bare:
+        whole = segment.segment_image(np.asarray(draw_person()), bare.params, bare)
+    assert whole.clothing_share == pytest.approx(whole.person_share)
+    drop = whole.clothing_share - person_result.clothing_share
+    # Head (~2.9% of the frame), neck and hands (~0.9%) come off.
+    assert drop > 0.03, f"person {whole.clothing_share:.3f} -> clothing " \
+                        f"{person_result.clothing_share:.3f}"
+    assert whole.clothing_mask[75, W // 2], "without head removal the face is in the mask"
+
+
+@pytest.mark.parametrize("name,draw", [("scenery", draw_scenery), ("food", draw_food)])
+def test_non_person_images_are_dropped_with_the_share_in_the_reason(seg, name, draw):
+    r = segment.segment_image(np.asarray(draw()), DEFAULT, seg)
+    assert not r.kept and r.kind == segment.LOW_SHARE
+    assert r.clothing_share < 0.01, f"{name}: share {r.clothing_share:.3f}"
+    assert r.reason == f"clothing_share {r.clothing_share:.3f} < 0.05"
+
+
+def test_real_photo_person_loses_face_and_skin(seg):
+    img = real_photo("grace_hopper.jpg")  # 600x512 portrait in uniform
+    r = segment.segment_image(img, DEFAULT, seg)
+    assert r.kept, r.reason
+    assert r.person_share > 0.45, f"person share {r.person_share:.3f}"
+    assert 0.2 < r.clothing_share < r.person_share - 0.15, \
+        f"clothing {r.clothing_share:.3f} vs person {r.person_share:.3f}"
+    assert r.clothing_mask[480, 300] and not r.clothing_mask[170, 300]  # jacket yes, face no
+
+
+def test_threshold_param_is_respected(seg, person_result):
+    share = person_result.clothing_share
+    img = np.asarray(draw_person())
+    above = dataclasses.replace(DEFAULT, min_clothing_share=round(share + 0.01, 3))
+    below = dataclasses.replace(DEFAULT, min_clothing_share=round(share - 0.01, 3))
+    r_above = segment.segment_image(img, above, seg)
+    assert not r_above.kept and r_above.reason.startswith(f"clothing_share {share:.3f} < ")
+    assert segment.segment_image(img, below, seg).kept
+
+
+def test_pose_gate_rejects_a_foreground_without_a_body():
+    flower = real_photo("flower.jpg")  # the selfie model sees a "person" in the flower head
+    gated = dataclasses.replace(DEFAULT, pose_gate=True)
+    with segment.make_segmenter(gated) as s:
+        ungated = segment.segment_image(flower, DEFAULT, s)
+        assert ungated.kept, \
+            f"premise: flower passes on share alone ({ungated.clothing_share:.3f})"
+        r = segment.segment_image(flower, gated, s)
+        assert not r.kept and r.reason == "no pose detected" and r.kind == segment.NO_POSE
+        assert segment.segment_image(np.asarray(draw_person()), gated, s).kept
+
+
+def test_method_none_keeps_every_image_unchanged():
+    params = config.load_section({"segment": {"method": "none"}}, "segment")
+    written = {}
+    with segment.make_segmenter(params) as s:
+        out = segment.segment_posts(
+            [("a", draw_scenery()), ("b", np.asarray(draw_food()))], params, s,
+            on_kept=lambda pid, rel, img: written.__setitem__(pid, (rel, img)))
+    assert out.manifest["clothing_share"].tolist() == [1.0, 1.0]
+    assert out.manifest["kept"].all()
+    assert np.array_equal(written["a"][1], np.asarray(draw_scenery()))
+    assert written["b"][0] == "masks/b.png"
+
+
+def test_pose_gate_needs_mediapipe():
+    with pytest.raises(ConfigError, match=r"segment.pose_gate\] = True.*method is 'none'"):
+        config.load_section({"segment": {"method": "none", "pose_gate": True}}, "segment")
+
+
+def test_segment_posts_streams_records_unreadable_and_builds_the_manifest(seg):
+    written = {}
+    items = [("p1", draw_person()), ("p2", DataError("x.png: image does not decode")),
+             ("p3", draw_scenery())]
+    out = segment.segment_posts(iter(items), DEFAULT, seg,
+                                on_kept=lambda pid, rel, img: written.__setitem__(pid, (rel, img)))
+    m = out.manifest
+    schemas.check(m, "segment_manifest", "test")
+    assert list(m.columns) == ["post_id", "clothing_share", "person_share", "kept", "reason",
+                               "mask_path"]
+    assert m["post_id"].tolist() == ["p1", "p2", "p3"]
+    assert m["kept"].tolist() == [True, False, False]
+    assert m["mask_path"].tolist() == ["masks/p1.png", "", ""]
+    assert m.loc[1, "reason"] == "unreadable image: x.png: image does not decode"
+    assert math.isnan(m.loc[1, "clothing_share"])
+    assert set(written) == {"p1"}
+    masked = written["p1"][1]
+    nonblack = masked.any(axis=2).mean()
+    assert nonblack == pytest.approx(m.loc[0, "clothing_share"], abs=0.005), \
+        f"non-black share {nonblack:.3f} vs clothing share {m.loc[0, 'clothing_share']:.3f}"
+    s = out.summary
+    assert (s["n_images"], s["n_kept"], s["n_dropped"]) == (3, 1, 2)
+    assert s["dropped_by_reason"] == {"low_clothing_share": 1, "no_pose": 0, "unreadable": 1}
+    assert s["unreadable_post_ids"] == ["p2"]
+    assert s["clothing_share_quantiles"]["max"] == pytest.approx(m.loc[0, "clothing_share"])
+    json.dumps(s)
+
+
+def test_empty_input_gives_an_empty_manifest_with_the_schema(seg):
+    out = segment.segment_posts([], DEFAULT, seg)
+    schemas.check(out.manifest, "segment_manifest", "test")
+    assert len(out.manifest) == 0 and out.summary["clothing_share_quantiles"]["median"] is None
+
+
+def test_bad_inputs_are_named(seg):
+    with pytest.raises(DataError, match=r"post_id 'a' appears twice"):
+        segment.segment_posts([("a", draw_food()), ("a", draw_food())], DEFAULT, seg)
+    with pytest.raises(DataError,
+                       match=r"post 'g': image must be .*uint8 RGB.*float64 \(4, 4, 3\)"):
+        segment.segment_posts([("g", np.zeros((4, 4, 3)))], DEFAULT, seg)
+
+
+def test_missing_mediapipe_names_the_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mediapipe", None)  # makes `import mediapipe` fail
+    with pytest.raises(BackendError,
+                       match=r"pip install --no-deps mediapipe==0\.10\.21.*method: none"):
+        segment.make_segmenter(DEFAULT)
+
+
+def test_skin_mask_covers_skin_tones_not_garment_colours():
+    skin = [(255, 224, 196), (224, 180, 150), (198, 134, 66), (141, 85, 36), (92, 51, 23)]
+    cloth = [(40, 70, 160), (200, 40, 40), (20, 20, 20), (250, 250, 250), (60, 140, 70),
+             (50, 50, 60), (230, 200, 40)]
+    arr = np.array([skin + cloth], dtype=np.uint8)  # (1, 12, 3)
+    got = segment.skin_mask(arr)[0].tolist()
+    assert got == [True] * len(skin) + [False] * len(cloth), got
+
+
+def test_head_mask_widens_and_clips_the_face_box():
+    m = segment.head_mask((100, 200), [(0.4, 0.2, 0.2, 0.2), (0.95, -0.1, 0.1, 0.2)])
+    ys, xs = np.nonzero(m[:60, :150])
+    assert (ys.min(), ys.max(), xs.min(), xs.max()) == (8, 42, 70, 129)
+    assert m[0, 199] and m.shape == (100, 200)
+
+
+def test_mask_paths_stay_inside_the_masks_folder():
+    assert segment.mask_relpath("p000001") == "masks/p000001.png"
+    for bad in ["../etc/passwd", "a/b", "笔记1", ".hidden", ""]:
+        rel = segment.mask_relpath(bad)
+        assert rel.startswith("masks/id-") and rel.count("/") == 1, rel
+    assert segment.mask_relpath("a/b") != segment.mask_relpath("a_b")
+
+
+def test_histogram_marks_the_threshold():
+    m = pd.DataFrame({"clothing_share": [0.01, 0.2, 0.3, math.nan],
+                      "kept": [False, True, True, False]})
+    fig = plots.plot_clothing_share_hist(m, 0.05)
+    ax = fig.axes[0]
+    assert any(list(line.get_xdata()) == [0.05, 0.05] for line in ax.lines)
+    assert "1 unreadable" in ax.get_title()
+    plots.plot_clothing_share_hist(m.iloc[:0], 0.05)  # empty manifest still plots
+
+
+def test_stage_end_to_end(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "images").mkdir(parents=True)
+    draw_person().save(raw / "images" / "p1.png")
+    draw_person(garment=(200, 40, 40), bg=(180, 200, 220)).save(raw / "images" / "p2.png")
+    draw_scenery().save(raw / "images" / "p3.png")
+    (raw / "images" / "p4.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(200)))
+    ids = ["p1", "p2", "p3", "p4"]
+    posts = pd.DataFrame({
+        "post_id": ids, "content": ["c"] * 4, "tags": ["t"] * 4,
+        "posted_at": pd.to_datetime(["2024-01-05"] * 4, utc=True), "month": ["2024-01"] * 4,
+        "image_path": [f"images/{i}.png" for i in ids]})
+    io.write_table(posts, tmp_path / "posts.parquet", "posts")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(
+        {"base": {"seed": 0, "progress": False}, "segment": {"min_clothing_share": 0.05}}))
+    out = tmp_path / "out"
+    (out / "masks").mkdir(parents=True)
+    (out / "masks" / "stale.png").write_bytes(b"old run")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "stages" / "segment.py"),
+         "--posts", str(tmp_path / "posts.parquet"), "--raw", str(raw), "--out", str(out),
+         "--params", str(tmp_path / "params.yaml")],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "kept 2 of 4 images" in proc.stderr
+    m = io.read_table(out / "manifest.parquet", "segment_manifest")
+    assert m["kept"].tolist() == [True, True, False, False]
+    assert m.loc[2, "reason"].startswith("clothing_share 0.0")
+    assert m.loc[3, "reason"].startswith("unreadable image: ") and "p4.png" in m.loc[3, "reason"]
+    assert sorted(p.name for p in (out / "masks").iterdir()) == ["p1.png", "p2.png"]
+    mask = np.asarray(io.read_image(out / m.loc[0, "mask_path"]))
+    assert mask.shape == (H, W, 3) and mask[5, 5].tolist() == [0, 0, 0]
+    assert mask.any(axis=2).mean() == pytest.approx(m.loc[0, "clothing_share"], abs=0.005)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dropped_by_reason"] == {"low_clothing_share": 1, "no_pose": 0, "unreadable": 1}
+    assert summary["unreadable_post_ids"] == ["p4"]
+    assert Image.open(out / "clothing_share_hist.png").size == (700, 400)
