@@ -1,0 +1,276 @@
+"""Embed: one image vector and one text vector per post, through registered encoders and a cache.
+
+Pure core: the stage script passes in the tables, an image loader, the encoders and the cache;
+nothing here reads params.yaml or opens files itself. Posts without a usable image (dropped by
+segment) or without text are listed in `dropped` with their reason, never skipped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from stylecluster.cache import image_key, text_key
+from stylecluster.errors import DataError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from stylecluster.encoders import Encoder
+
+log = logging.getLogger(__name__)
+
+NO_TEXT = "no text after preprocessing (has_text is False)"
+EMPTY_INPUT = "has_text is True but embed_input is empty (preprocess.embed_text gave nothing)"
+SEGMENT_DROPPED = "dropped by segment"
+
+
+class VectorCache(Protocol):
+    """What the core needs from a cache (stylecluster.cache.EmbeddingCache implements it)."""
+
+    def get_many(self, encoder: str, keys: Sequence[str], dim: int) -> dict[str, np.ndarray]: ...
+
+    def put_many(self, encoder: str, vectors: Mapping[str, np.ndarray]) -> None: ...
+
+
+@dataclass(frozen=True)
+class EmbedInputs:
+    """What to embed, and what cannot be.
+
+    Attributes:
+        image_ids: Posts with a kept masked image, in manifest order.
+        mask_paths: Their mask paths (relative to the segment folder), aligned with image_ids.
+        text_ids: Posts with text, in texts order.
+        texts: Their `embed_input`, aligned with text_ids.
+        dropped: post_id, stage, reason: posts without an image or without text.
+    """
+
+    image_ids: list[str]
+    mask_paths: list[str]
+    text_ids: list[str]
+    texts: list[str]
+    dropped: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class ModalityEmbedding:
+    """The vectors of one modality and how they were obtained.
+
+    Attributes:
+        modality: "image" or "text".
+        encoder: The encoder's registry name.
+        cache_key: The encoder's cache key.
+        ids: Table with one post_id per matrix row.
+        matrix: float32 (n, dim), rows L2-normalised.
+        n_cached: Items answered by the cache.
+        n_encoded: Items run through the encoder.
+        encode_seconds: Time spent inside the encoder.
+        wall_seconds: Total time (loading, hashing, cache, encoding).
+        batch_size: Items per encoder call.
+    """
+
+    modality: str
+    encoder: str
+    cache_key: str
+    ids: pd.DataFrame
+    matrix: np.ndarray
+    n_cached: int
+    n_encoded: int
+    encode_seconds: float
+    wall_seconds: float
+    batch_size: int
+
+    @property
+    def items_per_s(self) -> float | None:
+        """Encoder throughput on the items it encoded (None when all came from the cache)."""
+        if self.n_encoded == 0 or self.encode_seconds <= 0:
+            return None
+        return self.n_encoded / self.encode_seconds
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready counts, dims and speed."""
+        rate = self.items_per_s
+        return {
+            "encoder": self.encoder, "cache_key": self.cache_key, "dim": int(self.matrix.shape[1]),
+            "n": int(self.matrix.shape[0]), "cache_hits": self.n_cached, "encoded": self.n_encoded,
+            "batch_size": self.batch_size, "encode_seconds": round(self.encode_seconds, 3),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "items_per_s": None if rate is None else round(rate, 2),
+        }
+
+
+def select_inputs(manifest: pd.DataFrame, texts: pd.DataFrame) -> EmbedInputs:
+    """Split posts into those to embed and those dropped, per modality.
+
+    Args:
+        manifest: segment/manifest.parquet (post_id, kept, reason, mask_path, ...).
+        texts: preprocess/texts.parquet (post_id, has_text, embed_input, ...).
+
+    Returns:
+        EmbedInputs.
+
+    Raises:
+        DataError: If the two tables cover different posts or a kept image has no mask_path.
+    """
+    img_ids, txt_ids = set(manifest["post_id"]), set(texts["post_id"])
+    if img_ids != txt_ids:
+        only_m, only_t = sorted(img_ids - txt_ids), sorted(txt_ids - img_ids)
+        raise DataError(
+            f"segment manifest and texts.parquet cover different posts: {len(only_m)} only in the "
+            f"manifest (e.g. {only_m[:3]}), {len(only_t)} only in texts (e.g. {only_t[:3]}). Both "
+            "must come from the same validate/posts.parquet: re-run them (dvc repro)."
+        )
+    kept = manifest["kept"].astype(bool)
+    paths = manifest["mask_path"].fillna("").astype(str)
+    no_mask = manifest.loc[kept & (paths.str.strip() == ""), "post_id"].tolist()
+    if no_mask:
+        raise DataError(
+            f"segment manifest: {len(no_mask)} kept post(s) have an empty mask_path "
+            f"(e.g. {no_mask[:3]}); a kept image must have its masked PNG. Re-run segment."
+        )
+    seg_drop = manifest.loc[~kept, ["post_id", "reason"]].copy()
+    seg_drop["reason"] = seg_drop["reason"].fillna("").astype(str).replace("", SEGMENT_DROPPED)
+    seg_drop.insert(1, "stage", "segment")
+
+    has_text = texts["has_text"].astype(bool)
+    inputs = texts["embed_input"].fillna("").astype(str)
+    empty = has_text & (inputs.str.strip() == "")
+    use = has_text & ~empty
+    txt_drop = pd.concat([
+        pd.DataFrame({"post_id": texts.loc[~has_text, "post_id"], "stage": "preprocess",
+                      "reason": NO_TEXT}),
+        pd.DataFrame({"post_id": texts.loc[empty, "post_id"], "stage": "embed",
+                      "reason": EMPTY_INPUT}),
+    ])
+    dropped = pd.concat([seg_drop, txt_drop], ignore_index=True)[["post_id", "stage", "reason"]]
+    return EmbedInputs(
+        image_ids=manifest.loc[kept, "post_id"].astype(str).tolist(),
+        mask_paths=paths[kept].tolist(),
+        text_ids=texts.loc[use, "post_id"].astype(str).tolist(),
+        texts=inputs[use].tolist(),
+        dropped=dropped.astype({"post_id": str, "stage": str, "reason": str}),
+    )
+
+
+def embed_items(
+    ids: Sequence[str],
+    load: Callable[[int], Any],
+    key_of: Callable[[Any], str],
+    encoder: Encoder,
+    cache: VectorCache | None,
+    batch_size: int,
+    progress: bool = False,
+) -> ModalityEmbedding:
+    """Embed items batch by batch, taking what the cache has and encoding (and caching) the rest.
+
+    Args:
+        ids: post_ids, one per item, in output row order.
+        load: Returns item i (a PIL image or a text).
+        key_of: Content key of an item (see stylecluster.cache).
+        encoder: The encoder.
+        cache: The per-item cache, or None to encode everything.
+        batch_size: Items loaded and encoded together.
+        progress: Show a progress bar on stderr.
+
+    Returns:
+        ModalityEmbedding with matrix (len(ids), encoder.dim).
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    n = len(ids)
+    matrix = np.zeros((n, encoder.dim), dtype=np.float32)  # (n, dim)
+    n_cached = n_encoded = 0
+    encode_seconds = 0.0
+    with tqdm(total=n, desc=f"embed {encoder.modality} ({encoder.name})", unit="item",
+              disable=not progress) as bar:
+        for lo in range(0, n, batch_size):
+            idx = range(lo, min(lo + batch_size, n))
+            items = [load(i) for i in idx]
+            keys = [key_of(item) for item in items]
+            found = cache.get_many(encoder.cache_key, keys, encoder.dim) if cache else {}
+            todo: dict[str, Any] = {}  # content key -> item, identical items encoded once
+            for key, item in zip(keys, items):
+                if key not in found:
+                    todo.setdefault(key, item)
+            if todo:
+                t0 = time.perf_counter()
+                vectors = encoder.encode(list(todo.values()))  # (len(todo), dim)
+                encode_seconds += time.perf_counter() - t0
+                new = dict(zip(todo, vectors))
+                if cache:
+                    cache.put_many(encoder.cache_key, new)
+                found = {**found, **new}
+            hits = sum(key not in todo for key in keys)
+            for row, key in zip(idx, keys):
+                matrix[row] = found[key]
+            n_cached += hits
+            n_encoded += len(keys) - hits
+            bar.update(len(idx))
+    result = ModalityEmbedding(
+        modality=encoder.modality, encoder=encoder.name, cache_key=encoder.cache_key,
+        ids=pd.DataFrame({"post_id": pd.Series(list(ids), dtype=object)}), matrix=matrix,
+        n_cached=n_cached, n_encoded=n_encoded, encode_seconds=encode_seconds,
+        wall_seconds=time.perf_counter() - start, batch_size=batch_size)
+    rate = result.items_per_s
+    log.info("%s (%s): %d items, %d cache hits, %d encoded%s", encoder.modality, encoder.name, n,
+             n_cached, n_encoded,
+             "" if rate is None else f" at {rate:.1f} items/s (batch {batch_size})")
+    return result
+
+
+def embed_images(
+    ids: Sequence[str],
+    load_image: Callable[[int], Image.Image],
+    encoder: Encoder,
+    cache: VectorCache | None,
+    batch_size: int,
+    progress: bool = False,
+) -> ModalityEmbedding:
+    """Embed masked images; `load_image(i)` returns image i (RGB PIL) for ids[i].
+
+    Returns:
+        ModalityEmbedding with matrix (len(ids), encoder.dim).
+
+    Raises:
+        DataError: From `load_image` when an image does not decode.
+    """
+    return embed_items(ids, load_image, image_key, encoder, cache, batch_size, progress)
+
+
+def embed_texts(
+    ids: Sequence[str],
+    texts: Sequence[str],
+    encoder: Encoder,
+    cache: VectorCache | None,
+    batch_size: int,
+    progress: bool = False,
+) -> ModalityEmbedding:
+    """Embed texts (row-aligned with ids).
+
+    Returns:
+        ModalityEmbedding with matrix (len(ids), encoder.dim).
+    """
+    if len(ids) != len(texts):
+        raise ValueError(f"{len(ids)} ids but {len(texts)} texts")
+    return embed_items(ids, texts.__getitem__, text_key, encoder, cache, batch_size, progress)
+
+
+def summarise(image: ModalityEmbedding, text: ModalityEmbedding, inputs: EmbedInputs,
+              device: str, cache: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The stage's summary.json: per-modality encoder, dim, counts, cache hits, speed; drops."""
+    return {
+        "image": image.summary(),
+        "text": text.summary(),
+        "device": device,
+        "dropped": {f"{stage}": int(n) for stage, n in
+                    inputs.dropped.groupby("stage").size().items()},
+        "n_dropped": int(len(inputs.dropped)),
+        "cache": dict(cache or {}),
+    }

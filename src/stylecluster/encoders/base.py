@@ -1,0 +1,210 @@
+"""The one small interface every encoder backend implements, and helpers the backends share.
+
+An `Encoder` turns a batch of images (PIL, RGB) or texts into a float32 `(n, dim)` matrix with
+L2-normalised rows. Backends implement `_encode`; `encode` checks the shape, finiteness and dtype
+and normalises, so every backend returns the same kind of matrix. `cache_key` names everything that
+changes the vectors (model, weights, preprocessing, prompt), never things that do not (device,
+batch size), so the per-item cache stays valid across those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from stylecluster.errors import BackendError, ConfigError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from stylecluster.config import EmbedParams
+
+log = logging.getLogger(__name__)
+
+Modality = Literal["image", "text"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+class Encoder(ABC):
+    """One backend for one modality.
+
+    Attributes:
+        name: The registry name (`embed.image_encoder` / `embed.text_encoder`).
+        modality: "image" or "text".
+        dim: Width of the output vectors.
+        cache_key: Identifies the vectors this encoder produces (name, weights, preprocessing).
+    """
+
+    name: str = ""
+    modality: Modality = "image"
+    dim: int = 0
+    cache_key: str = ""
+
+    @abstractmethod
+    def _encode(self, batch: Sequence[Any]) -> np.ndarray:
+        """Return the raw `(len(batch), dim)` vectors of a non-empty batch."""
+
+    def encode(self, batch: Sequence[Image.Image] | Sequence[str]) -> np.ndarray:
+        """Encode a batch of images (RGB PIL) or texts.
+
+        Args:
+            batch: Items of this encoder's modality.
+
+        Returns:
+            float32 `(len(batch), dim)`, rows L2-normalised.
+
+        Raises:
+            BackendError: If the backend returns the wrong shape or non-finite values.
+        """
+        if len(batch) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.asarray(self._encode(batch), dtype=np.float32)
+        if out.shape != (len(batch), self.dim):
+            raise BackendError(
+                f"encoder {self.name!r} returned shape {out.shape} for a batch of {len(batch)}; "
+                f"expected ({len(batch)}, {self.dim}). The model folder/checkpoint does not match "
+                "this backend."
+            )
+        if not np.isfinite(out).all():
+            raise BackendError(
+                f"encoder {self.name!r} returned non-finite values "
+                f"({int((~np.isfinite(out)).sum())} entries); check the weights file and device."
+            )
+        return l2_normalise(out)
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Return `x` (n, d) with unit-norm rows (all-zero rows stay zero), as float32."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)  # (n, 1)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def check_device(params: EmbedParams) -> None:
+    """Fail early if `embed.device` asks for CUDA where torch cannot see a GPU.
+
+    Raises:
+        ConfigError: device is cuda but torch has no CUDA device (CPU build or no GPU).
+    """
+    if params.device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}"
+        raise ConfigError(
+            f"params.yaml [embed.device] = 'cuda' but torch {torch.__version__} ({build}) sees no "
+            "CUDA GPU. Set embed.device: cpu (or -S embed.device=cpu), or run on a machine with an "
+            "NVIDIA GPU and a CUDA build of torch."
+        )
+
+
+def torch_device(params: EmbedParams) -> Any:
+    """Set torch's CPU threads from `embed.torch_threads` and return the torch device to run on."""
+    import torch
+
+    check_device(params)
+    torch.set_num_threads(params.torch_threads)
+    return torch.device(params.device)
+
+
+def require_path(value: str | None, key: str, what: str, *, folder: bool) -> Path:
+    """Return the user-supplied weights path of an optional backend, or say which param to set.
+
+    Args:
+        value: The param's value (None when unset).
+        key: The param name inside `embed`, e.g. "imagebind_checkpoint".
+        what: What the path should hold, for the message.
+        folder: Whether a folder (True) or a file (False) is expected.
+
+    Raises:
+        BackendError: If the param is unset or the path does not exist / has the wrong kind.
+    """
+    kind = "folder" if folder else "file"
+    if not value:
+        raise BackendError(
+            f"params.yaml [embed.{key}] is not set; this encoder needs {what}. Set embed.{key} "
+            f"to the local {kind} (weights are never downloaded at run time)."
+        )
+    path = Path(value).expanduser()
+    if not (path.is_dir() if folder else path.is_file()):
+        raise BackendError(
+            f"params.yaml [embed.{key}] = {value!r}: no such {kind}; expected {what}. "
+            f"Fix the path in params.yaml (relative paths are relative to the project root)."
+        )
+    return path
+
+
+def fingerprint(path: Path, head_bytes: int = 1 << 20) -> str:
+    """A cheap identity of a weights file or model folder for cache keys.
+
+    Hashes, for each file (sorted by relative path), its relative path, its size and its first
+    `head_bytes` bytes: moving the folder keeps the key, replacing the weights changes it, and a
+    multi-GB checkpoint is not read whole.
+    """
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    h = hashlib.sha256()
+    for f in files:
+        rel = f.name if f == path else f.relative_to(path).as_posix()
+        h.update(f"{rel}\0{f.stat().st_size}\0".encode())
+        with f.open("rb") as fh:
+            h.update(fh.read(head_bytes))
+    return h.hexdigest()[:16]
+
+
+def image_batch_array(
+    images: Sequence[Image.Image],
+    size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    fit: Literal["pad", "crop"],
+    resample: int,
+) -> np.ndarray:
+    """Resize and normalise RGB images into one float32 `(n, 3, size, size)` array.
+
+    Args:
+        images: RGB PIL images of any size.
+        size: Output side length.
+        mean: Per-channel mean on the [0, 1] scale.
+        std: Per-channel std on the [0, 1] scale.
+        fit: "pad": pad to a square with black (the masked background), then resize, so the
+            whole outfit is kept without distortion; "crop": resize the short side to `size`,
+            then centre-crop (CLIP/ImageBind's own preprocessing).
+        resample: A PIL resampling filter (e.g. Image.BICUBIC).
+
+    Returns:
+        float32 (n, 3, size, size).
+    """
+    from PIL import Image as PILImage
+
+    out = np.empty((len(images), 3, size, size), dtype=np.float32)
+    mean_arr = np.asarray(mean, dtype=np.float32)[:, None, None]  # (3, 1, 1)
+    std_arr = np.asarray(std, dtype=np.float32)[:, None, None]
+    for i, img in enumerate(images):
+        img = img.convert("RGB")
+        w, h = img.size
+        if fit == "pad":
+            side = max(w, h)
+            canvas = PILImage.new("RGB", (side, side), (0, 0, 0))
+            canvas.paste(img, ((side - w) // 2, (side - h) // 2))
+            img = canvas.resize((size, size), resample)
+        else:
+            scale = size / min(w, h)
+            nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+            img = img.resize((nw, nh), resample)
+            left, top = (nw - size) // 2, (nh - size) // 2
+            img = img.crop((left, top, left + size, top + size))
+        arr = np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0  # (3, size, size)
+        out[i] = (arr - mean_arr) / std_arr
+    return out

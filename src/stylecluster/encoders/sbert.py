@@ -1,0 +1,65 @@
+"""Any local sentence-transformers model folder as the text encoder.
+
+Set `embed.sentence_transformers_path` to a folder saved by `SentenceTransformer.save(...)` (or a
+downloaded snapshot), e.g. text2vec-large-chinese, bge-small-zh, m3e-base. The folder is loaded
+with `local_files_only=True`: nothing is downloaded. Texts are embedded as they are (no prompt); a
+model that expects an instruction prefix should be given one through its own
+`config_sentence_transformers.json` default prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from stylecluster.encoders.base import (Encoder, Modality, fingerprint, require_path,
+                                        torch_device)
+from stylecluster.errors import BackendError
+
+if TYPE_CHECKING:
+    from stylecluster.config import EmbedParams
+
+KEY = "sentence_transformers_path"
+
+
+class SentenceTransformersEncoder(Encoder):
+    """A local sentence-transformers folder; dim is the model's."""
+
+    name = "sentence-transformers"
+
+    def __init__(self, params: EmbedParams, modality: Modality = "text") -> None:
+        folder = require_path(params.sentence_transformers_path, KEY,
+                              "a sentence-transformers model folder (with modules.json)",
+                              folder=True)
+        if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+            raise BackendError(
+                f"params.yaml [embed.{KEY}] = {str(folder)!r} has neither modules.json nor "
+                "config.json; point it at a saved sentence-transformers model folder."
+            )
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise BackendError(
+                f"text encoder 'sentence-transformers' needs the package sentence-transformers "
+                f"({exc}). Install the project (pip install -e . -c constraints.txt)."
+            ) from exc
+        self.modality = modality
+        self.device = torch_device(params)
+        try:
+            self.model = SentenceTransformer(str(folder), device=str(self.device),
+                                             local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise BackendError(
+                f"params.yaml [embed.{KEY}] = {str(folder)!r} could not be loaded as a "
+                f"sentence-transformers model ({exc})."
+            ) from exc
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.cache_key = f"sentence-transformers/{fingerprint(folder)}/v1"
+
+    def _encode(self, batch: Sequence[str]) -> np.ndarray:
+        return self.model.encode(list(batch), batch_size=len(batch), convert_to_numpy=True,
+                                 normalize_embeddings=True, show_progress_bar=False)

@@ -1,0 +1,53 @@
+"""Embed: an image vector per kept masked image and a text vector per post with text.
+
+Inputs:  --segment DIR (manifest.parquet + masks/), --texts FILE (preprocess/texts.parquet),
+         --cache DIR (per-item embedding cache, kept between runs: only new items are encoded)
+Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parquet (float32,
+         row-aligned, L2-normalised), DIR/dropped.parquet (post_id, stage, reason),
+         DIR/summary.json (encoders, dims, counts, cache hits, items/s)
+Params:  `embed` section (image_encoder, text_encoder, batch_size, device, torch_threads, weights paths).
+Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed
+"""
+
+from stylecluster import embed, encoders, io
+from stylecluster.cache import EmbeddingCache
+from stylecluster.errors import DataError
+from stylecluster.stage import StageContext, run_stage
+
+
+def main(ctx: StageContext) -> str:
+    p, out = ctx.params, ctx.paths.out
+    encoders.check_name(p.image_encoder, "image")  # fail on a typo before reading anything
+    encoders.check_name(p.text_encoder, "text")
+    encoders.check_device(p)
+    manifest = io.read_table(ctx.paths.segment / "manifest.parquet", "segment_manifest")
+    inputs = embed.select_inputs(manifest, io.read_table(ctx.paths.texts, "texts"))
+
+    def load_image(i: int):
+        rel = inputs.mask_paths[i]
+        if not io.image_path_is_safe(rel):
+            raise DataError(f"{ctx.paths.segment / 'manifest.parquet'}: post "
+                            f"{inputs.image_ids[i]} has unsafe mask_path {rel!r}; re-run segment.")
+        return io.read_image(ctx.paths.segment / rel)
+
+    with EmbeddingCache(ctx.paths.cache) as cache:
+        image = embed.embed_images(inputs.image_ids, load_image,
+                                   encoders.get_encoder(p.image_encoder, "image", p), cache,
+                                   p.batch_size, ctx.base.progress)
+        text = embed.embed_texts(inputs.text_ids, inputs.texts,
+                                 encoders.get_encoder(p.text_encoder, "text", p), cache,
+                                 p.batch_size, ctx.base.progress)
+        cache_info = {"corrupt_entries": cache.corrupt, "reset": bool(cache.reset_files)}
+    io.write_matrix(image.matrix, out / "image.npy")
+    io.write_table(image.ids, out / "image_ids.parquet", "ids")
+    io.write_matrix(text.matrix, out / "text.npy")
+    io.write_table(text.ids, out / "text_ids.parquet", "ids")
+    io.write_table(inputs.dropped, out / "dropped.parquet", "dropped")
+    io.write_json(embed.summarise(image, text, inputs, p.device, cache_info), out / "summary.json")
+    return (f"image {image.matrix.shape} via {image.encoder} ({image.n_cached} cached, "
+            f"{image.n_encoded} encoded); text {text.matrix.shape} via {text.encoder} "
+            f"({text.n_cached} cached, {text.n_encoded} encoded); dropped {len(inputs.dropped)}")
+
+
+if __name__ == "__main__":
+    run_stage("embed", main, paths=("segment", "texts", "cache", "out"), doc=__doc__)

