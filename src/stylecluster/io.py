@@ -26,6 +26,12 @@ from stylecluster.errors import ConfigError, DataError, SchemaError
 RAW_POSTS_NAMES = ("posts.parquet", "posts.csv", "posts.jsonl")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds."""
@@ -35,6 +41,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give outputs the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -218,6 +225,21 @@ def write_text(text: str, path: str | Path) -> None:
     """Write a UTF-8 text file (HTML, Markdown)."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def read_text(path: str | Path, what: str = "text file") -> str:
+    """Read a UTF-8 text resource (stopword list, user dictionary); a leading BOM is dropped.
+
+    Raises:
+        DataError: If the file is missing or is not UTF-8; the message names `what` and the path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: {what} not found. Check the path (params.yaml paths/sections).")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: {what} is not UTF-8 ({exc}); re-save it as UTF-8.") from exc
 
 
 def image_path_is_safe(path: Any) -> bool:
