@@ -6,6 +6,7 @@ Pipeline stages run through DVC (`dvc repro`), each as `python stages/<name>.py`
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ def _cmd_sample(args: argparse.Namespace) -> str:
                             n_months=args.n_months)
     for post in tqdm(it, total=args.n_posts, desc="sample", unit="post", disable=args.quiet):
         io.write_image(post.image, out / post.image_path)
-        posts.append(post)
+        posts.append(dataclasses.replace(post, image=None))  # keep rows, not pixels
     table = sample.sample_table(posts)
     io.write_table(table, out / "posts.parquet", "raw_posts")
     return f"wrote {len(table)} posts and images to {out}"
