@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # before numpy/sklearn load OpenMP
 from pathlib import Path
 
 import numpy as np

@@ -160,8 +160,11 @@ class SegmentParams:
     method: Literal["mediapipe", "none"] = "mediapipe"
     min_clothing_share: float = 0.05  # drop images whose clothing covers less (>95% black)
     person_threshold: float = 0.5  # selfie-segmenter confidence for a person pixel
-    remove_skin: bool = True
-    remove_head: bool = True
+    selfie_model: Literal["general", "landscape"] = "general"  # 256x256 vs 144x256 input
+    remove_skin: bool = True  # drop skin-coloured pixels (YCrCb box) from the person mask
+    remove_head: bool = True  # drop the detected face box, widened for hair
+    face_model: Literal["short_range", "full_range"] = "full_range"  # full: small faces too
+    min_face_confidence: float = 0.5
     pose_gate: bool = False  # reject foregrounds with no detected body pose
 
     def __post_init__(self) -> None:
@@ -169,20 +172,27 @@ class SegmentParams:
               self.min_clothing_share, "a number in [0, 1)")
         check(0.0 < self.person_threshold < 1.0, "segment", "person_threshold",
               self.person_threshold, "a number in (0, 1)")
+        check(0.0 < self.min_face_confidence < 1.0, "segment", "min_face_confidence",
+              self.min_face_confidence, "a number in (0, 1)")
+        check(not (self.pose_gate and self.method == "none"), "segment", "pose_gate",
+              self.pose_gate, "false when method is 'none' (that method keeps every image; "
+              "set method: mediapipe to gate on a body pose)")
 
 
 @dataclass(frozen=True)
 class PreprocessParams:
     """Chinese text cleaning, jieba tokens and RAKE keywords."""
 
-    fields: Literal["content", "tags", "both"] = "both"
-    embed_text: Literal["keywords", "tokens", "clean"] = "clean"
-    user_dict: str | None = None  # optional jieba user dictionary (path)
-    max_keywords: int = 10
+    fields: Literal["content", "tags", "both"] = "both"  # both: content + tags, as in the research
+    embed_text: Literal["keywords", "tokens", "clean"] = "clean"  # what embed encodes
+    user_dict: str | None = None  # optional jieba user dictionary (path, relative to the project)
+    max_keywords: int = 10  # RAKE keywords kept per post
 
     def __post_init__(self) -> None:
         check(self.max_keywords >= 1, "preprocess", "max_keywords", self.max_keywords,
               "an integer >= 1")
+        check(self.user_dict is None or self.user_dict.strip() != "", "preprocess", "user_dict",
+              self.user_dict, "null or the path of a jieba user dictionary")
 
 
 @dataclass(frozen=True)
@@ -240,9 +250,18 @@ class SelectKParams:
     exact_max_n: int = 10000
     sample_size: int = 5000
     n_repeats: int = 5
+    n_init: int = 4  # k-means restarts (random_state = base.seed)
+    min_prominence: float = 0.01  # smaller silhouette bumps count as noise, not as a peak
+    block_mb: float = 256.0  # memory bound of one n x b float64 distance block
 
     def __post_init__(self) -> None:
         check(self.k_min >= 2, "select_k", "k_min", self.k_min, "an integer >= 2")
+        check(self.exact_max_n >= 2, "select_k", "exact_max_n", self.exact_max_n,
+              "an integer >= 2")
+        check(self.n_init >= 1, "select_k", "n_init", self.n_init, "an integer >= 1")
+        check(self.min_prominence >= 0, "select_k", "min_prominence", self.min_prominence,
+              "a number >= 0")
+        check(self.block_mb > 0, "select_k", "block_mb", self.block_mb, "a number > 0")
         check(self.k_max > self.k_min, "select_k", "k_max", self.k_max,
               f"an integer > k_min ({self.k_min})")
         check(self.k_step >= 1, "select_k", "k_step", self.k_step, "an integer >= 1")

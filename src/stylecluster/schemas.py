@@ -76,6 +76,7 @@ SCHEMAS: dict[str, Schema] = {
             "segment_manifest",
             {"post_id": "str", "clothing_share": "float", "kept": "bool", "reason": "str",
              "mask_path": "str"},
+            optional={"person_share": "float"},
             unique=("post_id",),
         ),
         Schema(
@@ -91,6 +92,8 @@ SCHEMAS: dict[str, Schema] = {
                optional={"silhouette_std": "float"}),
         Schema("labels", {"post_id": "str", "cluster": "int", "distance": "float"},
                unique=("post_id",)),
+        Schema("representatives", {"cluster": "int", "rank": "int", "post_id": "str",
+                                   "distance": "float"}),
     ]
 }
 

@@ -2,8 +2,8 @@
 
 Scoring k = 2..200 with sklearn's `silhouette_score` recomputes all n^2 distances for every k. Here
 the points are walked in row blocks: each block's distances to all points, `D[:, block]` (n x b,
-float64, at most `block_mb` MB), are computed once and then reused for every labeling. For a labeling
-with k clusters, the per-cluster distance sums of the block's points are `onehot(L).T @ D[:, block]`
+float64, at most `block_mb` MB), are computed once and then reused for every labeling. For a
+labeling with k clusters, the per-cluster distance sums of the block's points are `onehot(L).T @ D[:, block]`
 (k x b), a sparse product that costs O(n * b) whatever k is. The full n x n matrix is never held, so
 memory is bounded by the block whatever n is.
 
@@ -63,8 +63,8 @@ def _check_inputs(X: np.ndarray, labelings: np.ndarray) -> tuple[np.ndarray, np.
     if not np.isfinite(X).all():
         bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
         raise DataError(
-            f"silhouette: {len(bad)} feature row(s) contain NaN or inf, e.g. rows {bad[:5].tolist()}; "
-            "drop or repair them before scoring."
+            f"silhouette: {len(bad)} feature row(s) contain NaN or inf, e.g. rows "
+            f"{bad[:5].tolist()}; drop or repair them before scoring."
         )
     return X, labelings
 
@@ -81,7 +81,10 @@ def _block_rows(n: int, block_mb: float) -> int:
 
 
 def silhouette_samples_many(
-    X: np.ndarray, labelings: np.ndarray | Sequence[np.ndarray], *, block_mb: float = DEFAULT_BLOCK_MB
+    X: np.ndarray,
+    labelings: np.ndarray | Sequence[np.ndarray],
+    *,
+    block_mb: float = DEFAULT_BLOCK_MB,
 ) -> np.ndarray:
     """Per-point silhouette s(i) of every labeling, sharing one pass over the distances.
 
@@ -128,7 +131,7 @@ def silhouette_samples_many(
             if enc is None:
                 continue
             codes, counts, onehot = enc
-            sums = np.asarray(onehot @ dist)  # (k, b): distance sums of each block point per cluster
+            sums = np.asarray(onehot @ dist)  # (k, b): each block point's distance sum per cluster
             own = codes[start:stop]
             cols = np.arange(stop - start)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -181,12 +184,25 @@ def silhouette_scores(
     runs = []
     for _ in range(n_repeats):
         idx = rng.choice(n, size=sample_size, replace=False)
-        runs.append(silhouette_samples_many(X[idx], labelings[:, idx], block_mb=block_mb).mean(axis=1))
+        samples = silhouette_samples_many(X[idx], labelings[:, idx], block_mb=block_mb)
+        runs.append(samples.mean(axis=1))
     runs_arr = np.vstack(runs)  # (n_repeats, n_labelings)
     std = runs_arr.std(axis=0, ddof=1) if n_repeats > 1 else np.zeros(runs_arr.shape[1])
     return SilhouetteResult(runs_arr.mean(axis=0), std, False, sample_size, n_repeats)
 
 
-def silhouette_score(X: np.ndarray, labels: np.ndarray, **kwargs: object) -> float:
-    """Mean silhouette of one labeling (see `silhouette_scores` for the keyword arguments)."""
-    return float(silhouette_scores(X, np.asarray(labels)[None, :], **kwargs).scores[0])  # type: ignore[arg-type]
+def silhouette_score(
+    X: np.ndarray,
+    labels: np.ndarray,
+    *,
+    exact_max_n: int | None = None,
+    sample_size: int = 5000,
+    n_repeats: int = 5,
+    random_state: int = 0,
+    block_mb: float = DEFAULT_BLOCK_MB,
+) -> float:
+    """Mean silhouette of one (n,) labeling; arguments as in `silhouette_scores`."""
+    result = silhouette_scores(X, np.asarray(labels)[None, :], exact_max_n=exact_max_n,
+                               sample_size=sample_size, n_repeats=n_repeats,
+                               random_state=random_state, block_mb=block_mb)
+    return float(result.scores[0])

@@ -24,11 +24,12 @@ log = logging.getLogger("stylecluster.stage")
 def configure_logging(verbose: bool = False) -> None:
     """Log to stderr; only entry points call this."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.WARNING,  # third-party libraries (great-expectations, dvc) stay quiet
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    logging.getLogger("stylecluster").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,210 @@
+"""Clusterers (a registry keyed by `select_k.algorithm`) and the final labelled clustering.
+
+Every clusterer has one signature, `labelings(X, ks, n_init=, random_state=) -> (len(ks), n)`, so
+select_k scores all ks with the same code that the cluster stage later uses for the final fit: the
+final labels at k are exactly the labels whose silhouette was scored at k. Ward builds one tree and
+cuts it at every k (cheap for all k); the k-means variants fit once per k.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stylecluster.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+# Ward's tree needs n(n-1)/2 float64 distances: 20,000 points is 1.6 GB.
+AGGLOMERATIVE_MAX_N = 20000
+
+
+def _kmeans(X: np.ndarray, ks: Sequence[int], *, n_init: int, random_state: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    return np.vstack([
+        KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit_predict(X) for k in ks
+    ])
+
+
+def _minibatch_kmeans(X: np.ndarray, ks: Sequence[int], *, n_init: int,
+                      random_state: int) -> np.ndarray:
+    from sklearn.cluster import MiniBatchKMeans
+
+    return np.vstack([
+        MiniBatchKMeans(n_clusters=k, n_init=n_init, random_state=random_state,
+                        batch_size=2048).fit_predict(X)
+        for k in ks
+    ])
+
+
+def _agglomerative(X: np.ndarray, ks: Sequence[int], *, n_init: int,
+                   random_state: int) -> np.ndarray:
+    """Ward linkage once, cut at every k (n_init and random_state are unused: ward is exact)."""
+    from scipy.cluster.hierarchy import cut_tree, linkage
+
+    if X.shape[0] > AGGLOMERATIVE_MAX_N:
+        raise ConfigError(
+            f"params.yaml [select_k.algorithm] = 'agglomerative' on {X.shape[0]} posts needs a "
+            f"{X.shape[0] ** 2 * 4 / 1e9:.1f} GB distance matrix (limit {AGGLOMERATIVE_MAX_N} "
+            "posts). Use 'kmeans' or 'minibatch_kmeans' for data this large."
+        )
+    tree = linkage(X.astype(np.float64, copy=False), method="ward")
+    return cut_tree(tree, n_clusters=list(ks)).T.astype(np.int64)  # (len(ks), n)
+
+
+Clusterer = Callable[..., np.ndarray]
+CLUSTERERS: dict[str, Clusterer] = {
+    "kmeans": _kmeans,
+    "agglomerative": _agglomerative,
+    "minibatch_kmeans": _minibatch_kmeans,
+}
+
+
+def labelings(X: np.ndarray, ks: Sequence[int], algorithm: str, *, n_init: int,
+              random_state: int) -> np.ndarray:
+    """Cluster `X` at every k in `ks` with the registered `algorithm`.
+
+    Args:
+        X: (n, d) features.
+        ks: Numbers of clusters.
+        algorithm: A key of CLUSTERERS.
+        n_init: Restarts of the k-means variants.
+        random_state: Seed of the k-means variants.
+
+    Returns:
+        (len(ks), n) integer labels.
+
+    Raises:
+        ConfigError: If `algorithm` is not registered.
+    """
+    if algorithm not in CLUSTERERS:
+        raise ConfigError(
+            f"params.yaml [select_k.algorithm] = {algorithm!r} is not a known clusterer; "
+            f"choose one of {sorted(CLUSTERERS)}."
+        )
+    return CLUSTERERS[algorithm](np.asarray(X), list(ks), n_init=n_init, random_state=random_state)
+
+
+def check_features(features: np.ndarray, ids: pd.DataFrame, where: str) -> int:
+    """Check a feature matrix before clustering; return its number of distinct rows.
+
+    Raises:
+        DataError: If it is not 2-D, is not row-aligned with `ids`, has NaN/inf rows (their post_ids
+            are named) or all rows are identical.
+    """
+    if features.ndim != 2:
+        raise DataError(f"{where}: features must be a 2-D (n, d) matrix, "
+                        f"got shape {features.shape}")
+    if len(ids) != features.shape[0]:
+        raise DataError(f"{where}: {features.shape[0]} feature rows but {len(ids)} post_ids; "
+                        "re-run the reduce stage so both are written together.")
+    bad = ~np.isfinite(features).all(axis=1)
+    if bad.any():
+        names = ids["post_id"].to_numpy()[bad]
+        raise DataError(
+            f"{where}: {int(bad.sum())} feature row(s) contain NaN or inf, post_ids "
+            f"{names[:10].tolist()}{' ...' if len(names) > 10 else ''}. Check those posts' "
+            "embeddings (embed stage) and the reduce settings."
+        )
+    n_distinct = len(np.unique(features, axis=0)) if len(features) else 0
+    if len(features) and n_distinct == 1:
+        raise DataError(
+            f"{where}: all {len(features)} feature rows are identical; there is nothing to "
+            "cluster. Check the embeddings (an encoder returning constants) and the reduce settings."
+        )
+    return n_distinct
+
+
+def order_by_size(labels: np.ndarray) -> np.ndarray:
+    """Relabel clusters 0..k-1 by decreasing size (ties: the cluster met first keeps the lower id).
+
+    Args:
+        labels: (n,) any integer labels.
+
+    Returns:
+        (n,) int64 labels with 0 = the largest cluster.
+    """
+    uniq, first, codes, counts = np.unique(labels, return_index=True, return_inverse=True,
+                                           return_counts=True)
+    order = np.lexsort((first, -counts))  # by size desc, then first appearance
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(len(uniq))
+    return rank[codes.ravel()]
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """The final clustering.
+
+    Attributes:
+        labels: One row per post: post_id, cluster (0 = largest), distance (Euclidean, to its
+            cluster's centre), in the input row order.
+        representatives: Per cluster the posts closest to its centre: cluster, rank (0 = closest),
+            post_id, distance.
+        centers: (k, d) cluster means, row c for cluster c.
+    """
+
+    labels: pd.DataFrame
+    representatives: pd.DataFrame
+    centers: np.ndarray
+
+
+def fit_clusters(
+    features: np.ndarray,
+    ids: pd.DataFrame,
+    n_clusters: int,
+    *,
+    algorithm: str = "kmeans",
+    n_init: int = 4,
+    random_state: int = 0,
+    n_representatives: int = 10,
+) -> ClusterResult:
+    """Fit the final clustering at `n_clusters` and pick each cluster's representative posts.
+
+    Args:
+        features: (n, d) reduced features, row-aligned with `ids`.
+        ids: Table with a `post_id` column.
+        n_clusters: Number of clusters, 2 <= n_clusters < number of distinct rows.
+        algorithm: A key of CLUSTERERS.
+        n_init: Restarts of the k-means variants.
+        random_state: Seed.
+        n_representatives: Posts kept per cluster, closest to its centre first.
+
+    Returns:
+        A ClusterResult.
+
+    Raises:
+        DataError: On bad features or an `n_clusters` the data cannot support.
+    """
+    n_distinct = check_features(features, ids, "cluster")
+    if not 2 <= n_clusters < max(n_distinct, 1):
+        raise DataError(
+            f"cluster: n_clusters = {n_clusters} needs 2 <= n_clusters < {n_distinct} (the number "
+            f"of distinct feature rows among {len(ids)} posts). Lower cluster.n_clusters or the "
+            "select_k range."
+        )
+    labels = labelings(features, [n_clusters], algorithm, n_init=n_init,
+                       random_state=random_state)[0]
+    labels = order_by_size(labels)
+    X = features.astype(np.float64, copy=False)
+    k = int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=k)
+    centers = np.zeros((k, X.shape[1]))
+    np.add.at(centers, labels, X)
+    centers /= counts[:, None]
+    distance = np.linalg.norm(X - centers[labels], axis=1)
+    post_ids = ids["post_id"].astype(str).to_numpy()
+    table = pd.DataFrame({"post_id": post_ids, "cluster": labels.astype(np.int64),
+                          "distance": distance.astype(np.float64)})
+    reps = (table.sort_values(["cluster", "distance", "post_id"], kind="mergesort")
+            .groupby("cluster", sort=True).head(n_representatives).copy())
+    reps["rank"] = reps.groupby("cluster").cumcount().astype(np.int64)
+    reps = reps[["cluster", "rank", "post_id", "distance"]].reset_index(drop=True)
+    log.info("cluster: %d posts in %d clusters (%s); sizes %d..%d", len(table), k, algorithm,
+             counts.min(), counts.max())
+    return ClusterResult(table, reps, centers.astype(np.float32))

@@ -1,0 +1,199 @@
+"""Quality metrics of a clustering: size and monthly balance, text-length skew, label agreement.
+
+Pure functions on labels and the posts/texts tables. `quality_metrics` assembles the flat dict the
+cluster stage writes to reports/metrics.json, so experiments can be ranked by a silhouette peak, a
+balanced month and, when the data carries labels, agreement with them (ARI, NMI, AMI, V-measure and
+Hungarian accuracy).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stylecluster.errors import DataError
+
+log = logging.getLogger(__name__)
+
+TINY_SHARE = 0.002  # a cluster under 0.2% of the posts counts as tiny
+
+
+def size_stats(labels: np.ndarray, tiny_share: float = TINY_SHARE) -> dict[str, float | int]:
+    """Cluster size balance.
+
+    Args:
+        labels: (n,) cluster labels.
+        tiny_share: Clusters with a smaller share of the posts count as tiny.
+
+    Returns:
+        n_clusters; largest_cluster_share; size_entropy (Shannon entropy of the size shares divided
+        by log(n_clusters): 1 = perfectly balanced, 0 for a single cluster); size_gini (Gini
+        coefficient of the sizes: 0 = balanced, towards 1 = one cluster holds all); n_tiny_clusters.
+    """
+    labels = np.asarray(labels)
+    if labels.size == 0:
+        raise DataError("metrics: no labelled posts to measure.")
+    _, counts = np.unique(labels, return_counts=True)
+    shares = counts / counts.sum()
+    k = len(counts)
+    entropy = float(-(shares * np.log(shares)).sum() / np.log(k)) if k > 1 else 0.0
+    sizes = np.sort(counts).astype(np.float64)
+    # Gini = sum_i sum_j |x_i - x_j| / (2 k^2 mean), computed from the sorted sizes in O(k).
+    gini = float((2 * np.arange(1, k + 1) - k - 1) @ sizes / (k * sizes.sum()))
+    return {
+        "n_clusters": k,
+        "largest_cluster_share": float(shares.max()),
+        "size_entropy": entropy,
+        "size_gini": gini,
+        "n_tiny_clusters": int((shares < tiny_share).sum()),
+    }
+
+
+def month_stats(labels: np.ndarray, months: np.ndarray) -> dict[str, float | int]:
+    """How much a single cluster dominates each month.
+
+    Args:
+        labels: (n,) cluster labels.
+        months: (n,) month keys ("YYYY-MM"), row-aligned with `labels`.
+
+    Returns:
+        mean_month_top_share (the largest single-cluster share within a month, averaged over
+        months), worst_month_top_share (its maximum) and n_months. A single month is measured as it is, with
+        a warning that there is no month-to-month comparison.
+    """
+    frame = pd.DataFrame({"cluster": np.asarray(labels), "month": np.asarray(months)})
+    if frame["month"].isna().any():
+        raise DataError(f"metrics: {int(frame['month'].isna().sum())} clustered post(s) have no "
+                        "month; re-run the validate stage.")
+    if frame.empty:
+        raise DataError("metrics: no labelled posts to measure.")
+    counts = frame.groupby(["month", "cluster"]).size()
+    top = counts.groupby(level="month").max() / counts.groupby(level="month").sum()
+    if len(top) == 1:
+        log.warning("metrics: all posts fall in one month (%s); the monthly stats describe that "
+                    "month only", top.index[0])
+    return {"mean_month_top_share": float(top.mean()),
+            "worst_month_top_share": float(top.max()),
+            "n_months": int(len(top))}
+
+
+def length_skew(labels: np.ndarray, n_chars: np.ndarray) -> float | None:
+    """Median text length of the largest cluster over the overall median.
+
+    The research's failure mode: long texts collapsing into one giant cluster gives a skew well
+    above 1.
+
+    Args:
+        labels: (n,) cluster labels.
+        n_chars: (n,) text lengths, row-aligned (NaN for posts without a text row).
+
+    Returns:
+        The ratio, or None when the overall median length is 0 or unknown.
+    """
+    labels = np.asarray(labels)
+    n_chars = np.asarray(n_chars, dtype=np.float64)
+    known = ~np.isnan(n_chars)
+    if not known.any():
+        return None
+    uniq, counts = np.unique(labels, return_counts=True)
+    largest = uniq[np.argmax(counts)]
+    overall = float(np.median(n_chars[known]))
+    in_largest = known & (labels == largest)
+    if overall == 0 or not in_largest.any():
+        return None
+    return float(np.median(n_chars[in_largest]) / overall)
+
+
+def hungarian_accuracy(truth: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy under the best one-to-one matching of clusters to classes.
+
+    Args:
+        truth: (n,) true class labels (any hashable values).
+        labels: (n,) cluster labels.
+
+    Returns:
+        Share of posts whose cluster is matched to their class (scipy linear_sum_assignment on the
+        contingency table); clusters or classes left unmatched count as wrong.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    table = pd.crosstab(np.asarray(labels), np.asarray(truth)).to_numpy()
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    return float(table[rows, cols].sum() / table.sum())
+
+
+def label_agreement(truth: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """ARI, NMI, AMI, V-measure and Hungarian accuracy of clusters against known labels."""
+    from sklearn import metrics as skm
+
+    truth = np.asarray(truth).astype(str)
+    labels = np.asarray(labels)
+    return {
+        "ari": float(skm.adjusted_rand_score(truth, labels)),
+        "nmi": float(skm.normalized_mutual_info_score(truth, labels)),
+        "ami": float(skm.adjusted_mutual_info_score(truth, labels)),
+        "v_measure": float(skm.v_measure_score(truth, labels)),
+        "accuracy": hungarian_accuracy(truth, labels),
+    }
+
+
+def quality_metrics(
+    labels: pd.DataFrame,
+    posts: pd.DataFrame,
+    texts: pd.DataFrame | None = None,
+    selection: Mapping[str, Any] | None = None,
+    silhouette: float | None = None,
+) -> dict[str, Any]:
+    """The flat metrics dict of reports/metrics.json.
+
+    Args:
+        labels: post_id, cluster (the cluster stage's labels table).
+        posts: The validated posts: post_id, month, and optionally label.
+        texts: The preprocessed texts: post_id, n_chars (optional; length_skew is None without).
+        selection: select_k.json (best_k, prominence, has_peak).
+        silhouette: Silhouette of the final labels (falls back to selection["silhouette"]).
+
+    Returns:
+        Flat keys: best_k, n_clusters, has_peak, silhouette, prominence, largest_cluster_share,
+        size_entropy, size_gini, n_tiny_clusters, mean_month_top_share, worst_month_top_share,
+        n_months, length_skew, n_posts_used, n_posts_dropped, and with labels ari, nmi, ami,
+        v_measure, accuracy, n_posts_labelled.
+
+    Raises:
+        DataError: If a labelled post is missing from `posts`.
+    """
+    selection = dict(selection or {})
+    table = labels[["post_id", "cluster"]].merge(
+        posts.drop(columns=[c for c in ("cluster",) if c in posts.columns]),
+        on="post_id", how="left", indicator=True)
+    unknown = table.loc[table["_merge"] == "left_only", "post_id"]
+    if len(unknown):
+        raise DataError(f"metrics: {len(unknown)} clustered post(s) are not in posts.parquet, e.g. "
+                        f"{unknown.iloc[:5].tolist()}; the inputs come from different runs "
+                        "(dvc repro).")
+    cl = table["cluster"].to_numpy()
+    out: dict[str, Any] = {
+        "best_k": selection.get("best_k"),
+        "has_peak": selection.get("has_peak"),
+        "prominence": selection.get("prominence"),
+        "silhouette": silhouette if silhouette is not None else selection.get("silhouette"),
+    }
+    out.update(size_stats(cl))
+    out.update(month_stats(cl, table["month"].to_numpy()))
+    if texts is not None:
+        n_chars = table[["post_id"]].merge(texts[["post_id", "n_chars"]], on="post_id",
+                                           how="left")["n_chars"].to_numpy(dtype=np.float64)
+        out["length_skew"] = length_skew(cl, n_chars)
+    else:
+        out["length_skew"] = None
+    out["n_posts_used"] = int(len(labels))
+    out["n_posts_dropped"] = int(len(posts) - posts["post_id"].isin(labels["post_id"]).sum())
+    if "label" in table.columns and table["label"].notna().any():
+        known = table["label"].notna().to_numpy()
+        out.update(label_agreement(table.loc[known, "label"].to_numpy(), cl[known]))
+        out["n_posts_labelled"] = int(known.sum())
+    return out

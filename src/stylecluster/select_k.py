@@ -1,0 +1,227 @@
+"""Choose the number of clusters: criteria over a k range and a peak-finding choice rule.
+
+For every k in `range(k_min, k_max + 1, k_step)` the features are clustered with the registered
+algorithm (cluster.CLUSTERERS) and scored by silhouette (primary; the fast engine in silhouette.py,
+exact up to `exact_max_n` posts, sampled above), Davies-Bouldin and Calinski-Harabasz.
+
+Choice rules:
+- `prominence` (default): the most prominent interior local maximum of the silhouette curve
+  (scipy.signal.find_peaks), ignoring bumps under `min_prominence`. On UMAP output the plain argmax
+  tends to pick k=2, and on raw embeddings the curve only falls; the peak is what the research read.
+- `argmax`: the k with the highest silhouette.
+
+A curve with no interior peak (the research's "silhouette abnormal" case) is reported, not hidden:
+`has_peak` is false, a warning is logged, and the documented fallback is the argmax.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stylecluster import cluster
+from stylecluster.config import SelectKParams
+from stylecluster.errors import DataError
+from stylecluster.silhouette import silhouette_scores
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KChoice:
+    """The outcome of a choice rule on one silhouette curve.
+
+    Attributes:
+        best_k: The chosen k.
+        prominence: The chosen peak's prominence (0.0 when the chosen k is not an interior peak).
+        has_peak: Whether the curve has an interior local maximum at least `min_prominence` high.
+        fallback: None, or the rule actually used when the requested one could not apply.
+    """
+
+    best_k: int
+    prominence: float
+    has_peak: bool
+    fallback: str | None
+
+
+def choose_k(ks: np.ndarray, silhouette: np.ndarray, rule: str,
+             min_prominence: float = 0.0) -> KChoice:
+    """Apply a choice rule to a silhouette curve.
+
+    Args:
+        ks: (m,) increasing k values.
+        silhouette: (m,) silhouette per k; NaN entries are skipped.
+        rule: "prominence" or "argmax".
+        min_prominence: Peaks less prominent than this are treated as noise.
+
+    Returns:
+        A KChoice. Ties go to the smaller k.
+
+    Raises:
+        DataError: If every silhouette value is NaN.
+    """
+    from scipy.signal import find_peaks
+
+    ks = np.asarray(ks)
+    silhouette = np.asarray(silhouette, dtype=np.float64)
+    ok = np.isfinite(silhouette)
+    if not ok.any():
+        raise DataError(f"select_k: the silhouette is undefined at every k in {ks.tolist()}; "
+                        "check the k range against the number of posts.")
+    ks, silhouette = ks[ok], silhouette[ok]
+    peaks, props = find_peaks(silhouette, prominence=(min_prominence, None))
+    prominences = props["prominences"]
+    argmax = int(np.argmax(silhouette))  # first maximum: the smaller k on ties
+    if rule == "argmax":
+        hit = np.flatnonzero(peaks == argmax)
+        prom = float(prominences[hit[0]]) if len(hit) else 0.0
+        return KChoice(int(ks[argmax]), prom, bool(len(peaks)), None)
+    if rule != "prominence":
+        raise ValueError(f"unknown rule {rule!r}")
+    if not len(peaks):
+        log.warning(
+            "select_k: the silhouette curve over k=%d..%d has no interior peak with prominence >= "
+            "%g (the 'silhouette abnormal' case: it only falls or only rises); falling back to the "
+            "argmax k=%d. Consider reducing the features (reduce.method: umap) or widening the k "
+            "range.", ks[0], ks[-1], min_prominence, ks[argmax])
+        return KChoice(int(ks[argmax]), 0.0, False, "argmax")
+    best = int(np.argmax(prominences))  # first of equal prominences: the smaller k
+    return KChoice(int(ks[peaks[best]]), float(prominences[best]), True, None)
+
+
+def k_range(params: SelectKParams, n_points: int, n_distinct: int | None = None) -> list[int]:
+    """The ks to try, with k_max clipped (and a warning) where the data cannot support it.
+
+    Args:
+        params: The select_k params.
+        n_points: Number of posts.
+        n_distinct: Number of distinct feature rows (defaults to n_points).
+
+    Returns:
+        The list of ks.
+
+    Raises:
+        DataError: If there are fewer than k_min + 1 posts (or distinct feature rows).
+    """
+    n_distinct = n_points if n_distinct is None else n_distinct
+    limit = min(n_points, n_distinct)
+    if limit < params.k_min + 1:
+        what = "posts" if n_distinct >= n_points else "distinct feature rows"
+        raise DataError(
+            f"select_k: {limit} {what} but k_min = {params.k_min} needs at least "
+            f"{params.k_min + 1}; add posts or lower select_k.k_min."
+        )
+    k_max = params.k_max
+    if k_max >= limit:
+        log.warning("select_k: k_max = %d but there are only %d %s; clipping k_max to %d",
+                    k_max, limit, "posts" if n_distinct >= n_points else "distinct feature rows",
+                    limit - 1)
+        k_max = limit - 1
+    return list(range(params.k_min, k_max + 1, params.k_step))
+
+
+@dataclass(frozen=True)
+class SelectKResult:
+    """The criteria curve and the chosen k.
+
+    Attributes:
+        curve: One row per k: k, silhouette, davies_bouldin, calinski_harabasz, and silhouette_std
+            when the silhouette was sampled.
+        summary: What select_k.json holds: best_k, prominence, has_peak, rule, fallback, exact, n,
+            the settings the cluster stage must reuse (algorithm, n_init, random_state, exact_max_n,
+            sample_size, n_repeats) and any warnings.
+        labelings: (len(ks), n) labels per k, row-aligned with the curve.
+    """
+
+    curve: pd.DataFrame
+    summary: dict[str, Any]
+    labelings: np.ndarray = field(repr=False)
+
+
+def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
+             random_state: int) -> SelectKResult:
+    """Score every k in the range and choose one.
+
+    Args:
+        features: (n, d) reduced features, row-aligned with `ids`.
+        ids: Table with a `post_id` column.
+        params: The select_k params.
+        random_state: base.seed; seeds the clusterer and the silhouette samples.
+
+    Returns:
+        A SelectKResult.
+
+    Raises:
+        DataError: On NaN/inf rows (naming their post_ids), identical rows or too few posts.
+    """
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    n_distinct = cluster.check_features(features, ids, "select_k")
+    n = features.shape[0]
+    ks = k_range(params, n, n_distinct)
+    X = features.astype(np.float64, copy=False)
+    log.info("select_k: clustering %d posts (%d-d) with %s at %d values of k (%d..%d)", n,
+             X.shape[1], params.algorithm, len(ks), ks[0], ks[-1])
+    labels = cluster.labelings(X, ks, params.algorithm, n_init=params.n_init,
+                               random_state=random_state)
+    sil = silhouette_scores(X, labels, exact_max_n=params.exact_max_n,
+                            sample_size=params.sample_size, n_repeats=params.n_repeats,
+                            random_state=random_state, block_mb=params.block_mb)
+    n_found = np.array([len(np.unique(row)) for row in labels])
+    short = [(k, int(m)) for k, m in zip(ks, n_found) if m != k]
+    warnings = []
+    if ks[-1] < params.k_max - params.k_step + 1:
+        warnings.append(f"k_max clipped from {params.k_max} to {ks[-1]}: only {n} posts "
+                        f"({n_distinct} distinct feature rows)")
+    if short:
+        warnings.append(f"{len(short)} k value(s) gave fewer clusters than asked "
+                        f"(k, found): {short[:5]}")
+    curve = pd.DataFrame({
+        "k": np.asarray(ks, dtype=np.int64),
+        "silhouette": sil.scores.astype(np.float64),
+        "davies_bouldin": [davies_bouldin_score(X, row) if m >= 2 else np.nan
+                           for row, m in zip(labels, n_found)],
+        "calinski_harabasz": [calinski_harabasz_score(X, row) if m >= 2 else np.nan
+                              for row, m in zip(labels, n_found)],
+    })
+    if not sil.exact:
+        curve["silhouette_std"] = sil.stds.astype(np.float64)
+    choice = choose_k(curve["k"].to_numpy(), curve["silhouette"].to_numpy(), params.rule,
+                      params.min_prominence)
+    if not choice.has_peak:
+        warnings.append("silhouette curve has no interior peak; best_k is the argmax")
+    if not sil.exact:
+        at = curve.index[curve["k"] == choice.best_k][0]
+        if choice.has_peak and choice.prominence < 2 * curve.at[at, "silhouette_std"]:
+            warnings.append(f"peak prominence {choice.prominence:.4f} is under twice the sampling "
+                            f"std {curve.at[at, 'silhouette_std']:.4f}; raise select_k.sample_size "
+                            "or n_repeats")
+    for text in warnings:
+        log.warning("select_k: %s", text)
+    row = curve.loc[curve["k"] == choice.best_k].iloc[0]
+    summary: dict[str, Any] = {
+        "best_k": choice.best_k,
+        "prominence": choice.prominence,
+        "has_peak": choice.has_peak,
+        "rule": params.rule,
+        "fallback": choice.fallback,
+        "exact": sil.exact,
+        "n": n,
+        "n_scored": sil.n,
+        "silhouette": float(row["silhouette"]),
+        "k_min": ks[0],
+        "k_max": ks[-1],
+        "k_step": params.k_step,
+        "algorithm": params.algorithm,
+        "n_init": params.n_init,
+        "random_state": random_state,
+        "exact_max_n": params.exact_max_n,
+        "sample_size": params.sample_size,
+        "n_repeats": params.n_repeats,
+        "warnings": warnings,
+    }
+    return SelectKResult(curve, summary, labels)

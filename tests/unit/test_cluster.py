@@ -1,0 +1,178 @@
+"""cluster: the clusterer registry, size ordering, representatives and the stage script."""
+
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_limits
+
+from stylecluster import schemas
+from stylecluster.cluster import fit_clusters, labelings, order_by_size
+from stylecluster.errors import ConfigError, DataError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _single_openmp_thread():
+    # OpenMP threads spin-wait; on the shared 2-core test machine that made k-means 30x slower.
+    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime, so the limit reaches it)
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
+def _ids(n):
+    return pd.DataFrame({"post_id": [f"p{i:05d}" for i in range(n)]})
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    # unequal blob sizes so "0 = largest" is testable
+    X, y = make_blobs([120, 40, 80, 60], n_features=5, cluster_std=0.8, random_state=2)
+    return X.astype(np.float32), y
+
+
+def test_order_by_size_puts_largest_first():
+    labels = np.array([5, 5, 9, 9, 9, 1, 7, 7, 7])
+    ordered = order_by_size(labels)
+    # 9 and 7 tie with 3 members: 9 appears first, so it gets 0
+    assert ordered.tolist() == [2, 2, 0, 0, 0, 3, 1, 1, 1]
+
+
+def test_fit_clusters_recovers_blobs_ordered_by_size(blobs):
+    X, y = blobs
+    res = fit_clusters(X, _ids(len(X)), 4, random_state=42, n_representatives=5)
+    labels = res.labels
+    schemas.check(labels, "labels", "test")
+    schemas.check(res.representatives, "representatives", "test")
+    ari = adjusted_rand_score(y, labels["cluster"])
+    assert ari == 1.0, f"ARI {ari}"
+    sizes = labels["cluster"].value_counts().sort_index().tolist()
+    assert sizes == [120, 80, 60, 40], sizes
+    assert (labels["distance"] >= 0).all() and np.isfinite(labels["distance"]).all()
+    # distance is to the cluster mean
+    c0 = X[labels["cluster"] == 0].astype(np.float64).mean(axis=0)
+    np.testing.assert_allclose(labels["distance"][labels["cluster"] == 0],
+                               np.linalg.norm(X[labels["cluster"] == 0] - c0, axis=1), rtol=1e-5)
+    reps = res.representatives
+    assert reps.groupby("cluster").size().tolist() == [5, 5, 5, 5]
+    for c, group in reps.groupby("cluster"):
+        assert group["rank"].tolist() == list(range(5))
+        assert group["distance"].is_monotonic_increasing
+        assert group["distance"].iloc[0] == labels.loc[labels["cluster"] == c, "distance"].min()
+    assert res.centers.shape == (4, 5)
+
+
+def test_final_fit_repeats_the_select_k_labels(blobs):
+    X, _ = blobs
+    scored = labelings(X, [3, 4, 5], "kmeans", n_init=4, random_state=42)[1]
+    final = fit_clusters(X, _ids(len(X)), 4, random_state=42).labels["cluster"]
+    assert adjusted_rand_score(scored, final) == 1.0
+
+
+def test_agglomerative_cut_equals_sklearn_ward(blobs):
+    X, _ = blobs
+    ks = [2, 3, 7, 25]
+    ours = labelings(X, ks, "agglomerative", n_init=1, random_state=0)
+    for k, row in zip(ks, ours):
+        ref = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(X)
+        assert len(np.unique(row)) == k
+        assert adjusted_rand_score(ref, row) == 1.0, k
+
+
+def test_minibatch_kmeans_recovers_blobs(blobs):
+    X, y = blobs
+    row = labelings(X, [4], "minibatch_kmeans", n_init=3, random_state=0)[0]
+    assert adjusted_rand_score(y, row) > 0.95
+
+
+def test_unknown_algorithm_and_bad_k():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ConfigError, match=r"'spectral' is not a known clusterer"):
+        labelings(X, [2], "spectral", n_init=1, random_state=0)
+    with pytest.raises(DataError, match=r"n_clusters = 10 needs 2 <= n_clusters < 10"):
+        fit_clusters(X, _ids(10), 10)
+    with pytest.raises(DataError, match=r"10 feature rows but 9 post_ids"):
+        fit_clusters(X, _ids(9), 3)
+
+
+def _write_inputs(tmp_path, X, y):
+    n = len(X)
+    feat = tmp_path / "reduce"
+    feat.mkdir()
+    np.save(feat / "features.npy", X)
+    ids = _ids(n)
+    ids.to_parquet(feat / "ids.parquet")
+    select = {"best_k": 4, "prominence": 0.4, "has_peak": True, "silhouette": 0.7,
+              "algorithm": "kmeans", "n_init": 4, "exact_max_n": 10000, "sample_size": 5000,
+              "n_repeats": 5}
+    (tmp_path / "select_k.json").write_text(json.dumps(select))
+    extra = [f"x{i}" for i in range(5)]  # posts dropped upstream
+    all_ids = ids["post_id"].tolist() + extra
+    posts = pd.DataFrame({
+        "post_id": all_ids, "content": "c", "tags": "t",
+        "posted_at": pd.Timestamp("2024-03-01", tz="UTC"),
+        "month": ["2024-03" if i % 2 else "2024-04" for i in range(n + 5)],
+        "image_path": "images/a.png",
+        "label": [f"style{v}" for v in y] + [None] * 5,
+    })
+    posts.to_parquet(tmp_path / "posts.parquet")
+    texts = pd.DataFrame({"post_id": all_ids, "text": "t", "tokens": [["t"]] * (n + 5),
+                          "keywords": [["t"]] * (n + 5), "n_chars": np.arange(n + 5),
+                          "has_text": True, "embed_input": "t"})
+    texts.to_parquet(tmp_path / "texts.parquet")
+
+
+def _run(tmp_path, params):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return subprocess.run(
+        [sys.executable, "stages/cluster.py", "--features", str(tmp_path / "reduce"),
+         "--select", str(tmp_path / "select_k.json"), "--posts", str(tmp_path / "posts.parquet"),
+         "--texts", str(tmp_path / "texts.parquet"), "--out", str(tmp_path / "cluster"),
+         "--metrics", str(tmp_path / "reports" / "metrics.json"),
+         "--params", str(tmp_path / "params.yaml")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_stage_script_writes_labels_representatives_and_metrics(tmp_path, blobs):
+    X, y = blobs
+    _write_inputs(tmp_path, X, y)
+    proc = _run(tmp_path, {"base": {"seed": 42}, "cluster": {"n_representatives": 3}})
+    assert proc.returncode == 0, proc.stderr
+    labels = pd.read_parquet(tmp_path / "cluster" / "labels.parquet")
+    reps = pd.read_parquet(tmp_path / "cluster" / "representatives.parquet")
+    scores = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    assert len(labels) == len(X) and labels["cluster"].nunique() == 4
+    assert len(reps) == 12
+    assert scores["n_clusters"] == 4 and scores["best_k"] == 4
+    assert scores["n_posts_used"] == 300 and scores["n_posts_dropped"] == 5
+    assert scores["accuracy"] == 1.0 and scores["ari"] == 1.0, scores
+    assert 0.5 < scores["silhouette"] <= 1 and scores["prominence"] == 0.4
+    assert scores["largest_cluster_share"] == pytest.approx(0.4)
+
+
+def test_stage_script_n_clusters_override(tmp_path, blobs, monkeypatch):
+    X, y = blobs
+    _write_inputs(tmp_path, X, y)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"cluster": {"n_clusters": 3}}))
+    # in-process (runpy) to spare a Python start-up; the test above runs the script as a subprocess
+    monkeypatch.setattr(sys, "argv", [
+        "stages/cluster.py", "--features", str(tmp_path / "reduce"),
+        "--select", str(tmp_path / "select_k.json"), "--posts", str(tmp_path / "posts.parquet"),
+        "--texts", str(tmp_path / "texts.parquet"), "--out", str(tmp_path / "cluster"),
+        "--metrics", str(tmp_path / "metrics.json"), "--params", str(tmp_path / "params.yaml")])
+    runpy.run_path(str(ROOT / "stages" / "cluster.py"), run_name="__main__")
+    scores = json.loads((tmp_path / "metrics.json").read_text())
+    assert scores["n_clusters"] == 3 and scores["best_k"] == 4, scores
+    labels = pd.read_parquet(tmp_path / "cluster" / "labels.parquet")
+    assert labels["cluster"].value_counts().sort_index().is_monotonic_decreasing

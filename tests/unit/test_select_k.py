@@ -1,0 +1,176 @@
+"""select_k: the k range, the choice rules, the criteria curve and the stage script."""
+
+import json
+import logging
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.datasets import make_blobs
+from threadpoolctl import threadpool_limits
+
+from stylecluster.config import SelectKParams
+from stylecluster.errors import DataError
+from stylecluster.select_k import choose_k, k_range, select_k
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _single_openmp_thread():
+    # OpenMP threads spin-wait; on the shared 2-core test machine that made k-means 30x slower.
+    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime, so the limit reaches it)
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
+def _ids(n):
+    return pd.DataFrame({"post_id": [f"p{i:05d}" for i in range(n)]})
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(600, centers=6, n_features=10, cluster_std=1.0, center_box=(-20, 20),
+                      random_state=0)
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def blob_result(blobs):
+    X, _ = blobs
+    return select_k(X, _ids(len(X)), SelectKParams(k_min=2, k_max=14), random_state=42)
+
+
+def test_prominence_rule_finds_the_six_blobs(blob_result):
+    s = blob_result.summary
+    curve = blob_result.curve
+    assert s["best_k"] == 6, f"chose k={s['best_k']}; curve {curve[['k', 'silhouette']].values}"
+    assert s["has_peak"] and s["prominence"] > 0.1, s
+    assert s["exact"] and s["n"] == 600 and s["rule"] == "prominence" and s["fallback"] is None
+    assert list(curve.columns) == ["k", "silhouette", "davies_bouldin", "calinski_harabasz"]
+    assert curve["k"].tolist() == list(range(2, 15))
+    best = curve.set_index("k").loc[6]
+    assert best["davies_bouldin"] == curve["davies_bouldin"].min(), curve
+    assert best["calinski_harabasz"] == curve["calinski_harabasz"].max(), curve
+    assert blob_result.labelings.shape == (13, 600)
+
+
+def test_agglomerative_finds_the_six_blobs_too(blobs):
+    X, _ = blobs
+    res = select_k(X, _ids(len(X)), SelectKParams(k_min=2, k_max=10, algorithm="agglomerative"), 42)
+    assert res.summary["best_k"] == 6, res.curve[["k", "silhouette"]].values
+
+
+def test_choose_k_prominence_vs_argmax():
+    ks = np.arange(2, 12)
+    # argmax at k=2 (the UMAP pattern), a clear interior peak at k=7, a small bump at k=4
+    sil = np.array([0.70, 0.50, 0.52, 0.45, 0.50, 0.62, 0.48, 0.45, 0.44, 0.43])
+    prom = choose_k(ks, sil, "prominence", min_prominence=0.0)
+    assert prom.best_k == 7 and prom.has_peak and prom.prominence == pytest.approx(0.17)
+    arg = choose_k(ks, sil, "argmax")
+    assert arg.best_k == 2 and arg.prominence == 0.0 and arg.has_peak
+    # NaN entries (undefined silhouette) are skipped
+    sil_nan = sil.copy()
+    sil_nan[0] = np.nan
+    assert choose_k(ks, sil_nan, "argmax").best_k == 7
+
+
+def test_no_interior_peak_is_reported_with_warning(caplog):
+    ks = np.arange(2, 10)
+    falling = np.linspace(0.2, 0.05, len(ks)) + np.array([0, 0, 0.001, 0, 0, 0, 0, 0])
+    with caplog.at_level(logging.WARNING):
+        choice = choose_k(ks, falling, "prominence", min_prominence=0.01)
+    assert not choice.has_peak and choice.fallback == "argmax" and choice.best_k == 2, choice
+    assert choice.prominence == 0.0
+    assert "no interior peak" in caplog.text and "silhouette abnormal" in caplog.text
+
+
+def test_k_range_clips_k_max_with_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        ks = k_range(SelectKParams(k_min=2, k_max=30), n_points=8)
+    assert ks == list(range(2, 8)), ks
+    assert "clipping k_max to 7" in caplog.text
+    assert k_range(SelectKParams(k_min=4, k_max=20, k_step=5), 100) == [4, 9, 14, 19]
+
+
+def test_too_few_posts_is_an_error():
+    X = np.random.default_rng(0).normal(size=(3, 4))
+    with pytest.raises(DataError, match=r"3 posts but k_min = 3 needs at least 4"):
+        select_k(X, _ids(3), SelectKParams(k_min=3, k_max=5), 42)
+
+
+def test_identical_features_are_an_error():
+    with pytest.raises(DataError, match=r"all 20 feature rows are identical"):
+        select_k(np.ones((20, 4), np.float32), _ids(20), SelectKParams(), 42)
+
+
+def test_few_distinct_rows_clip_k_max(caplog):
+    X = np.repeat(np.eye(4, dtype=np.float32) * 10, 5, axis=0)  # 20 posts, 4 distinct rows
+    with caplog.at_level(logging.WARNING):
+        res = select_k(X, _ids(20), SelectKParams(k_min=2, k_max=10), 42)
+    assert res.curve["k"].tolist() == [2, 3], res.curve
+    assert "only 4 distinct feature rows" in caplog.text
+
+
+def test_nan_rows_are_named():
+    X = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+    X[[3, 17]] = np.nan
+    with pytest.raises(DataError, match=r"2 feature row\(s\) contain NaN or inf, post_ids "
+                                        r"\['p00003', 'p00017'\]"):
+        select_k(X, _ids(30), SelectKParams(), 42)
+
+
+def test_sampled_mode_records_spread(blobs):
+    X, _ = blobs
+    params = SelectKParams(k_min=2, k_max=9, exact_max_n=300, sample_size=200, n_repeats=3)
+    res = select_k(X, _ids(len(X)), params, 42)
+    assert not res.summary["exact"] and res.summary["n_scored"] == 200
+    assert "silhouette_std" in res.curve.columns and (res.curve["silhouette_std"] >= 0).all()
+    assert res.summary["best_k"] == 6, res.curve
+
+
+def test_stage_script_writes_curve_and_choice(tmp_path, blobs):
+    X, _ = blobs
+    feat = tmp_path / "reduce"
+    feat.mkdir()
+    np.save(feat / "features.npy", X)
+    _ids(len(X)).to_parquet(feat / "ids.parquet")
+    params = {"base": {"seed": 42}, "select_k": {"k_min": 2, "k_max": 9}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    out = tmp_path / "select_k"
+    proc = subprocess.run(
+        [sys.executable, "stages/select_k.py", "--features", str(feat), "--out", str(out),
+         "--params", str(tmp_path / "params.yaml")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    chosen = json.loads((out / "select_k.json").read_text())
+    assert chosen["best_k"] == 6 and chosen["has_peak"] is True and chosen["exact"] is True
+    assert {"prominence", "rule", "n", "algorithm", "n_init"} <= set(chosen)
+    curve = pd.read_csv(out / "silhouette.csv")
+    assert curve["k"].tolist() == list(range(2, 10))
+    assert "best_k=6" in proc.stderr
+
+
+def test_stage_script_fails_clearly_on_nan(tmp_path, monkeypatch, caplog):
+    feat = tmp_path / "reduce"
+    feat.mkdir()
+    X = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+    X[5, 0] = np.inf
+    np.save(feat / "features.npy", X)
+    _ids(30).to_parquet(feat / "ids.parquet")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"select_k": {"k_max": 5}}))
+    # in-process (runpy) to spare a Python start-up; the happy path above runs as a subprocess
+    monkeypatch.setattr(sys, "argv", [
+        "stages/select_k.py", "--features", str(feat), "--out", str(tmp_path / "o"),
+        "--params", str(tmp_path / "params.yaml")])
+    with pytest.raises(SystemExit) as exit_info, caplog.at_level(logging.ERROR):
+        runpy.run_path(str(ROOT / "stages" / "select_k.py"), run_name="__main__")
+    assert exit_info.value.code == 1
+    assert "select_k failed" in caplog.text and "post_ids ['p00005']" in caplog.text, caplog.text
+    assert not (tmp_path / "o").exists()
