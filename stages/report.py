@@ -1,0 +1,64 @@
+"""Report: monthly cluster proportions, top clusters per month, timelines, exemplar grids, keywords
+and captions per cluster, and one offline HTML page.
+
+Inputs: --posts validate/posts.parquet, --validation reports/validation.json, --segment folder
+(manifest.parquet, masks/, summary.json), --texts preprocess/texts.parquet, --embed folder
+(dropped.parquet), --reduce folder (map2d.npy, ids.parquet, dropped.parquet), --select select_k
+folder (silhouette.csv, select_k.json), --cluster folder (labels.parquet, representatives.parquet),
+--metrics reports/metrics.json.
+Outputs: --out folder: index.html, figures/*.png, monthly_proportions.csv, top5_per_month.csv,
+clusters.json, trends.json.
+Params: `report` section (the page also shows every other section of params.yaml).
+Usage: python stages/report.py --posts data/interim/validate/posts.parquet --validation reports/validation.json --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --embed data/interim/embed --reduce data/interim/reduce --select data/interim/select_k --cluster data/processed/cluster --metrics reports/metrics.json --out reports
+"""
+import pandas as pd
+
+from stylecluster import io, report
+from stylecluster.stage import StageContext, run_stage
+
+
+def main(ctx: StageContext) -> str:
+    p = ctx.paths
+    manifest = io.read_table(p.segment / "manifest.parquet", "segment_manifest")
+    mask_of = dict(zip(manifest["post_id"], manifest["mask_path"].where(manifest["kept"], "")))
+    map_ids = io.read_table(p.reduce / "ids.parquet", "ids")
+    inputs = report.ReportInputs(
+        posts=io.read_table(p.posts, "posts"),
+        texts=io.read_table(p.texts, "texts"),
+        labels=io.read_table(p.cluster / "labels.parquet", "labels"),
+        representatives=io.read_table(p.cluster / "representatives.parquet", "representatives"),
+        map2d=io.read_matrix(p.reduce / "map2d.npy", map_ids),
+        map_ids=map_ids,
+        curve=io.read_csv(p.select / "silhouette.csv"),
+        selection=io.read_json(p.select / "select_k.json"),
+        metrics=io.read_json(p.metrics),
+        manifest=manifest,
+        segment_summary=io.read_json(p.segment / "summary.json"),
+        validation=io.read_json(p.validation),
+        dropped=pd.concat([io.read_table(p.embed / "dropped.parquet", "dropped"),
+                           io.read_table(p.reduce / "dropped.parquet", "dropped")],
+                          ignore_index=True),
+        params=ctx.raw_params,
+    )
+    rep = report.build(inputs, ctx.params,
+                       lambda pid: io.read_image(p.segment / mask_of[pid]) if mask_of.get(pid)
+                       else None)
+    for stale in (p.out / "figures").glob("*.png"):  # outputs are rewritten whole
+        if stale.name not in rep.figures:
+            stale.unlink()
+    for name, fig in rep.figures.items():
+        io.write_figure(fig, p.out / "figures" / name)
+        fig.clear()  # free the artists (no pyplot, nothing else holds the figure)
+    io.write_csv(rep.monthly, p.out / "monthly_proportions.csv")
+    io.write_csv(rep.top_per_month, p.out / "top5_per_month.csv")
+    io.write_json(rep.clusters, p.out / "clusters.json")
+    io.write_json(rep.trends, p.out / "trends.json")
+    io.write_text(rep.html, p.out / "index.html")
+    return (f"{rep.clusters['n_posts']} posts, {rep.clusters['n_clusters']} clusters, "
+            f"{len(rep.clusters['months'])} months, {len(rep.figures)} figures -> "
+            f"{p.out / 'index.html'}")
+
+
+if __name__ == "__main__":
+    run_stage("report", main, paths=("posts", "validation", "segment", "texts", "embed", "reduce",
+                                     "select", "cluster", "metrics", "out"), doc=__doc__)
