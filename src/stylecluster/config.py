@@ -251,7 +251,7 @@ class SelectKParams:
     sample_size: int = 5000
     n_repeats: int = 5
     n_init: int = 4  # k-means restarts (random_state = base.seed)
-    min_prominence: float = 0.01  # smaller silhouette bumps count as noise, not as a peak
+    min_prominence: float = 0.05  # a clear peak rises >= 0.05 silhouette above its surroundings
     block_mb: float = 256.0  # memory bound of one n x b float64 distance block
 
     def __post_init__(self) -> None:
@@ -288,12 +288,13 @@ class ClusterParams:
 class ReportParams:
     """What the trend report shows."""
 
-    top_n: int = 5
-    exemplars_per_cluster: int = 4
-    texts_per_cluster: int = 10
+    top_n: int = 5  # clusters per month in the top-n table, bar panels and exemplar grids
+    exemplars_per_cluster: int = 4  # masked images per cluster in a month's exemplar grid
+    texts_per_cluster: int = 10  # representative captions per cluster
+    n_keywords: int = 10  # c-TF-IDF keywords (and RAKE keywords) per cluster
 
     def __post_init__(self) -> None:
-        for key in ("top_n", "exemplars_per_cluster", "texts_per_cluster"):
+        for key in ("top_n", "exemplars_per_cluster", "texts_per_cluster", "n_keywords"):
             check(getattr(self, key) >= 1, "report", key, getattr(self, key), "an integer >= 1")
 
 
