@@ -1,11 +1,9 @@
-"""Report: monthly cluster proportions, top clusters per month, timelines, exemplar grids, keywords
-and captions per cluster, and one offline HTML page.
+"""Report: monthly cluster shares, top clusters per month, timelines, exemplar grids, keywords and
+captions per cluster, and one offline HTML page.
 
-Inputs: --posts validate/posts.parquet, --validation reports/validation.json, --segment folder
-(manifest.parquet, masks/, summary.json), --texts preprocess/texts.parquet, --embed folder
-(dropped.parquet), --reduce folder (map2d.npy, ids.parquet, dropped.parquet), --select select_k
-folder (silhouette.csv, select_k.json), --cluster folder (labels.parquet, representatives.parquet),
---metrics reports/metrics.json.
+Inputs: --posts, --validation (validate), --segment folder, --texts (preprocess), --embed and
+--reduce folders (dropped.parquet; map2d.npy + ids.parquet), --select folder (silhouette.csv,
+select_k.json), --cluster folder (labels, representatives), --metrics (reports/metrics.json).
 Outputs: --out folder: index.html, figures/*.png, monthly_proportions.csv, top5_per_month.csv,
 clusters.json, trends.json.
 Params: `report` section (the page also shows every other section of params.yaml).

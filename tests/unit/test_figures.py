@@ -1,0 +1,176 @@
+"""Report figures: every PNG is valid, of a sane size and not blank; Chinese renders with the
+packaged CJK font and no missing-glyph warning; edge cases (no silhouette peak, many clusters)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from stylecluster import figures, figures_trends, fonts, io, keywords, report
+from stylecluster.errors import BackendError, DataError
+from tests.unit.test_report import fake_image, make_inputs, shared_report  # noqa: F401
+
+MIN_STD = 8.0  # grey-level standard deviation of a drawn figure; a blank canvas has 0
+
+
+def check_png(path: Path, min_px: int = 300, max_px: int = 6000) -> np.ndarray:
+    """Assert `path` is a PNG of sane size with visible content; return its grey pixels."""
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    with Image.open(path) as img:
+        img.verify()
+    with Image.open(path) as img:
+        w, h = img.size
+        grey = np.asarray(img.convert("L"), dtype=float)
+    assert min_px <= w <= max_px and min_px <= h <= max_px, f"{path.name}: {w}x{h} px"
+    assert grey.std() > MIN_STD, f"{path.name} looks blank: pixel std {grey.std():.2f}"
+    return grey
+
+
+@pytest.fixture()
+def saved(shared_report) -> tuple[Path, report.Report]:
+    """The shared synthetic report's figures folder (saved with missing glyphs as errors)."""
+    out, _, rep = shared_report
+    return out / "figures", rep
+
+
+def test_every_figure_is_a_sane_nonblank_png(saved):
+    out, rep = saved
+    expected = {"silhouette.png", "map2d.png", "monthly_proportions.png", "top_per_month.png",
+                "timelines.png", "clothing_share.png", "cluster_sizes.png",
+                *[f"exemplars_{m}.png" for m in rep.clusters["months"]]}
+    assert set(rep.figures) == expected
+    for name in sorted(expected):
+        check_png(out / name)
+
+
+def test_exemplar_grid_shows_the_masked_images(saved):
+    out, rep = saved
+    grey = check_png(out / f"exemplars_{rep.clusters['months'][0]}.png")
+    rgb = np.asarray(Image.open(out / f"exemplars_{rep.clusters['months'][0]}.png").convert("RGB"))
+    black = (rgb.sum(axis=2) == 0).mean()
+    assert black > 0.05, f"masked images (black backgrounds) cover only {black:.1%} of the grid"
+    assert grey.shape[0] > grey.shape[1], "5 rows of 3 images: taller than wide"
+    assert rep.figures, "figures were saved above"
+
+
+def test_chinese_renders_without_missing_glyph_warnings(tmp_path):
+    """Built inside the CJK context, saved outside it (as the stage does): no glyph goes missing,
+    and the Chinese label really draws ink (a missing glyph would draw an empty box or nothing)."""
+
+    @figures.cjk_figure
+    def chinese() -> Figure:
+        fig = figures.new_figure(4, 2)
+        ax = fig.add_subplot()
+        ax.set_title("连衣裙 碎花 法式 · 卫衣 街头 − 10%")
+        ax.set_yticks([0, 1], ["西装 通勤", "大衣 羊毛"])
+        ax.plot([-1, 1], [0, 1])
+        return fig
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = chinese()
+        io.write_figure(fig, tmp_path / "zh.png")
+    glyph = [str(w.message) for w in caught if "Glyph" in str(w.message)]
+    assert not glyph, glyph
+    check_png(tmp_path / "zh.png", min_px=150)
+    title = fig.axes[0].title
+    assert title.get_fontproperties().get_family()[0] == "WenQuanYi Micro Hei"
+
+    # The same label with matplotlib's default font does warn: the check above can fail.
+    plain = Figure(figsize=(4, 2))
+    FigureCanvasAgg(plain)
+    plain.add_subplot().set_title("连衣裙")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plain.savefig(tmp_path / "plain.png")
+    assert any("Glyph" in str(w.message) for w in caught), "DejaVu Sans unexpectedly has 连"
+
+
+def test_font_is_registered_at_figure_time_not_import_time():
+    import subprocess
+    import sys
+
+    code = ("import stylecluster.report, stylecluster.figures, matplotlib.font_manager as fm; "
+            "print(any('WenQuanYi' in f.name for f in fm.fontManager.ttflist))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", "importing the report registered the font"
+    assert fonts.cjk_font_path().is_file()
+
+
+def test_missing_font_package_names_the_fix(monkeypatch):
+    monkeypatch.setattr(fonts, "FONT_PACKAGES", (("no-such-font-pkg", "x.ttf", "X"),))
+    fonts._find_font.cache_clear()
+    try:
+        with pytest.raises(BackendError, match=r"no-such-font-pkg \(not installed\).*pip install"):
+            fonts.cjk_font_path()
+    finally:
+        fonts._find_font.cache_clear()
+
+
+def test_silhouette_without_peak_is_annotated(tmp_path):
+    curve = pd.DataFrame({"k": [2, 3, 4, 5], "silhouette": [0.2, 0.18, 0.15, 0.1],
+                          "davies_bouldin": [1.0, 1.1, 1.2, 1.3],
+                          "calinski_harabasz": [50.0, 40, 30, 20],
+                          "silhouette_std": [0.01, 0.01, 0.02, 0.01]})
+    fig = figures.plot_silhouette(curve, {"best_k": 2, "prominence": 0.0, "has_peak": False,
+                                          "rule": "prominence"})
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("no interior peak" in t for t in texts), texts
+    io.write_figure(fig, tmp_path / "s.png")
+    check_png(tmp_path / "s.png")
+    peak = figures.plot_silhouette(curve.assign(silhouette=[0.1, 0.3, 0.2, 0.1]),
+                                   {"best_k": 3, "prominence": 0.2, "has_peak": True})
+    texts = [t.get_text() for t in peak.axes[0].texts]
+    assert "prominence 0.200" in texts and not any("no interior" in t for t in texts), texts
+
+
+def test_many_clusters_and_months_stay_readable(tmp_path):
+    """k = 25 over 13 months: colours cycle, the timeline grows, figures stay within bounds."""
+    months = tuple(str(p) for p in pd.period_range("2023-11", periods=13, freq="M"))
+    inputs = make_inputs(n=250, k=25, seed=11, months=months)
+    table = report.join_posts(inputs.labels, inputs.posts, inputs.texts)
+    monthly = report.monthly_proportions(table, 25)
+    kw = keywords.cluster_keywords(table, 25, 3)
+    for name, fig in {
+        "monthly.png": figures_trends.plot_monthly(monthly, kw),
+        "timeline.png": figures_trends.plot_timeline(monthly, report.month_range(months),
+                                                     kw),
+        "map.png": figures.plot_map(inputs.map2d, inputs.map_ids, inputs.labels, kw),
+        "sizes.png": figures.plot_sizes(np.bincount(inputs.labels["cluster"]), inputs.metrics),
+    }.items():
+        io.write_figure(fig, tmp_path / name)
+        check_png(tmp_path / name)
+    colors = figures.cluster_colors(25)
+    assert len(set(colors[:20])) == 20 and colors[20] == colors[0]
+    assert figures.cluster_colors(3) == figures.cluster_colors(10)[:3]
+
+
+def test_timeline_marks_months_without_posts(tmp_path):
+    monthly = pd.DataFrame({"month": ["2024-01", "2024-01", "2024-04", "2024-04"],
+                            "cluster": [0, 1, 0, 1], "share": [0.7, 0.3, 0.2, 0.8]})
+    fig = figures_trends.plot_timeline(monthly, report.month_range(["2024-01", "2024-04"]),
+                                       [["甲"], ["乙"]])
+    assert "grey: no posts" in fig.axes[0].get_title()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["2024-01", "2024-02", "2024-03", "2024-04"], labels
+
+
+def test_map_rejects_misaligned_coordinates():
+    inputs = make_inputs(n=30, k=3)
+    with pytest.raises(DataError, match=r"map2d.npy has shape \(29, 2\) .* 30 post_ids"):
+        figures.plot_map(inputs.map2d[:29], inputs.map_ids, inputs.labels, [[]] * 3)
+
+
+def test_exemplars_with_missing_images(tmp_path):
+    rows = [report.ExemplarRow(1, 0, 0.5, ["连衣裙"], ["p1"], [fake_image("p0001", 0)]),
+            report.ExemplarRow(2, 1, 0.3, [], [], [])]
+    fig = figures_trends.plot_exemplars("2024-01", rows, 3)
+    io.write_figure(fig, tmp_path / "e.png")
+    check_png(tmp_path / "e.png")

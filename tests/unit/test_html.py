@@ -1,0 +1,112 @@
+"""The HTML report: escaping and offline-ness of the markup, and a real headless Chromium that loads
+the page from the file system, sees every image load and no request leave file://. The screenshot
+is kept beside the test's report in pytest's temporary folder; its path is printed (pytest -s)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from stylecluster import html, report
+from tests.unit.test_report import shared_report  # noqa: F401
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture()
+def written(shared_report) -> tuple[Path, report.Report]:
+    """The shared synthetic report, written as the stage writes it (see test_report)."""
+    return shared_report[0], shared_report[2]
+
+
+def test_page_links_every_figure_and_table(written):
+    out, rep = written
+    page = rep.html
+    srcs = re.findall(r'<img src="([^"]+)"', page)
+    assert sorted(srcs) == sorted(f"figures/{n}" for n in rep.figures), srcs
+    for src in srcs:
+        assert (out / src).is_file(), f"{src} does not exist beside the page"
+    for name in ("monthly_proportions.csv", "top5_per_month.csv", "clusters.json"):
+        assert f'href="{name}"' in page
+    for section in ("metrics", "selection", "map", "trends", "exemplars", "clusters", "data",
+                    "params"):
+        assert f'id="{section}"' in page
+
+
+def test_page_is_offline_and_escapes_user_text(written):
+    _, rep = written
+    page = rep.html
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I), \
+        "a src/href leaves the file system"
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page.lower()
+    assert "&lt;b&gt;好看&lt;/b&gt;" in page, "caption HTML must be escaped"
+    assert "&lt;script&gt;x&lt;/script&gt;" in page, "params must be escaped"
+    assert "@font-face" in page and "data:font/woff;base64," in page
+
+
+def test_page_shows_the_run_facts(written):
+    _, rep = written
+    page = rep.html
+    for text in ("low_clothing_share", "no text after cleaning", "no image embedding",
+                 "expect_column_values_to_be_unique", "largest_cluster_share", "top_n_coverage_mean",
+                 "majority label", "连衣裙", "c-TF-IDF"):
+        assert text in page, f"{text!r} not in the page"
+
+
+def test_esc_and_fmt():
+    assert html.esc('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
+    assert html.fmt(None) == "—" and html.fmt(0.123456) == "0.1235" and html.fmt(True) == "yes"
+    assert html.fmt(float("nan")) == "—" and html.fmt([1, "a"]) == "1, a"
+
+
+@pytest.mark.slow
+def test_page_in_headless_chromium(written, tmp_path):
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are not installed (Debian: apt-get install -y "
+                    "chromium chromium-driver; scripts/test-deps.sh does it)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    out, rep = written
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,2000",
+                f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.set_page_load_timeout(60)
+        driver.get((out / "index.html").as_uri())
+        deadline = time.time() + 20
+        while time.time() < deadline and not driver.execute_script(
+                "return document.readyState === 'complete' && "
+                "Array.from(document.images).every(i => i.complete)"):
+            time.sleep(0.2)
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
+        assert len(images) == len(rep.figures), images
+        broken = [src for src, width in images if not width]
+        assert not broken, f"images that did not load: {broken}"
+        resources = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)")
+        outside = [r for r in resources if not r.startswith(("file://", "data:"))]
+        assert not outside, f"requests leaving the file system: {outside}"
+        status = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "document.fonts.ready.then(() => done([document.fonts.status, "
+            "Array.from(document.fonts).map(f => f.family + ':' + f.status)]))")
+        assert status[0] == "loaded" and "ReportCJK:loaded" in status[1], status
+        assert driver.execute_script("return document.fonts.check('16px ReportCJK', '连衣裙')")
+        shot = tmp_path / "screenshot_index.png"  # kept in pytest's basetemp (last 3 runs)
+        driver.save_screenshot(str(shot))
+        print(f"screenshot: {shot}")
+    finally:
+        driver.quit()

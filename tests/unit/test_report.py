@@ -1,0 +1,405 @@
+"""Report core: tables (monthly shares, top-n), c-TF-IDF keywords, cluster summaries, trend metrics,
+edge cases (one month, a one-month cluster) and the stage script end to end on synthetic artifacts.
+
+`make_inputs` / `write_upstream` build tiny synthetic upstream artifacts; test_figures.py and
+test_html.py import them from here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from stylecluster import io, keywords, report
+from stylecluster.config import ReportParams
+from stylecluster.errors import DataError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Per synthetic style: caption words (the c-TF-IDF keywords to find) and an image colour.
+STYLES = [
+    (["连衣裙", "碎花", "法式"], (200, 60, 60)),
+    (["西装", "通勤", "干练"], (60, 60, 200)),
+    (["卫衣", "运动", "街头"], (60, 180, 60)),
+    (["大衣", "羊毛", "复古"], (180, 140, 40)),
+    (["牛仔裤", "休闲", "简约"], (120, 60, 160)),
+]
+SHARED = ["穿搭", "今日", "分享"]  # in every caption: must not become a top keyword
+
+
+def make_inputs(n: int = 120, months: tuple[str, ...] = ("2024-01", "2024-02", "2024-03",
+                                                          "2024-04"),
+                k: int = 5, seed: int = 0, labels: bool = True,
+                only_month: dict[int, str] | None = None) -> report.ReportInputs:
+    """Synthetic upstream artifacts: `n` posts over `months`, `k` clusters (cluster c mostly
+    style c % 5), with cluster sizes decreasing with c. `only_month` pins a cluster's posts to one
+    month (the other clusters stay spread)."""
+    rng = np.random.default_rng(seed)
+    weights = np.linspace(2.0, 1.0, k)
+    cluster = np.sort(rng.choice(k, size=n, p=weights / weights.sum()))
+    cluster = np.bincount(cluster, minlength=k)  # sizes, largest first
+    sizes = np.sort(cluster)[::-1]
+    cluster = np.repeat(np.arange(k), sizes)
+    month = rng.choice(list(months), size=n)
+    for c, m in (only_month or {}).items():
+        month[cluster == c] = m
+    ids = [f"p{i:04d}" for i in range(n)]
+    rows, text_rows = [], []
+    for i, (pid, c, m) in enumerate(zip(ids, cluster, month)):
+        words, _ = STYLES[c % len(STYLES)]
+        toks = [*rng.permutation(words).tolist(), *SHARED]
+        content = None if i % 17 == 5 else "".join(toks[:4]) + "～<b>好看</b>"
+        tags = "#" + " #".join(words[:2])
+        rows.append({"post_id": pid, "content": content, "tags": tags,
+                     "posted_at": pd.Timestamp(f"{m}-10 12:00", tz="UTC"), "month": m,
+                     "image_path": f"images/{pid}.png",
+                     "label": STYLES[c % len(STYLES)][0][0] if labels else None})
+        text = " ".join(toks)
+        text_rows.append({"post_id": pid, "text": text, "tokens": toks,
+                          "keywords": [words[0] + words[1], *SHARED[:1]],
+                          "n_chars": len(text), "has_text": True, "embed_input": text})
+    posts = pd.DataFrame(rows)
+    if not labels:
+        posts = posts.drop(columns="label")
+    texts = pd.DataFrame(text_rows)
+    distance = rng.random(n)
+    lab = pd.DataFrame({"post_id": ids, "cluster": cluster.astype(np.int64),
+                        "distance": distance})
+    reps = (lab.sort_values(["cluster", "distance"]).groupby("cluster").head(3)
+            .assign(rank=lambda d: d.groupby("cluster").cumcount())
+            [["cluster", "rank", "post_id", "distance"]].reset_index(drop=True))
+    centres = rng.normal(0, 6, size=(k, 2))
+    map2d = (centres[cluster] + rng.normal(0, 1, size=(n, 2))).astype(np.float32)
+    ks = np.arange(2, 10)
+    sil = 0.3 + 0.15 * np.exp(-((ks - k) ** 2) / 2.0) + 0.01 * rng.random(len(ks))
+    curve = pd.DataFrame({"k": ks, "silhouette": sil, "davies_bouldin": 1.5 - sil,
+                          "calinski_harabasz": 100 * sil})
+    manifest = pd.DataFrame({"post_id": ids + ["x0001", "x0002"],
+                             "clothing_share": np.r_[rng.uniform(0.1, 0.6, n), 0.01, np.nan],
+                             "person_share": np.r_[rng.uniform(0.2, 0.8, n), 0.5, np.nan],
+                             "kept": [True] * n + [False, False],
+                             "reason": ["kept"] * n + ["clothing_share 0.010 < 0.05",
+                                                       "unreadable image: broken"],
+                             "mask_path": [f"masks/{p}.png" for p in ids] + ["", ""]})
+    dropped = pd.DataFrame({"post_id": ["x0001", "x0002", "x0001", "x0002"],
+                            "stage": ["segment", "segment", "reduce", "reduce"],
+                            "reason": ["clothing_share 0.010 < 0.05", "unreadable image: broken",
+                                       "no image embedding (reduce.modality = image)",
+                                       "no image embedding (reduce.modality = image)"]})
+    return report.ReportInputs(
+        posts=posts, texts=texts, labels=lab, representatives=reps, map2d=map2d,
+        map_ids=pd.DataFrame({"post_id": ids}), curve=curve,
+        selection={"best_k": k, "prominence": 0.12, "has_peak": True, "rule": "prominence",
+                   "warnings": []},
+        metrics={"best_k": k, "silhouette": 0.45, "prominence": 0.12,
+                 "largest_cluster_share": float(sizes[0] / n), "size_entropy": 0.97,
+                 "size_gini": 0.1, "n_tiny_clusters": 0, "mean_month_top_share": 0.3,
+                 "worst_month_top_share": 0.4, "length_skew": 1.0, "n_posts_used": n,
+                 "n_posts_dropped": 2},
+        manifest=manifest,
+        segment_summary={"method": "mediapipe", "min_clothing_share": 0.05, "n_images": n + 2,
+                         "n_kept": n, "n_dropped": 2,
+                         "dropped_by_reason": {"low_clothing_share": 1, "no_pose": 0,
+                                               "unreadable": 1}},
+        validation={"success": True, "n_rows": n + 2, "n_blocking_failures": 0,
+                    "n_soft_failures": 0, "n_missing_content": int(posts["content"].isna().sum()),
+                    "months": posts["month"].value_counts().sort_index().to_dict(),
+                    "results": [{"expectation": "expect_column_values_to_be_unique",
+                                 "column": "post_id", "success": True, "blocking": True,
+                                 "unexpected_count": 0, "examples": []}]},
+        dropped=dropped,
+        params={"base": {"seed": 42}, "report": {"top_n": 5},
+                "preprocess": {"fields": "both", "user_dict": "<script>x</script>"}},
+    )
+
+
+def fake_image(post_id: str, cluster: int) -> np.ndarray:
+    """A masked-looking image: a coloured garment shape on black."""
+    img = np.zeros((160, 120, 3), dtype=np.uint8)
+    _, colour = STYLES[cluster % len(STYLES)]
+    shade = (int(post_id[1:]) * 7) % 60
+    img[30:140, 25:95] = np.clip(np.array(colour) + shade, 0, 255)
+    return img
+
+
+def loader(inputs: report.ReportInputs):
+    cl = dict(zip(inputs.labels["post_id"], inputs.labels["cluster"]))
+    return lambda pid: fake_image(pid, cl[pid]) if pid in cl else None
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_report(base: Path) -> tuple[Path, report.ReportInputs, report.Report]:
+    """One report from `make_inputs()`, written under `base` as the stage writes it; cached so that
+    test_report, test_figures and test_html (one pytest process) build and render it once."""
+    out = base / "shared_report"
+    inputs = make_inputs()
+    rep = report.build(inputs, ReportParams(exemplars_per_cluster=3), loader(inputs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # e.g. "Glyph ... missing from font(s)"
+        for name, fig in rep.figures.items():
+            io.write_figure(fig, out / "figures" / name)
+    io.write_csv(rep.monthly, out / "monthly_proportions.csv")
+    io.write_csv(rep.top_per_month, out / "top5_per_month.csv")
+    io.write_json(rep.clusters, out / "clusters.json")
+    io.write_text(rep.html, out / "index.html")
+    return out, inputs, rep
+
+
+@pytest.fixture(scope="session")
+def shared_report(tmp_path_factory) -> tuple[Path, report.ReportInputs, report.Report]:
+    """(output folder, inputs, Report) of the shared synthetic report (see `_shared_report`)."""
+    return _shared_report(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture()
+def built(shared_report) -> tuple[report.ReportInputs, report.Report]:
+    return shared_report[1], shared_report[2]
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+def test_monthly_shares_sum_to_one_and_cover_every_cluster(built):
+    inputs, rep = built
+    sums = rep.monthly.groupby("month")["share"].sum()
+    assert np.allclose(sums, 1.0), f"monthly share sums {sums.to_dict()}"
+    assert list(rep.monthly.columns) == ["month", "cluster", "share"]
+    assert len(rep.monthly) == 4 * 5, f"{len(rep.monthly)} rows, expected 4 months x 5 clusters"
+    # recompute one cell by hand
+    t = inputs.labels.merge(inputs.posts[["post_id", "month"]])
+    m = t[t["month"] == "2024-02"]
+    want = float((m["cluster"] == 1).mean())
+    got = float(rep.monthly.query("month == '2024-02' and cluster == 1")["share"].iloc[0])
+    assert got == pytest.approx(want), f"share of c1 in 2024-02: {got} vs {want}"
+
+
+def test_top_per_month_is_ranked_and_consistent_with_monthly(built):
+    _, rep = built
+    top = rep.top_per_month
+    assert list(top.columns) == ["month", "rank", "cluster", "share"]
+    for month, g in top.groupby("month"):
+        assert g["rank"].tolist() == list(range(1, len(g) + 1))
+        assert g["share"].is_monotonic_decreasing, f"{month}: {g['share'].tolist()}"
+        full = rep.monthly[rep.monthly["month"] == month]
+        assert g["share"].iloc[0] == pytest.approx(full["share"].max())
+    assert top.groupby("month").size().max() <= 5
+
+
+def test_ctfidf_prefers_distinctive_words_over_shared_ones():
+    docs = [["红", "穿搭"], ["红", "穿搭"], ["蓝", "穿搭"], ["蓝", "穿搭", "绿"]]
+    scores, words = keywords.ctfidf(docs, np.array([0, 0, 1, 1]), 2)
+    s = dict(zip(words, scores[0]))
+    assert s["红"] > s["穿搭"] > 0, f"scores class 0: {s}"
+    assert s["蓝"] == 0.0 and s["绿"] == 0.0
+    empty, none = keywords.ctfidf([[], []], np.array([0, 1]), 2)
+    assert empty.shape == (2, 0) and none == []
+
+
+def test_cluster_keywords_skip_words_in_most_posts():
+    table = pd.DataFrame({"cluster": [0, 0, 1, 1],
+                          "tokens": [["穿搭", "红色", "a"], ["穿搭", "红色"], ["穿搭", "蓝色"],
+                                     ["穿搭", "蓝色"]]})
+    assert keywords.cluster_keywords(table, 2, 3) == [["红色"], ["蓝色"]]
+    only_common = table.assign(tokens=[["穿搭"]] * 4)
+    assert keywords.cluster_keywords(only_common, 2, 3) == [["穿搭"], ["穿搭"]], \
+        "with nothing else left, the filter must not empty every list"
+
+
+def test_cluster_keywords_recover_each_style(built):
+    _, rep = built
+    for entry in rep.clusters["clusters"]:
+        style_words = set(STYLES[entry["cluster"] % len(STYLES)][0])
+        top3 = set(entry["keywords"][:3])
+        assert top3 == style_words, f"c{entry['cluster']}: top3 {top3}, style {style_words}"
+        assert not set(SHARED) & top3
+
+
+def test_cluster_entries_have_the_documented_fields(built):
+    inputs, rep = built
+    entries = rep.clusters["clusters"]
+    assert [e["cluster"] for e in entries] == list(range(5))
+    assert sum(e["size"] for e in entries) == len(inputs.labels)
+    assert sum(e["share"] for e in entries) == pytest.approx(1.0)
+    for e in entries:
+        assert {"size", "share", "peak_month", "median_chars", "keywords", "examples",
+                "majority_label", "purity", "lifetime_months"} <= set(e), sorted(e)
+        assert 1 <= len(e["examples"]) <= 10
+        assert e["purity"] == pytest.approx(1.0), f"c{e['cluster']} purity {e['purity']}"
+        assert e["majority_label"] == STYLES[e["cluster"]][0][0]
+        peak = rep.monthly[rep.monthly["cluster"] == e["cluster"]].sort_values(
+            ["share", "month"], ascending=[False, True]).iloc[0]
+        assert e["peak_month"] == peak["month"]
+    # representatives come first among the examples
+    reps = inputs.representatives.query("cluster == 0").sort_values("rank")["post_id"].tolist()
+    assert [x["post_id"] for x in entries[0]["examples"][:3]] == reps
+
+
+def test_examples_fall_back_to_tags_when_the_caption_is_missing(built):
+    inputs, rep = built
+    no_content = set(inputs.posts.loc[inputs.posts["content"].isna(), "post_id"])
+    shown = [x for e in rep.clusters["clusters"] for x in e["examples"]
+             if x["post_id"] in no_content]
+    assert shown, "expected some caption-less post among the examples"
+    assert all(x["text"].startswith("#") for x in shown), shown
+
+
+def test_trends_metrics(built):
+    _, rep = built
+    t = rep.trends
+    assert t["n_months"] == 4 and t["top_n"] == 5
+    assert t["top_n_coverage_mean"] == pytest.approx(1.0), "5 clusters, top 5: full coverage"
+    assert t["top_n_turnover_mean"] == pytest.approx(0.0)
+    assert t["label_purity"] == pytest.approx(1.0)
+    assert t["n_clusters_in_every_month"] == 5
+
+
+def test_drops_list_every_source(built):
+    _, rep = built
+    sources = set(rep.drops["source"])
+    assert {"validate", "segment", "preprocess", "embed (segment)", "reduce", "cluster"} <= sources
+    reduce_rows = rep.drops[rep.drops["source"] == "reduce"]
+    assert reduce_rows["n_posts"].sum() == 2
+
+
+def test_single_month_dataset():
+    inputs = make_inputs(n=30, months=("2024-05",), k=3, seed=1)
+    rep = report.build(inputs, ReportParams(exemplars_per_cluster=1), loader(inputs))
+    assert rep.monthly["month"].unique().tolist() == ["2024-05"]
+    assert rep.monthly["share"].sum() == pytest.approx(1.0)
+    assert rep.trends["top_n_turnover_mean"] is None
+    assert set(rep.figures) >= {"timelines.png", "exemplars_2024-05.png"}
+    assert all(e["peak_month"] == "2024-05" and e["lifetime_months"] == 1
+               for e in rep.clusters["clusters"])
+
+
+def test_cluster_that_exists_in_one_month_only():
+    months = ("2024-01", "2024-02", "2024-03")
+    inputs = make_inputs(n=60, months=months, k=4, seed=2, only_month={3: "2024-02"})
+    rep = report.build(inputs, ReportParams(top_n=3, exemplars_per_cluster=1), loader(inputs))
+    c3 = rep.monthly[rep.monthly["cluster"] == 3].set_index("month")["share"]
+    assert c3["2024-01"] == 0 and c3["2024-03"] == 0 and c3["2024-02"] > 0, c3.to_dict()
+    entry = rep.clusters["clusters"][3]
+    assert entry["peak_month"] == "2024-02" and entry["months_present"] == 1
+    assert entry["lifetime_months"] == 1
+    assert rep.trends["n_clusters_in_every_month"] == 3
+    assert np.allclose(rep.monthly.groupby("month")["share"].sum(), 1.0)
+    assert rep.top_per_month.groupby("month").size().max() == 3
+
+
+def test_month_range_fills_gaps():
+    assert report.month_range(["2024-03", "2023-12", "2024-01"]) == [
+        "2023-12", "2024-01", "2024-02", "2024-03"]
+
+
+def test_labels_naming_unknown_posts_are_rejected():
+    inputs = make_inputs(n=30, k=3)
+    bad = inputs.labels.copy()
+    bad.loc[0, "post_id"] = "ghost"
+    with pytest.raises(DataError, match=r"1 clustered post\(s\) are not in .*ghost"):
+        report.join_posts(bad, inputs.posts, inputs.texts)
+    with pytest.raises(DataError, match="labels.parquet has no rows"):
+        report.join_posts(bad.iloc[:0], inputs.posts, inputs.texts)
+
+
+def test_report_params_reject_bad_values():
+    from stylecluster.config import load_section
+    from stylecluster.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"report.n_keywords"):
+        load_section({"report": {"n_keywords": 0}}, "report")
+
+
+# --- the stage script end to end -----------------------------------------------------------------
+
+def write_upstream(root: Path, inputs: report.ReportInputs) -> dict[str, Path]:
+    """Write `inputs` in the upstream stages' file layout under `root`; return the path flags."""
+    paths = {"posts": root / "validate" / "posts.parquet",
+             "validation": root / "reports" / "validation.json",
+             "segment": root / "segment", "texts": root / "preprocess" / "texts.parquet",
+             "embed": root / "embed", "reduce": root / "reduce", "select": root / "select_k",
+             "cluster": root / "cluster", "metrics": root / "reports" / "metrics.json",
+             "out": root / "reports"}
+    io.write_table(inputs.posts, paths["posts"], "posts")
+    io.write_json(inputs.validation, paths["validation"])
+    io.write_table(inputs.manifest, paths["segment"] / "manifest.parquet", "segment_manifest")
+    io.write_json(inputs.segment_summary, paths["segment"] / "summary.json")
+    cl = dict(zip(inputs.labels["post_id"], inputs.labels["cluster"]))
+    for pid, rel in zip(inputs.manifest["post_id"], inputs.manifest["mask_path"]):
+        if rel:
+            io.write_image(fake_image(pid, cl[pid]), paths["segment"] / rel)
+    io.write_table(inputs.texts, paths["texts"], "texts")
+    dropped = inputs.dropped
+    io.write_table(dropped[dropped["stage"] != "reduce"], paths["embed"] / "dropped.parquet",
+                   "dropped")
+    io.write_table(dropped[dropped["stage"] == "reduce"], paths["reduce"] / "dropped.parquet",
+                   "dropped")
+    io.write_matrix(inputs.map2d, paths["reduce"] / "map2d.npy")
+    io.write_table(inputs.map_ids, paths["reduce"] / "ids.parquet", "ids")
+    io.write_csv(inputs.curve, paths["select"] / "silhouette.csv")
+    io.write_json(dict(inputs.selection), paths["select"] / "select_k.json")
+    io.write_table(inputs.labels, paths["cluster"] / "labels.parquet", "labels")
+    io.write_table(inputs.representatives, paths["cluster"] / "representatives.parquet",
+                   "representatives")
+    io.write_json(dict(inputs.metrics), paths["metrics"])
+    return paths
+
+
+def run_stage_script(paths: dict[str, Path], params: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(ROOT / "stages" / "report.py"), "--params", str(params)]
+    for flag, path in paths.items():
+        cmd += [f"--{flag}", str(path)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=180)
+
+
+def test_stage_script_end_to_end(tmp_path):
+    inputs = make_inputs(n=40, months=("2024-01", "2024-02"), k=4, seed=3)
+    paths = write_upstream(tmp_path, inputs)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["report"] = {"top_n": 3, "exemplars_per_cluster": 2, "texts_per_cluster": 4,
+                        "n_keywords": 5}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True),
+                                          encoding="utf-8")
+    stale = paths["out"] / "figures" / "exemplars_1999-01.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    start = time.perf_counter()
+    proc = run_stage_script(paths, tmp_path / "params.yaml")
+    took = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = paths["out"]
+    for name in ("index.html", "monthly_proportions.csv", "top5_per_month.csv", "clusters.json",
+                 "trends.json"):
+        assert (out / name).is_file(), f"{name} missing; stderr: {proc.stderr[-2000:]}"
+    figs = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert "exemplars_1999-01.png" not in figs, "a stale figure survived"
+    assert {"silhouette.png", "map2d.png", "monthly_proportions.png", "top_per_month.png",
+            "timelines.png", "clothing_share.png", "cluster_sizes.png",
+            "exemplars_2024-01.png", "exemplars_2024-02.png"} == set(figs)
+    monthly = pd.read_csv(out / "monthly_proportions.csv")
+    assert np.allclose(monthly.groupby("month")["share"].sum(), 1.0)
+    top = pd.read_csv(out / "top5_per_month.csv")
+    assert top.groupby("month").size().max() == 3, "report.top_n from --params was not used"
+    clusters = json.loads((out / "clusters.json").read_text(encoding="utf-8"))
+    assert all(len(c["keywords"]) <= 5 and len(c["examples"]) <= 4 for c in clusters["clusters"])
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "&lt;b&gt;好看&lt;/b&gt;" in page and "<b>好看" not in page, "captions unescaped"
+    assert "report: 40 posts, 4 clusters, 2 months" in proc.stderr, proc.stderr[-1000:]
+    print(f"stage script took {took:.1f} s")
+
+
+def test_stage_script_fails_cleanly_on_missing_input(tmp_path):
+    inputs = make_inputs(n=30, k=3)
+    paths = write_upstream(tmp_path, inputs)
+    (paths["cluster"] / "labels.parquet").unlink()
+    proc = run_stage_script(paths, ROOT / "params.yaml")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "labels.parquet: file not found" in proc.stderr
