@@ -33,6 +33,11 @@ test: $(STAMP)
 	bash scripts/test-deps.sh
 	$(BIN)/python -m pytest -q
 
+# A grid of DVC experiments over reduce.modality x reduce.method, compared in reports/compare/;
+# e.g. make compare COMPARE_ARGS="--fields content,tags,both"
+compare: run
+	$(BIN)/stylecluster compare $(COMPARE_ARGS)
+
 sample: $(STAMP)
 	$(BIN)/stylecluster sample --out data/raw
 

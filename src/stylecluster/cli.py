@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-params", help="validate params.yaml without running anything")
     p.add_argument("--params", default="params.yaml", type=Path)
     p.set_defaults(func=_cmd_check_params)
+    from stylecluster.experiments import add_compare_parser  # grid of dvc experiments
+
+    add_compare_parser(sub)
     return parser
 
 
