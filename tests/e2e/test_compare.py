@@ -1,38 +1,25 @@
 """`stylecluster compare` on a real 2x2 grid of queued DVC experiments, in a copy of the project.
 
-The copy gets a 60-post, 3-month sample, select_k.k_max 8 and reduce.method pca (the grid is image/text x
-none/pca: UMAP's numba compile would cost ~40 s per experiment), one `dvc repro`, then the grid.
+The shared e2e copy (tests/e2e/conftest.py) is reproduced once, then the grid runs: image/text x
+none/pca (UMAP features would add ~40 s of numba compile per experiment).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from stylecluster import experiments
 from tests.conftest import ROOT
+from tests.e2e.conftest import sh
 
 BIN = ROOT / ".venv" / "bin"
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "reports", "__pycache__",
-                                     ".pytest_cache", "*.egg-info", "tmp")
 GRID = ["image-none", "image-pca", "text-none", "text-pca"]
-
-
-def sh(*args, cwd, check=True):
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    proc = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, env=env)
-    if check and proc.returncode:
-        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def workspace_state(root: Path) -> dict:
@@ -44,30 +31,8 @@ def workspace_state(root: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A git + DVC copy with a 60-post sample, reproduced once (dvc.lock left uncommitted: compare
-    copies it into the queued experiments)."""
-    dest = tmp_path_factory.mktemp("e2e_compare") / "project"
-    shutil.copytree(ROOT, dest, ignore=COPY_IGNORE)
-    shutil.copytree(ROOT / "data" / "external", dest / "data" / "external")
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["base"]["progress"] = False
-    params["select_k"].update(k_min=2, k_max=8)
-    params["reduce"]["method"] = "pca"
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False))
-    (dest / "data" / "raw.dvc").unlink(missing_ok=True)  # the full sample's hash
-    (dest / "dvc.lock").unlink(missing_ok=True)
-    sh("git", "init", "-q", cwd=dest)
-    sh("git", "config", "user.email", "t@example.com", cwd=dest)
-    sh("git", "config", "user.name", "t", cwd=dest)
-    # 3 months, not 12: the report stage draws one exemplar grid per month in every experiment
-    sh(BIN / "stylecluster", "sample", "--out", "data/raw", "--n-posts", "60", "--n-months", "3",
-       "--quiet", cwd=dest)
-    sh(BIN / "dvc", "add", "-q", "data/raw", cwd=dest)
-    sh("git", "add", "-A", cwd=dest)
-    sh("git", "commit", "-qm", "e2e compare copy", cwd=dest)
-    sh(BIN / "dvc", "repro", cwd=dest)
-    return dest
+def project(e2e_project, e2e_repro) -> Path:
+    return e2e_project
 
 
 @pytest.fixture(scope="module")
