@@ -6,7 +6,10 @@ person in one of eight styles (`sample_text.STYLES`) whose monthly popularity fo
 monthly proportions carry a true signal. The failure modes the research met are mixed in at fixed
 rates (`IMAGE_FAILURE_RATES`, `CAPTION_FAILURE_RATES`): images with almost no clothing (scenery, food,
 face close-ups), missing captions (None, the string 'nan', ''), long off-topic captions, exact
-duplicate captions and tag-only posts.
+duplicate captions and tag-only posts. Ordinary outfit captions are realistic too (`sample_text`): about
+half name no garment at all (shared diary chatter, generic hashtags), and their lengths are heavy-tailed
+(many of 5-30 characters, about a sixth rambling on for 200-800), so text clusters come out imbalanced
+and only partly aligned with the styles, as the research found on real posts.
 
 Determinism: one plan is drawn from `default_rng(seed)` (kinds, months); each post then uses its own
 generators `default_rng([seed, i, 0])` (text, time) and `default_rng([seed, i, 1])` (pixels). No global
@@ -138,8 +141,11 @@ def _plan_post(seed: int, i: int, kind: str, year: int, month: int, index: int) 
                         posted_at)
     weights = month_weights(month, index)
     style = STYLES[int(rng.choice(len(STYLES), p=[weights[s] for s in STYLES]))]
-    content: str | None = text.style_caption(rng, style, tail)
-    tags: str | None = text.style_tags(rng, style)
+    u = rng.random()  # generic chatter (with generic-only or one style hashtag), or the style named
+    mention = u >= text.GENERIC_CAPTION_RATE
+    own = "some" if mention else ("none" if u < text.GENERIC_CAPTION_RATE * text.GENERIC_TAGS_RATE else "one")
+    content: str | None = text.style_caption(rng, style, tail, mention)
+    tags: str | None = text.style_tags(rng, style, own=own)
     if kind in _MISSING:  # an export that lost all text: content and tags alike
         content = tags = _MISSING[kind]
     elif kind == "long_caption":

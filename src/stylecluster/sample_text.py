@@ -1,12 +1,20 @@
-"""Chinese captions and hashtags for the synthetic sample, built from per-style vocabularies.
+"""Chinese captions and hashtags for the synthetic sample, built from per-style and shared vocabularies.
 
-Captions read like Xiaohongshu posts: style, colour, material, occasion and feeling words in a few
-sentence templates, emoji, and sometimes the ' - 小红书,,MM-DD,,' tail a scraper leaves. Every
-function takes an explicit `numpy.random.Generator`.
+Captions read like Xiaohongshu posts. About half of the outfit captions say nothing about the garment
+(`GENERIC_CAPTION_RATE`): diary-style chatter about the day, weather, mood, work, food, travel or a
+shopping haul, and interaction phrases ('求链接', '今日份营业', '姐妹们冲') shared by every style; of
+those, part carry only generic hashtags (`GENERIC_TAGS_RATE`), the rest one hashtag of their style. The
+other captions name the style in one sentence (style, colour, material, occasion and feeling words in a
+few templates), often mixed into the same chatter. Lengths are heavy-tailed: most captions are 5-60
+characters, about a sixth (`RAMBLE_RATES`) run on for 200-800 characters of mostly generic chatter. Emoji and
+sometimes the ' - 小红书,,MM-DD,,' tail a scraper leaves are added. Every function takes an explicit
+`numpy.random.Generator`.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -82,8 +90,10 @@ COLOURS = ("白色", "黑色", "红色", "酒红色", "藏青色", "灰色", "�
 FEELINGS = ("显瘦", "温柔", "有气质", "高级感", "很仙", "松弛感", "很飒", "减龄", "好看", "舒服", "百搭",
             "显白", "有质感")
 EMOJI = ("❤️", "✨", "🌸", "👗", "😍", "🥰", "💕", "🔥", "👍", "🌹", "💖", "😘")
+GENERIC_EMOJI = tuple(e for e in EMOJI if e != "👗")  # no garment emoji where no garment is named
 GENERIC_TAGS = ("#每日穿搭", "#ootd", "#穿搭分享", "#今天穿什么", "#日常穿搭", "#小个子穿搭", "#显瘦穿搭",
-                "#穿搭灵感", "#一周穿搭", "#氛围感穿搭")
+                "#穿搭灵感", "#一周穿搭", "#氛围感穿搭", "#氛围感", "#日常", "#我的日常", "#生活碎片",
+                "#今日份穿搭", "#出片", "#拍照姿势", "#梨形身材穿搭")
 NOISE_TAGS = ("#白茶姐弟", "#我的穿搭日记", "#小红书成长笔记", "#好物分享", "#宝藏店铺", "#博主同款")
 TEMPLATES = (
     "{colour}{name}这样搭配真的好好看{e}",
@@ -117,7 +127,7 @@ NON_OUTFIT_TEXT: dict[str, dict[str, tuple[str, ...]]] = {
         "tags": ("#妆容分享", "#自拍", "#日常妆", "#发型", "#口红试色", "#素颜"),
     },
 }
-# Daily-life chatter for long captions that have nothing to do with the outfit.
+# Generic chatter shared by every style (and by the long_caption failure mode): no garment is named.
 _WHEN = ("今天早上", "昨天晚上", "上周末", "下班路上", "中午休息的时候", "刚才", "前几天", "放假第一天",
          "凌晨两点", "周一一大早")
 _WHAT = ("去公司开了一整天的会", "在地铁上被挤得喘不过气", "和闺蜜去吃了火锅", "带着猫去打了疫苗",
@@ -127,10 +137,55 @@ _WHAT = ("去公司开了一整天的会", "在地铁上被挤得喘不过气", 
 _THOUGHT = ("感觉人生真的好难", "突然觉得生活还挺美好的", "真的不知道该说什么", "心情复杂得很",
             "决定以后要早点睡觉", "想想还是算了", "回来的路上下起了大雨", "手机还差点没电",
             "第二天还要早起", "说好的减肥又失败了", "钱包又瘦了一圈", "打算下个月去旅行放松一下")
+# Whole chatter sentences by topic: weather, mood, work, food, travel, shopping haul, body, the look.
+CHATTER: tuple[str, ...] = (
+    "今天降温了好冷", "外面太阳好大晒得睁不开眼", "下了一整天的雨", "今天天气超级好适合出门",
+    "回南天衣服都晾不干", "风大到头发乱飞", "终于等到晴天了", "闷热得像蒸笼一样",
+    "心情美美的", "最近有点emo", "今天莫名其妙很开心", "社恐的我今天鼓起勇气出门了", "累到不想说话",
+    "好想躺平啊", "希望明天也是好天气", "给自己打打气", "加班到九点才走", "今天的会开得头都大了",
+    "周一综合症又犯了", "明天要交论文", "终于考完试了", "领导今天居然夸我了", "打工人的一天又结束了",
+    "中午吃了一碗超好吃的牛肉面", "下午茶点了杨枝甘露", "晚上和朋友吃了烤肉", "新开的面包店排了好久的队",
+    "奶茶续命", "自己做了一顿减脂餐", "周末去了一趟杭州", "在大理晒了三天太阳", "高铁上写下这篇笔记",
+    "第一次来成都被美食征服了", "随手拍的街景也太出片了", "在外滩吹了一晚上的风", "最近又剁手了好几件",
+    "快递堆成山了", "这家店回购了很多次", "价格很美丽", "买了好几个颜色", "质量比想象中好很多",
+    "尺码正常拍就可以", "身高160体重90斤参考", "小个子友好", "梨形身材也能穿", "照片原相机直出",
+    "今天这身被同事夸了", "这套真的百穿不腻", "朋友说我今天像换了个人", "出门前换了三套才定下来",
+    "评论区告诉我你们最喜欢哪一套", "有问题可以在评论区问我", "喜欢的话点个赞吧", "你们觉得哪套好看",
+    "关注我看更多日常", "有同款的姐妹吗", "链接在主页", "闭眼入不踩雷", "真的很推荐",
+)
+# Short interaction phrases that make up whole posts on their own.
+SHORT_PHRASES: tuple[str, ...] = (
+    "求链接", "今日份营业", "姐妹们冲", "今日份穿搭打卡", "随手拍拍", "又是上班的一天", "周末愉快",
+    "好久没更新了", "记录一下今天", "冲冲冲", "这套你们打几分", "日常碎片", "早安打工人", "随便穿穿",
+    "出门啦", "拍照打卡", "快夸我", "周五快乐", "终于放假了", "今日份松弛感", "宝子们看过来", "求夸",
+    "今天也是元气满满的一天", "别问，问就是喜欢",
+)
+# Feeling words about 'this look' without naming it.
+LOOK_TEMPLATES = ("今天这身{feeling}到不行", "这套{feeling}又{feeling2}", "{colour}真的太{feeling}了",
+                  "谁懂啊这一身也太{feeling}了", "今天的配色{feeling}")
+GENERIC_CAPTION_RATE = 0.5  # outfit captions naming no garment
+GENERIC_TAGS_RATE = 0.5     # of those, the share whose hashtags are all generic too
+# By `mention` (whether the caption names the style): share of captions running on for 200-800
+# characters, and the median and sigma of the log-normal target length (characters) of the others.
+RAMBLE_RATES = {False: 0.2, True: 0.04}
+LENGTHS = {False: (90.0, 0.8), True: (20.0, 0.8)}
+MAX_CHARS = 800
 
 
-def style_caption(rng: np.random.Generator, style: str, date_tail: str | None) -> str:
-    """One outfit caption for `style`; `date_tail` ('MM-DD') appends the scraper's platform tail."""
+def _chatter(rng: np.random.Generator) -> str:
+    """One generic sentence: a topic sentence, a when/what/thought line, a look remark or a phrase."""
+    u = rng.random()
+    if u < 0.45:
+        return _pick(rng, CHATTER)
+    if u < 0.7:
+        return f"{_pick(rng, _WHEN)}{_pick(rng, _WHAT)}，{_pick(rng, _THOUGHT)}"
+    if u < 0.85:
+        return _pick(rng, LOOK_TEMPLATES).format(colour=_pick(rng, COLOURS), feeling=_pick(rng, FEELINGS),
+                                                 feeling2=_pick(rng, FEELINGS))
+    return _pick(rng, SHORT_PHRASES)
+
+
+def _style_sentence(rng: np.random.Generator, style: str) -> str:
     words = STYLE_WORDS[style]
     fill = {
         "name": _pick(rng, words["name"]), "colour": _pick(rng, COLOURS), "material": _pick(rng, words["material"]),
@@ -138,9 +193,48 @@ def style_caption(rng: np.random.Generator, style: str, date_tail: str | None) -
         "e": _pick(rng, EMOJI + words["emoji"]), "e2": _pick(rng, EMOJI + words["emoji"]),
         "n": str(int(rng.integers(1, 8))),
     }
-    text = _pick(rng, TEMPLATES).format(**fill)
-    if rng.random() < 0.35:
-        text += "，" + _pick(rng, EXTRA_SENTENCES) + _pick(rng, EMOJI)
+    return _pick(rng, TEMPLATES).format(**fill)
+
+
+def caption_length(rng: np.random.Generator, mention: bool) -> int:
+    """Target length in characters: log-normal (`LENGTHS`), or 200-800 (log-uniform) for a ramble."""
+    if rng.random() < RAMBLE_RATES[mention]:
+        return int(round(math.exp(rng.uniform(math.log(200), math.log(MAX_CHARS)))))
+    median, sigma = LENGTHS[mention]
+    return min(MAX_CHARS, max(3, int(round(median * math.exp(sigma * rng.standard_normal())))))
+
+
+def style_caption(rng: np.random.Generator, style: str, date_tail: str | None, mention: bool = True) -> str:
+    """One outfit caption; `date_tail` ('MM-DD') appends the scraper's platform tail.
+
+    Args:
+        rng: The post's generator.
+        style: The outfit's style.
+        date_tail: 'MM-DD' for the ' - 小红书,,MM-DD,,' tail, or None.
+        mention: Whether the caption names the style (in one sentence, at a random place among the
+            chatter); False gives generic chatter only, the same for every style.
+
+    Returns:
+        The caption, `caption_length` characters long or a little more.
+    """
+    target = caption_length(rng, mention)
+    parts: list[str] = []
+    while sum(len(p) + 1 for p in parts) < target:
+        parts.append(_chatter(rng))
+        if len(parts) > 2 and rng.random() < 0.1:
+            parts[-1] += _pick(rng, GENERIC_EMOJI)
+    if mention:
+        first = _style_sentence(rng, style)
+        if target <= len(first) + 4 or rng.random() < 0.6:  # short posts: the style sentence alone
+            parts = []
+        parts.insert(int(rng.integers(len(parts) + 1)), first)
+        if rng.random() < 0.4:
+            parts.insert(int(rng.integers(len(parts) + 1)), _style_sentence(rng, style))
+        if rng.random() < 0.35:
+            parts.append(_pick(rng, EXTRA_SENTENCES) + _pick(rng, EMOJI))
+    text = "，".join(parts) if len(parts) < 3 else "。".join(parts) + "。"
+    if rng.random() < 0.95 and not re.search(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]\W*$", text):
+        text += _pick(rng, GENERIC_EMOJI)
     return _with_tail(text, date_tail)
 
 
@@ -153,13 +247,27 @@ def _with_tail(text: str, date_tail: str | None) -> str:
     return f"{text} - 小红书,,{date_tail},," if date_tail else text
 
 
-def style_tags(rng: np.random.Generator, style: str | None, kind: str = "outfit") -> str:
-    """2-6 hashtags: the style's own, generic outfit ones and sometimes a noise tag."""
-    own = STYLE_WORDS[style]["tags"] if style else NON_OUTFIT_TEXT[kind]["tags"]
-    n_own = int(rng.integers(1, 4))
-    chosen = list(rng.choice(own, size=min(n_own, len(own)), replace=False))
-    if style:
-        chosen += list(rng.choice(GENERIC_TAGS, size=int(rng.integers(1, 3)), replace=False))
+def style_tags(rng: np.random.Generator, style: str | None, kind: str = "outfit", own: str = "some") -> str:
+    """2-6 hashtags: the style's own, generic outfit ones and sometimes a noise tag.
+
+    Args:
+        rng: The post's generator.
+        style: The outfit's style, or None for a non-outfit post (`kind`'s own tags, no generic ones).
+        kind: The failure mode of a non-outfit post (scenery, food, face).
+        own: For an outfit: 'some' (2-3 tags of the style), 'one' (a single one among more generic
+            tags) or 'none' (generic tags only).
+    """
+    if style is None:
+        pool = NON_OUTFIT_TEXT[kind]["tags"]
+        chosen = list(rng.choice(pool, size=int(rng.integers(1, 4)), replace=False))
+    else:
+        pool = STYLE_WORDS[style]["tags"]
+        n_own = {"some": int(rng.integers(2, 4)), "one": 1, "none": 0}[own]
+        n_generic = int(rng.integers(1, 3)) if own == "some" else int(rng.integers(2, 5))
+        chosen = list(rng.choice(pool, size=n_own, replace=False)) if n_own else []
+        chosen += list(rng.choice(GENERIC_TAGS, size=n_generic, replace=False))
+        if own != "some":
+            chosen = [chosen[i] for i in rng.permutation(len(chosen))]
     if rng.random() < 0.3:
         chosen.insert(0, _pick(rng, NOISE_TAGS))
     return " ".join(dict.fromkeys(str(t) for t in chosen))  # ordered de-duplication

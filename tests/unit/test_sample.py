@@ -20,7 +20,9 @@ from stylecluster.sample import (
 )
 from stylecluster.sample_outfit import DRESSERS, PALETTES, draw_outfit
 from stylecluster.sample_scene import HEIGHT, WIDTH, draw_face_closeup, draw_food, draw_scenery
-from stylecluster.sample_text import STYLE_WORDS
+from stylecluster.sample_text import (
+    GENERIC_CAPTION_RATE, GENERIC_TAGS, GENERIC_TAGS_RATE, NOISE_TAGS, STYLE_WORDS,
+)
 
 N_RATES = 600  # posts for the rate checks (plans only: no pixels, fast)
 
@@ -156,8 +158,50 @@ def test_outfit_captions_are_chinese_with_emoji_tags_and_platform_tails(plans):
     assert all(re.search(r" - 小红书,,\d{2}-\d{2},,$", p.content) and p.content[-7:-2] == p.posted_at[5:10]
                for p in tails)
     assert all(all(t.startswith("#") for t in p.tags.split()) for p in outfits)
-    own = sum(any(t in STYLE_WORDS[p.label]["tags"] for t in p.tags.split()) for p in outfits)
-    assert own == len(outfits), f"{len(outfits) - own} outfit posts lack a tag of their style"
+    naming = [p for p in outfits if _names_garment(p.content)]
+    own = sum(any(t in STYLE_WORDS[p.label]["tags"] for t in p.tags.split()) for p in naming)
+    assert own == len(naming), f"{len(naming) - own} outfit posts naming their style lack a tag of it"
+
+
+def _names_garment(caption: str) -> bool:
+    return any(name in caption for words in STYLE_WORDS.values() for name in words["name"])
+
+
+def test_about_half_the_outfit_captions_name_no_garment(plans):
+    outfits = [p for p in plans if p.kind == "outfit"]
+    generic = [p for p in outfits if not _names_garment(p.content)]
+    share = len(generic) / len(outfits)
+    assert abs(share - GENERIC_CAPTION_RATE) < 0.07, \
+        f"{len(generic)} of {len(outfits)} outfit captions ({share:.2f}) name no garment"
+    wrong = [p.post_id for p in outfits if _names_garment(p.content)
+             and not any(n in p.content for n in STYLE_WORDS[p.label]["name"])]
+    assert not wrong, f"captions naming a garment but not one of their own style: {wrong}"
+    no_own = [p for p in generic if not any(t in STYLE_WORDS[p.label]["tags"] for t in p.tags.split())]
+    expected = GENERIC_CAPTION_RATE * GENERIC_TAGS_RATE * len(outfits)
+    assert abs(len(no_own) - expected) < 0.07 * len(outfits), \
+        f"{len(no_own)} outfit posts carry no word of their style at all, expected about {expected:.0f}"
+    assert all(set(p.tags.split()) <= set(GENERIC_TAGS) | set(NOISE_TAGS) for p in no_own)
+    # The generic chatter is shared: the same sentences appear under several styles.
+    styles_per_sentence: dict[str, set[str]] = {}
+    for p in generic:
+        for sentence in re.split(r"[，。]", p.content):
+            styles_per_sentence.setdefault(sentence, set()).add(p.label)
+    shared = sum(len(v) >= 3 for v in styles_per_sentence.values())
+    assert shared >= 20, f"only {shared} generic sentences occur under 3 or more styles"
+
+
+def test_caption_lengths_are_heavy_tailed(year):
+    outfits = year[year["kind"] == "outfit"]
+    lengths = outfits["content"].str.len().to_numpy()
+    median, p90 = np.median(lengths), np.percentile(lengths, 90)
+    assert p90 > 3 * median, f"90th percentile {p90:.0f} characters, median {median:.0f}"
+    long_share, short_share = np.mean(lengths >= 200), np.mean(lengths <= 30)
+    assert 0.12 < long_share < 0.25, f"{long_share:.3f} of outfit captions have 200+ characters"
+    assert short_share > 0.12, f"only {short_share:.3f} of outfit captions have 30 characters or fewer"
+    assert lengths.max() <= 900, f"longest outfit caption {lengths.max()} characters"
+    # Rambles are mostly generic chatter: most long captions name no garment.
+    long_generic = np.mean([not _names_garment(c) for c in outfits["content"][lengths >= 200]])
+    assert long_generic > 0.75, f"only {long_generic:.2f} of the long captions name no garment"
 
 
 def test_months_consecutive_and_balanced(year):
