@@ -38,6 +38,11 @@ test: $(STAMP)
 compare: run
 	$(BIN)/stylecluster compare $(COMPARE_ARGS)
 
+# Speed and memory of every heavy step against the naive way, measured in the same run
+# (reports/bench/bench.json and bench.md); benchmarks are not tests.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 sample: $(STAMP)
 	$(BIN)/stylecluster sample --out data/raw
 
