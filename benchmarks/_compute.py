@@ -178,15 +178,29 @@ def _embed_params() -> Any:
     return config.load_section(io.read_params(ROOT / "params.yaml"), "embed")
 
 
-def image_embed_worker(paths: list[str], repeats: int, batched: bool,
-                       encoder: str = "efficientnet-lite0") -> dict:
-    """Embed the same images batched (embed.embed_images, the stage's path) or one at a time.
+def _interleaved(batched: Any, single: Any, repeats: int) -> dict:
+    """Alternate the two modes run by run, so load changes hit both alike."""
+    tb, ts, vb, vs = [], [], None, None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        vb = batched()
+        t1 = time.perf_counter()
+        vs = single()
+        t2 = time.perf_counter()
+        tb.append(t1 - t0)
+        ts.append(t2 - t1)
+    return {"times": tb, "single_times": ts, "max_abs_diff": float(np.abs(vb - vs).max())}
 
-    The batched worker also counts the model's FLOPs per image (FlopCounterMode on one forward pass)
-    and measures this CPU's float32 GEMM rate (torch.matmul 2048x2048) with the same thread count.
+
+def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficientnet-lite0") -> dict:
+    """The same images batched (embed.embed_images, the stage's path) and one at a time.
+
+    Also counts the model's FLOPs per image (FlopCounterMode on one forward pass) and measures this
+    CPU's float32 GEMM rate (torch.matmul 2048x2048) with the same thread count.
     """
     import torch
     from PIL import Image
+    from torch.utils.flop_counter import FlopCounterMode
 
     from stylecluster import embed, encoders
 
@@ -198,42 +212,32 @@ def image_embed_worker(paths: list[str], repeats: int, batched: bool,
     ids = [f"i{i}" for i in range(len(images))]
     enc.encode(images[:2])  # warm-up
     enc.encode(images[:1])
-    if batched:
-        def run() -> np.ndarray:
-            return embed.embed_images(ids, images.__getitem__, enc, None, p.batch_size).matrix
-    else:
-        def run() -> np.ndarray:
-            return np.vstack([enc.encode([img]) for img in images])
-    times, vectors = _timed(run, repeats)
-    out: dict[str, Any] = {"times": times, "vectors": vectors, "load_s": load_s,
-                           "threads": torch.get_num_threads(), "batch_size": p.batch_size,
-                           "image_size": list(images[0].size)}
-    if batched:
-        from torch.utils.flop_counter import FlopCounterMode
-
-        x = torch.from_numpy(np.zeros((1, 3, 224, 224), np.float32))
-        x = x.contiguous(memory_format=torch.channels_last)
-        with FlopCounterMode(display=False) as counter, torch.inference_mode():
-            enc.model.extract_features(x).mean(dim=(2, 3))
-        out["gflop_per_image"] = counter.get_total_flops() / 1e9
-        a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-        for _ in range(2):
-            a @ b
-        rates = []
-        for _ in range(7):
-            t = time.perf_counter()
-            a @ b
-            rates.append(2 * 2048**3 / (time.perf_counter() - t) / 1e9)
-        out["gemm_gflops_peak"] = max(rates)
-        out["gemm_gflops_median"] = float(np.median(rates))
+    out = _interleaved(
+        lambda: embed.embed_images(ids, images.__getitem__, enc, None, p.batch_size).matrix,
+        lambda: np.vstack([enc.encode([img]) for img in images]), repeats)
+    x = torch.from_numpy(np.zeros((1, 3, 224, 224), np.float32))
+    x = x.contiguous(memory_format=torch.channels_last)
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        enc.model.extract_features(x).mean(dim=(2, 3))
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for _ in range(2):
+        a @ b
+    rates = []
+    for _ in range(7):
+        t = time.perf_counter()
+        a @ b
+        rates.append(2 * 2048**3 / (time.perf_counter() - t) / 1e9)
+    out.update(load_s=load_s, threads=torch.get_num_threads(), batch_size=p.batch_size,
+               image_size=list(images[0].size), gflop_per_image=counter.get_total_flops() / 1e9,
+               gemm_gflops_peak=max(rates), gemm_gflops_median=float(np.median(rates)))
     return out
 
 
 # --- 4. text embedding ----------------------------------------------------------------------------
 
 
-def text_embed_worker(name: str, texts: list[str], repeats: int, batched: bool) -> dict:
-    """Embed the same texts batched (embed.embed_texts, the stage's path) or one at a time."""
+def text_embed_worker(name: str, texts: list[str], repeats: int) -> dict:
+    """The same texts batched (embed.embed_texts, the stage's path) and one at a time."""
     from stylecluster import embed, encoders
 
     p = _embed_params()
@@ -243,15 +247,10 @@ def text_embed_worker(name: str, texts: list[str], repeats: int, batched: bool) 
     ids = [f"t{i}" for i in range(len(texts))]
     enc.encode(texts[:2])  # warm-up
     enc.encode(texts[:1])
-    if batched:
-        def run() -> np.ndarray:
-            return embed.embed_texts(ids, texts, enc, None, p.batch_size).matrix
-    else:
-        def run() -> np.ndarray:
-            return np.vstack([enc.encode([t]) for t in texts])
-    times, vectors = _timed(run, repeats)
-    return {"times": times, "vectors": vectors, "load_s": load_s, "batch_size": p.batch_size,
-            "threads": p.torch_threads}
+    out = _interleaved(lambda: embed.embed_texts(ids, texts, enc, None, p.batch_size).matrix,
+                       lambda: np.vstack([enc.encode([t]) for t in texts]), repeats)
+    out.update(load_s=load_s, batch_size=p.batch_size, threads=p.torch_threads)
+    return out
 
 
 # --- 7. UMAP compile time -------------------------------------------------------------------------

@@ -140,10 +140,10 @@ class Project:
         times, rss = [], []
         for i in range(repeats):
             res = run_measured([VENV_BIN / "dvc", command], cwd=self.dir, env=self.env(shim=True),
-                               log_to=self.logs / f"dvc_{command}_{i}.log")
+                               log_to=self.logs / f"dvc_{command.lstrip('-')}_{i}.log")
             times.append(res["wall_s"])
             rss.append(res["peak_rss_mb"])
-        out = (self.logs / f"dvc_{command}_0.log").read_text(errors="replace")
+        out = (self.logs / f"dvc_{command.lstrip('-')}_0.log").read_text(errors="replace")
         return {"times": times, "peak_rss_mb": max(rss),
                 "stages_run": len(self._stage_log()) - before,
                 "output_head": out.strip().splitlines()[:3]}

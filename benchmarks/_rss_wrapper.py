@@ -22,7 +22,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--"]:
         argv = argv[1:]
     start = time.perf_counter()
-    rc = subprocess.call(argv)
+    # without --log, stdout carries this wrapper's JSON line: the command's stdout goes to stderr
+    rc = subprocess.call(argv, stdout=None if log_file else sys.stderr)
     wall = time.perf_counter() - start
     kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     rec = {"wall_s": round(wall, 4), "peak_rss_mb": round(kb * 1024 / 1e6, 1), "rc": rc}
