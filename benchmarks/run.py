@@ -287,12 +287,12 @@ def item_e2e(args: argparse.Namespace, S: dict, proj: Any, setup_info: dict) -> 
         old = os.environ.get("NUMBA_CACHE_DIR")
         os.environ["NUMBA_CACHE_DIR"] = str(cache)
         if label == "default":  # numba's own choice: beside the installed sources if writable
-            os.environ.pop("NUMBA_CACHE_DIR")
+            os.environ.pop("NUMBA_CACHE_DIR", None)
         try:
             runs[label] = C.in_fresh_process(umap_compile_worker, n, SEED)
         finally:
             if old is None:
-                os.environ.pop("NUMBA_CACHE_DIR")
+                os.environ.pop("NUMBA_CACHE_DIR", None)
             else:
                 os.environ["NUMBA_CACHE_DIR"] = old
     compile_s = {k: max(0.0, r["first_s"] - r["second_s"]) for k, r in runs.items()}
