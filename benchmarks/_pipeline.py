@@ -168,11 +168,13 @@ class Project:
         return [*argv, "--params", str(params_file)]
 
     def run_embed(self, segment: Path, texts: Path, cache: Path, out: Path, tag: str) -> dict:
-        """Run stages/embed.py as a subprocess (no DVC); return wall, RSS and its summary.json."""
+        """Run stages/embed.py as a subprocess (no DVC); return wall, RSS and its run log."""
+        run_log = out.parent / f"embed_{tag}_run.json"
         cmd = [self.python, "stages/embed.py", "--segment", segment, "--texts", texts,
-               "--cache", cache, "--out", out, "--params", self.dir / "params.yaml"]
+               "--cache", cache, "--out", out, "--run-log", run_log,
+               "--params", self.dir / "params.yaml"]
         res = run_measured(cmd, cwd=self.dir, env=self.env(), log_to=self.logs / f"embed_{tag}.log")
-        res["summary"] = json.loads((out / "summary.json").read_text())
+        res["summary"] = json.loads(run_log.read_text())
         return res
 
     # -- 5. incremental embed ---------------------------------------------------------------

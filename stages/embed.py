@@ -4,9 +4,10 @@ Inputs:  --segment DIR (manifest.parquet + masks/), --texts FILE (preprocess/tex
          --cache DIR (per-item embedding cache, kept between runs: only new items are encoded)
 Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parquet (float32,
          row-aligned, L2-normalised), DIR/dropped.parquet (post_id, stage, reason),
-         DIR/summary.json (encoders, dims, counts, cache hits, items/s)
+         DIR/summary.json (encoders, dims, counts, drops: the same bytes for the same inputs),
+         --run-log FILE (this run's cache hits, items encoded, timings, items/s; not a DVC output)
 Params:  `embed` section (image_encoder, text_encoder, batch_size, device, torch_threads, weights paths).
-Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed
+Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed --run-log logs/embed.json
 """
 
 from stylecluster import embed, encoders, io
@@ -43,11 +44,12 @@ def main(ctx: StageContext) -> str:
     io.write_matrix(text.matrix, out / "text.npy")
     io.write_table(text.ids, out / "text_ids.parquet", "ids")
     io.write_table(inputs.dropped, out / "dropped.parquet", "dropped")
-    io.write_json(embed.summarise(image, text, inputs, p.device, cache_info), out / "summary.json")
+    io.write_json(embed.summarise(image, text, inputs), out / "summary.json")
+    io.write_json(embed.run_record(image, text, p.device, cache_info), ctx.paths.run_log)
     return (f"image {image.matrix.shape} via {image.encoder} ({image.n_cached} cached, "
             f"{image.n_encoded} encoded); text {text.matrix.shape} via {text.encoder} "
             f"({text.n_cached} cached, {text.n_encoded} encoded); dropped {len(inputs.dropped)}")
 
 
 if __name__ == "__main__":
-    run_stage("embed", main, paths=("segment", "texts", "cache", "out"), doc=__doc__)
+    run_stage("embed", main, paths=("segment", "texts", "cache", "out", "run-log"), doc=__doc__)

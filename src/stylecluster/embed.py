@@ -94,12 +94,17 @@ class ModalityEmbedding:
         return self.n_encoded / self.encode_seconds
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready counts, dims and speed."""
+        """JSON-ready facts about the vectors: encoder, key, dim, count (the same every run)."""
+        return {"encoder": self.encoder, "cache_key": self.cache_key,
+                "dim": int(self.matrix.shape[1]), "n": int(self.matrix.shape[0])}
+
+    def run_facts(self) -> dict[str, Any]:
+        """JSON-ready facts about this run: cache hits, items encoded, batch size, timings."""
         rate = self.items_per_s
         return {
-            "encoder": self.encoder, "cache_key": self.cache_key, "dim": int(self.matrix.shape[1]),
-            "n": int(self.matrix.shape[0]), "cache_hits": self.n_cached, "encoded": self.n_encoded,
-            "batch_size": self.batch_size, "encode_seconds": round(self.encode_seconds, 3),
+            "encoder": self.encoder, "n": int(self.matrix.shape[0]), "cache_hits": self.n_cached,
+            "encoded": self.n_encoded, "batch_size": self.batch_size,
+            "encode_seconds": round(self.encode_seconds, 3),
             "wall_seconds": round(self.wall_seconds, 3),
             "items_per_s": None if rate is None else round(rate, 2),
         }
@@ -262,15 +267,28 @@ def embed_texts(
     return embed_items(ids, texts.__getitem__, text_key, encoder, cache, batch_size, progress)
 
 
-def summarise(image: ModalityEmbedding, text: ModalityEmbedding, inputs: EmbedInputs,
-              device: str, cache: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The stage's summary.json: per-modality encoder, dim, counts, cache hits, speed; drops."""
+def summarise(image: ModalityEmbedding, text: ModalityEmbedding,
+              inputs: EmbedInputs) -> dict[str, Any]:
+    """The stage's summary.json: per-modality encoder, dim and count, and the drops.
+
+    It holds only what follows from the inputs and params, so re-running the stage on the same
+    inputs writes the same bytes (and leaves dvc.lock alone); see `run_record` for the rest.
+    """
     return {
         "image": image.summary(),
         "text": text.summary(),
-        "device": device,
         "dropped": {f"{stage}": int(n) for stage, n in
                     inputs.dropped.groupby("stage").size().items()},
         "n_dropped": int(len(inputs.dropped)),
-        "cache": dict(cache or {}),
     }
+
+
+def run_record(image: ModalityEmbedding, text: ModalityEmbedding, device: str,
+               cache: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What this run did (cache hits, items encoded, speed, device, cache health), for the run log.
+
+    These facts change from run to run (a warm cache, a busy machine), so they are kept out of the
+    stage's DVC outputs.
+    """
+    return {"image": image.run_facts(), "text": text.run_facts(), "device": device,
+            "cache": dict(cache or {})}

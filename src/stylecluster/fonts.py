@@ -105,7 +105,9 @@ def _font_face(chars: str, family: str) -> str:
     from fontTools.ttLib import TTFont
 
     path, _ = _find_font()
-    font = TTFont(str(path), fontNumber=0)  # face 0 of a collection (.ttc); ignored for .ttf
+    # face 0 of a collection (.ttc; ignored for .ttf). recalcTimestamp=False keeps the source's
+    # head.modified instead of "now", so the same report inputs give a byte-identical page.
+    font = TTFont(str(path), fontNumber=0, recalcTimestamp=False)
     options = subset.Options()
     options.flavor = "woff"
     options.hinting = False  # browsers hint themselves; halves the size

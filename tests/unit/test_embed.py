@@ -174,7 +174,7 @@ def run_stage(root: Path, seg: Path, texts: Path, embed_params: dict) -> subproc
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     cmd = [sys.executable, str(ROOT / "stages" / "embed.py"), "--segment", str(seg),
            "--texts", str(texts), "--cache", str(root / "cache"), "--out", str(root / "embed"),
-           "--params", str(root / "params.yaml")]
+           "--run-log", str(root / "logs" / "embed.json"), "--params", str(root / "params.yaml")]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
 
@@ -184,7 +184,8 @@ def read_outputs(out: Path):
     text_ids = io.read_table(out / "text_ids.parquet", "ids")
     return (io.read_matrix(out / "image.npy", image_ids), image_ids,
             io.read_matrix(out / "text.npy", text_ids), text_ids,
-            io.read_table(out / "dropped.parquet", "dropped"), io.read_json(out / "summary.json"))
+            io.read_table(out / "dropped.parquet", "dropped"), io.read_json(out / "summary.json"),
+            io.read_json(out.parent / "logs" / "embed.json"))
 
 
 def test_stage_end_to_end_with_the_stand_in_and_a_warm_cache(tmp_path):
@@ -192,23 +193,26 @@ def test_stage_end_to_end_with_the_stand_in_and_a_warm_cache(tmp_path):
     first = run_stage(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash",
                                              "batch_size": 2})
     assert first.returncode == 0, first.stderr
-    image, image_ids, text, text_ids, dropped, summary = read_outputs(tmp_path / "embed")
+    image, image_ids, text, text_ids, dropped, summary, run = read_outputs(tmp_path / "embed")
     assert list(image_ids.post_id) == ["p1", "p2", "p3", "p4"] and image.shape == (4, HASH_DIM)
     assert list(text_ids.post_id) == ["p1", "p2", "p4", "p5"] and text.shape == (4, HASH_DIM)
     assert dropped.to_dict("records") == [
         {"post_id": "p5", "stage": "segment", "reason": "clothing share 0.010 < 0.05"},
         {"post_id": "p3", "stage": "preprocess", "reason": embed.NO_TEXT}]
-    assert summary["image"]["encoded"] == 4 and summary["text"]["cache_hits"] == 0
+    assert run["image"]["encoded"] == 4 and run["text"]["cache_hits"] == 0
     assert summary["image"]["dim"] == HASH_DIM and summary["dropped"] == {"preprocess": 1,
                                                                           "segment": 1}
     assert "4 encoded" in first.stderr
 
     second = run_stage(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
     assert second.returncode == 0, second.stderr
-    image2, _, text2, _, _, summary2 = read_outputs(tmp_path / "embed")
-    assert (summary2["image"]["cache_hits"], summary2["image"]["encoded"]) == (4, 0)
-    assert (summary2["text"]["cache_hits"], summary2["text"]["encoded"]) == (4, 0)
+    image2, _, text2, _, _, summary2, run2 = read_outputs(tmp_path / "embed")
+    assert (run2["image"]["cache_hits"], run2["image"]["encoded"]) == (4, 0)
+    assert (run2["text"]["cache_hits"], run2["text"]["encoded"]) == (4, 0)
     assert np.array_equal(image, image2) and np.array_equal(text, text2)
+    # a warm-cache run writes the same summary.json bytes: nothing in it depends on the history
+    assert summary2 == summary and run2 != run
+    assert "cache_hits" not in json.dumps(summary) and "seconds" not in json.dumps(summary)
 
 
 def test_stage_bad_inputs_fail_with_their_message(tmp_path):
@@ -227,11 +231,11 @@ def test_stage_with_the_real_default_encoders(tmp_path):
     seg, texts = write_fake_upstream(tmp_path)
     done = run_stage(tmp_path, seg, texts, {"batch_size": 4})
     assert done.returncode == 0, done.stderr
-    image, _, text, _, _, summary = read_outputs(tmp_path / "embed")
+    image, _, text, _, _, summary, run = read_outputs(tmp_path / "embed")
     assert image.shape == (4, 1280) and text.shape == (4, 384)
     for name, m in (("image", image), ("text", text)):
         norms = np.linalg.norm(m, axis=1)
         assert np.isfinite(m).all() and np.allclose(norms, 1.0, atol=1e-4), (name, norms)
     assert summary["image"]["encoder"] == "efficientnet-lite0"
     assert summary["text"]["encoder"] == "e5-small"
-    assert summary["image"]["items_per_s"] > 0 and summary["text"]["items_per_s"] > 0
+    assert run["image"]["items_per_s"] > 0 and run["text"]["items_per_s"] > 0

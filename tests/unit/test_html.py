@@ -110,3 +110,27 @@ def test_page_in_headless_chromium(written, tmp_path):
         print(f"screenshot: {shot}")
     finally:
         driver.quit()
+
+
+def test_embedded_font_subset_is_reproducible(monkeypatch):
+    """The same characters give the same @font-face bytes at any time (dvc.lock stays clean)."""
+    import base64
+    import io as _io
+
+    from fontTools.misc import timeTools
+    from fontTools.ttLib import TTFont
+
+    from stylecluster import fonts
+
+    def face_at(now: float) -> str:
+        monkeypatch.setattr(timeTools.time, "time", lambda: now)
+        fonts._font_face.cache_clear()
+        return fonts._font_face("连衣裙风衣", "ReportCJK")
+
+    first, later = face_at(1.7e9), face_at(1.9e9)
+    assert first == later, "the subset's bytes depend on the clock"
+    data = base64.b64decode(re.search(r"base64,([^)]+)\)", first).group(1))
+    subset = TTFont(_io.BytesIO(data))
+    source = TTFont(str(fonts._find_font()[0]), fontNumber=0)
+    assert subset["head"].modified == source["head"].modified
+    assert {ord(c) for c in "连衣裙风衣"} <= set(subset.getBestCmap())
