@@ -203,6 +203,9 @@ class EmbedParams:
     text_encoder: str = "e5-small"
     batch_size: int = 32
     device: Literal["cpu", "cuda"] = "cpu"
+    # efficientnet-lite0 only. auto: ONNX Runtime on the CPU (about 4x eager PyTorch there), PyTorch
+    # on CUDA. Both run the same weights; the cache key names the runtime.
+    image_runtime: Literal["auto", "onnxruntime", "torch"] = "auto"
     torch_threads: int = 2
     imagebind_checkpoint: str | None = None
     sentence_transformers_path: str | None = None

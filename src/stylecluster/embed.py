@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -193,12 +194,21 @@ def embed_items(
     matrix = np.zeros((n, encoder.dim), dtype=np.float32)  # (n, dim)
     n_cached = n_encoded = 0
     encode_seconds = 0.0
+    batches = [range(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
+
+    def prepare(idx: range) -> tuple[list[Any], list[str]]:
+        items = [load(i) for i in idx]
+        return items, [key_of(item) for item in items]
+
+    # A helper thread loads and hashes batch b+1 while batch b is encoded (image decoding, hashing
+    # and the encoders release the GIL). Errors from `load` surface in order, from .result().
     with tqdm(total=n, desc=f"embed {encoder.modality} ({encoder.name})", unit="item",
-              disable=not progress) as bar:
-        for lo in range(0, n, batch_size):
-            idx = range(lo, min(lo + batch_size, n))
-            items = [load(i) for i in idx]
-            keys = [key_of(item) for item in items]
+              disable=not progress) as bar, ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(prepare, batches[0]) if batches else None
+        for b, idx in enumerate(batches):
+            items, keys = pending.result()
+            if b + 1 < len(batches):
+                pending = pool.submit(prepare, batches[b + 1])
             found = cache.get_many(encoder.cache_key, keys, encoder.dim) if cache else {}
             todo: dict[str, Any] = {}  # content key -> item, identical items encoded once
             for key, item in zip(keys, items):

@@ -200,7 +200,7 @@ def read_image(path: str | Path) -> Image.Image:
     try:
         with Image.open(path) as img:
             img.load()
-            return img.convert("RGB")
+            return img if img.mode == "RGB" else img.convert("RGB")
     except FileNotFoundError as exc:
         raise DataError(f"{path}: image file not found.") from exc
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:

@@ -173,6 +173,63 @@ def test_efficientnet_weights_are_pretrained(efficientnet):
     assert probs[1].argmax() == WINDOW_SCREEN, f"mesh -> class {probs[1].argmax()}"
 
 
+@pytest.mark.slow
+def test_efficientnet_onnx_and_torch_runtimes_agree(efficientnet, images):
+    assert efficientnet.runtime == "onnxruntime", "auto on the CPU should pick ONNX Runtime"
+    eager = encoders.get_encoder("efficientnet-lite0", "image",
+                                 EmbedParams(torch_threads=2, image_runtime="torch"))
+    a, b = efficientnet.encode(images), eager.encode(images)
+    assert np.abs(a - b).max() < 1e-4, f"max diff {np.abs(a - b).max():.2e}"
+    # near-equal is not bit-equal: each runtime keeps its own cache entries
+    assert efficientnet.cache_key == eager.cache_key + "/onnxruntime"
+    # more images than one ONNX chunk, in one call, equal the images one by one
+    many = [img.rotate(angle) for img in images for angle in (0, 90, 180)]  # 12 > ORT_CHUNK
+    together = efficientnet.encode(many)
+    alone = np.vstack([efficientnet.encode([img]) for img in many])
+    assert np.abs(together - alone).max() < 1e-5
+
+
+def test_image_runtime_follows_the_device_and_rejects_onnx_on_cuda():
+    from stylecluster.encoders.efficientnet import resolve_runtime
+
+    assert resolve_runtime(EmbedParams()) == "onnxruntime"
+    assert resolve_runtime(EmbedParams(device="cuda")) == "torch"
+    assert resolve_runtime(EmbedParams(image_runtime="torch")) == "torch"
+    with pytest.raises(ConfigError, match=r"embed\.image_runtime\] = 'onnxruntime' with "
+                                          r"\[embed\.device\] = 'cuda'.*image_runtime: auto"):
+        resolve_runtime(EmbedParams(device="cuda", image_runtime="onnxruntime"))
+    from stylecluster import config
+
+    with pytest.raises(ConfigError, match=r"embed.*image_runtime.*tensorrt"):
+        config.load_section({"embed": {"image_runtime": "tensorrt"}}, "embed")
+
+
+@pytest.mark.slow
+def test_onnx_export_is_checked_against_pytorch(monkeypatch):
+    from stylecluster.encoders import efficientnet as lite0
+
+    monkeypatch.setattr(lite0, "PROBE_TOLERANCE", -1.0)  # no export can pass: the check must fire
+    with pytest.raises(BackendError, match=r"ONNX export differs from PyTorch by .*"
+                                           r"embed.image_runtime: torch"):
+        encoders.get_encoder("efficientnet-lite0", "image", EmbedParams())
+
+
+def test_pad_fit_keeps_the_aspect_and_normalises_exactly():
+    from stylecluster.encoders import base
+
+    img = Image.new("RGB", (100, 50), (255, 255, 255))  # wide: black bars above and below
+    x = base.image_batch_array([img, img.convert("L")], 224, base.IMAGENET_MEAN,
+                               base.IMAGENET_STD, fit="pad", resample=Image.BICUBIC)
+    assert x.shape == (2, 3, 224, 224) and x.dtype == np.float32
+    assert np.array_equal(x[0], x[1]), "a greyscale image is converted to RGB first"
+    mean = np.asarray(base.IMAGENET_MEAN, np.float32)
+    std = np.asarray(base.IMAGENET_STD, np.float32)
+    black, white = (0 - mean) / std, (np.float32(1.0) - mean) / std  # (3,)
+    for c in range(3):
+        assert np.all(x[0, c, :56] == black[c]) and np.all(x[0, c, 168:] == black[c])
+        assert np.all(x[0, c, 60:164, 4:220] == white[c])  # the resized image, 224 x 112
+
+
 SENTENCES_ZH = [
     "今天穿了一件白色连衣裙，很温柔",
     "白色长裙搭配草帽，夏日温柔风",

