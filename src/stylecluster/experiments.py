@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from stylecluster import compare, config, io
+from stylecluster import compare, compare_render, config, io
 from stylecluster.errors import ConfigError, StyleclusterError
 
 log = logging.getLogger(__name__)
@@ -211,9 +211,9 @@ def run_compare(
     best = compare.best_experiment(table)
     hint = compare.apply_hint(best)
     io.write_csv(table, out_dir / "compare.csv")
-    io.write_text(compare.to_markdown(table, hint, thresholds), out_dir / "compare.md")
-    io.write_text(compare.to_html(table, hint, thresholds), out_dir / "compare.html")
-    io.write_figure(compare.overlay_figure(curves, {e.name: e.metrics.get("best_k")
+    io.write_text(compare_render.to_markdown(table, hint, thresholds), out_dir / "compare.md")
+    io.write_text(compare_render.to_html(table, hint, thresholds), out_dir / "compare.html")
+    io.write_figure(compare_render.overlay_figure(curves, {e.name: e.metrics.get("best_k")
                                                     for e in experiments}),
                     out_dir / "silhouette_overlay.png")
     return CompareResult(table, best, out_dir)

@@ -19,7 +19,7 @@ from tests.conftest import ROOT
 
 BIN = ROOT / ".venv" / "bin"
 N_POSTS = 60
-COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "reports", "__pycache__",
+COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "reports", "logs", "__pycache__",
                                      ".pytest_cache", "*.egg-info", "tmp")
 
 

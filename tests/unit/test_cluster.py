@@ -13,26 +13,16 @@ import yaml
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
-from threadpoolctl import threadpool_limits
 
 from stylecluster import schemas
 from stylecluster.cluster import fit_clusters, labelings, order_by_size
 from stylecluster.errors import ConfigError, DataError
+from tests.unit._shared import ids_frame, single_openmp_thread  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _single_openmp_thread():
-    # OpenMP threads spin-wait; on the shared 2-core test machine that made k-means 30x slower.
-    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime, so the limit reaches it)
-
-    with threadpool_limits(limits=1, user_api="openmp"):
-        yield
-
-
-def _ids(n):
-    return pd.DataFrame({"post_id": [f"p{i:05d}" for i in range(n)]})
+_ids = ids_frame
 
 
 @pytest.fixture(scope="module")

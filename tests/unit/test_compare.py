@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stylecluster import cli, compare, experiments
+from stylecluster import cli, compare, compare_render, experiments
 from stylecluster.errors import ConfigError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -244,18 +244,18 @@ def test_thresholds_are_checked():
 def test_markdown_html_and_figure(shown, table):
     hint = compare.apply_hint(compare.best_experiment(table))
     assert "dvc exp apply image-pca" in hint
-    md = compare.to_markdown(table, hint, compare.Thresholds())
+    md = compare_render.to_markdown(table, hint, compare.Thresholds())
     assert md.count("\n| ") == 1 + len(table), md
     assert "| t-bad | failed |" in md
-    page = compare.to_html(table, hint, compare.Thresholds())
+    page = compare_render.to_html(table, hint, compare.Thresholds())
     assert page.count("<tr>") == 1 + len(table)
     assert 'src="silhouette_overlay.png"' in page
     curves = {n: pd.DataFrame({"k": [2, 3, 4], "silhouette": [0.1, 0.3, 0.2]}) for n in GRID}
-    fig = compare.overlay_figure(curves, {"image-none": 3, "text-pca": 99})
+    fig = compare_render.overlay_figure(curves, {"image-none": 3, "text-pca": 99})
     ax = fig.axes[0]
     assert len(ax.get_legend().get_texts()) == 4
     assert len(ax.lines) == 4 + 1, "one curve each, plus one marker for the chosen k that exists"
-    assert len(compare.overlay_figure({}, {}).axes[0].lines) == 0
+    assert len(compare_render.overlay_figure({}, {}).axes[0].lines) == 0
 
 
 @pytest.fixture()
