@@ -62,8 +62,9 @@ def run_stage(
         argv: Arguments (defaults to sys.argv[1:]).
 
     A StyleclusterError (bad input or params) is logged with its message and exits with status 1;
-    any other exception propagates with its traceback, since it is a bug. Run as a script (argv
-    None), the process then ends through `leave`, without interpreter teardown.
+    any other exception propagates with its traceback, since it is a bug. When this process was
+    started to run the stage script (`python stages/<name>.py`), it then ends through `leave`,
+    without interpreter teardown; called in-process (tests, runpy), it returns or raises SystemExit.
     """
     parser = argparse.ArgumentParser(prog=f"stages/{name}.py", description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,12 +82,18 @@ def run_stage(
         summary = body(ctx)
     except StyleclusterError as exc:
         log.error("%s failed: %s", name, exc)
-        if argv is None:
+        if _is_stage_process(name):
             leave(1)
         sys.exit(1)
     log.info("%s: %s", name, summary)
-    if argv is None:
+    if _is_stage_process(name):
         leave(0)
+
+
+def _is_stage_process(name: str) -> bool:
+    """Whether the interpreter was started on stages/<name>.py (sys.orig_argv, which runpy keeps)."""
+    return any(Path(arg).name == f"{name}.py" and Path(arg).parent.name == "stages"
+               for arg in sys.orig_argv[1:])
 
 
 def leave(code: int) -> None:
