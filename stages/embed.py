@@ -1,7 +1,8 @@
 """Embed: an image vector per kept masked image and a text vector per post with text.
 
 Inputs:  --segment DIR (manifest.parquet + masks/), --texts FILE (preprocess/texts.parquet),
-         --cache DIR (per-item embedding cache, kept between runs: only new items are encoded)
+         --cache DIR (per-item embedding cache, kept between runs: only new items are encoded;
+         also keeps the image encoder's ONNX export)
 Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parquet (float32,
          row-aligned, L2-normalised), DIR/dropped.parquet (post_id, stage, reason),
          DIR/summary.json (encoders, dims, counts, drops: the same bytes for the same inputs),
@@ -31,12 +32,13 @@ def main(ctx: StageContext) -> str:
                             f"{inputs.image_ids[i]} has unsafe mask_path {rel!r}; re-run segment.")
         return io.read_image(ctx.paths.segment / rel)
 
+    models = ctx.paths.cache  # backends may keep derived model files here (the ONNX export)
     with EmbeddingCache(ctx.paths.cache) as cache:
         image = embed.embed_images(inputs.image_ids, load_image,
-                                   encoders.get_encoder(p.image_encoder, "image", p), cache,
+                                   encoders.get_encoder(p.image_encoder, "image", p, models), cache,
                                    p.batch_size, ctx.base.progress)
         text = embed.embed_texts(inputs.text_ids, inputs.texts,
-                                 encoders.get_encoder(p.text_encoder, "text", p), cache,
+                                 encoders.get_encoder(p.text_encoder, "text", p, models), cache,
                                  p.batch_size, ctx.base.progress)
         cache_info = {"corrupt_entries": cache.corrupt, "reset": bool(cache.reset_files)}
     io.write_matrix(image.matrix, out / "image.npy")

@@ -122,6 +122,12 @@ def read_json(path: str | Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def write_bytes(data: bytes, path: str | Path) -> None:
+    """Write raw bytes (e.g. an exported model), atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
+
+
 def write_matrix(matrix: np.ndarray, path: str | Path) -> None:
     """Write a float32 `(n, d)` matrix as .npy."""
     matrix = np.asarray(matrix)

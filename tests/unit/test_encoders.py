@@ -189,6 +189,32 @@ def test_efficientnet_onnx_and_torch_runtimes_agree(efficientnet, images):
     assert np.abs(together - alone).max() < 1e-5
 
 
+@pytest.mark.slow
+def test_onnx_export_is_kept_in_the_model_cache_and_redone_when_damaged(tmp_path, monkeypatch,
+                                                                          images):
+    from stylecluster.encoders import efficientnet as lite0
+
+    first = encoders.get_encoder("efficientnet-lite0", "image", EmbedParams(), tmp_path)
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert len(kept) == 2 and kept[0].endswith(".onnx") and kept[1].endswith(".probe.npy"), kept
+    expected = first.encode(images)
+
+    def no_export(model):
+        raise AssertionError("exported again although the cached export is intact")
+
+    with monkeypatch.context() as m:
+        m.setattr(lite0, "export_onnx", no_export)
+        again = encoders.get_encoder("efficientnet-lite0", "image", EmbedParams(), tmp_path)
+        assert again._model is None, "the cached export should not need the PyTorch model"
+        assert np.array_equal(again.encode(images), expected)
+
+    onnx_file = next(tmp_path.glob("*.onnx"))
+    onnx_file.write_bytes(b"not an onnx model")
+    redone = encoders.get_encoder("efficientnet-lite0", "image", EmbedParams(), tmp_path)
+    assert np.abs(redone.encode(images) - expected).max() < 1e-6
+    assert onnx_file.read_bytes()[:4] != b"not ", "the damaged export was not replaced"
+
+
 def test_image_runtime_follows_the_device_and_rejects_onnx_on_cuda():
     from stylecluster.encoders.efficientnet import resolve_runtime
 

