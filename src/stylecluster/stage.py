@@ -91,7 +91,13 @@ def run_stage(
 
 
 def _is_stage_process(name: str) -> bool:
-    """Whether the interpreter was started on stages/<name>.py (sys.orig_argv, which runpy keeps)."""
+    """Whether the interpreter was started on stages/<name>.py (sys.orig_argv, which runpy keeps).
+
+    STYLECLUSTER_SOFT_EXIT=1 turns the hard exit off, for tools that write at interpreter exit
+    (`python -m cProfile stages/...`, coverage).
+    """
+    if os.environ.get("STYLECLUSTER_SOFT_EXIT") == "1":
+        return False
     return any(Path(arg).name == f"{name}.py" and Path(arg).parent.name == "stages"
                for arg in sys.orig_argv[1:])
 

@@ -16,3 +16,6 @@ def test_only_a_process_started_on_the_stage_script_ends_hard(monkeypatch):
     assert not stage._is_stage_process("report")
     monkeypatch.setattr(sys, "orig_argv", ["python", "/p/report.py"])  # not in stages/
     assert not stage._is_stage_process("report")
+    monkeypatch.setattr(sys, "orig_argv", ["python", "/p/stages/report.py"])
+    monkeypatch.setenv("STYLECLUSTER_SOFT_EXIT", "1")  # profilers and coverage write at exit
+    assert not stage._is_stage_process("report")
