@@ -210,20 +210,19 @@ def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficient
     from torch.utils.flop_counter import FlopCounterMode
 
     from stylecluster import embed, encoders
-    from stylecluster.encoders.base import IMAGENET_MEAN, IMAGENET_STD, image_batch_array
-    from stylecluster.encoders.efficientnet import IMAGE_SIZE, _pooled_features, load_model
+    from stylecluster.encoders.efficientnet import (IMAGE_SIZE, _pooled_features, load_model,
+                                                    preprocess)
 
     p = _embed_params()
     t0 = time.perf_counter()
     enc = encoders.get_encoder(encoder, "image", p)
     load_s = time.perf_counter() - t0
-    eager = _pooled_features(load_model(torch.device("cpu")).to(memory_format=torch.contiguous_format))
+    eager = _pooled_features(load_model(torch.device("cpu"))
+                             .to(memory_format=torch.contiguous_format))
 
     def notebook(img: Any) -> np.ndarray:  # (1, 1280)
-        x = image_batch_array([img], IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD, fit="pad",
-                              resample=Image.BICUBIC)
         with torch.inference_mode():
-            f = eager(torch.from_numpy(x)).numpy()
+            f = eager(torch.from_numpy(preprocess([img]))).numpy()
         return f / np.linalg.norm(f, axis=1, keepdims=True)
 
     images = [Image.open(f).convert("RGB") for f in paths]
@@ -236,7 +235,8 @@ def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficient
     # the two ablations, fewer repeats (they explain the ratio; the target is the one above)
     ab_repeats = max(1, repeats // 2)
     single_stage = _timed(lambda: np.vstack([enc.encode([img]) for img in images]), ab_repeats)[0]
-    torch_enc = encoders.get_encoder(encoder, "image", dataclasses.replace(p, image_runtime="torch"))
+    torch_enc = encoders.get_encoder(encoder, "image",
+                                     dataclasses.replace(p, image_runtime="torch"))
     torch_batched = _timed(lambda: embed.embed_images(ids, images.__getitem__, torch_enc, None,
                                                       p.batch_size).matrix, ab_repeats)[0]
     x = torch.zeros((1, 3, IMAGE_SIZE, IMAGE_SIZE))

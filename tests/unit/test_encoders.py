@@ -207,6 +207,8 @@ def test_onnx_export_is_kept_in_the_model_cache_and_redone_when_damaged(tmp_path
         again = encoders.get_encoder("efficientnet-lite0", "image", EmbedParams(), tmp_path)
         assert again._model is None, "the cached export should not need the PyTorch model"
         assert np.array_equal(again.encode(images), expected)
+        probs = again.classify(images[:1])  # loads the PyTorch model on demand
+        assert probs.shape == (1, 1000) and abs(float(probs.sum()) - 1.0) < 1e-4
 
     onnx_file = next(tmp_path.glob("*.onnx"))
     onnx_file.write_bytes(b"not an onnx model")

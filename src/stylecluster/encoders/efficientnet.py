@@ -6,15 +6,16 @@ missing or renamed tensor fails loudly instead of leaving a randomly initialised
 taken before the classifier (after the 1x1 head conv, BN and ReLU6, averaged over space).
 
 Runtime (`embed.image_runtime`): on the CPU the network runs in ONNX Runtime. The ONNX graph is
-exported from the loaded PyTorch model at start-up (about 1 s, in memory, nothing written), checked
-against PyTorch on a probe batch, and run in chunks of `ORT_CHUNK` images: ONNX Runtime fuses each
-conv + BN + ReLU6 and reaches about 4x eager PyTorch's images/s on 2 cores, and chunks of 8 keep the
-activations in cache (batches of 32 are about 40% slower per image). On CUDA the PyTorch model runs.
+exported from the loaded PyTorch model (about 1 s), checked against PyTorch on a probe batch and,
+when the embed stage passes its cache folder, kept there for later runs (see `onnx_session`). It
+runs in chunks of `ORT_CHUNK` images: ONNX Runtime fuses each conv + BN + ReLU6 and reaches about
+4x eager PyTorch's images/s on 2 cores, and chunks of 8 keep the activations in cache (batches of 32
+are about 40% slower per image). On CUDA the PyTorch model runs.
 
 Preprocessing: each masked image is resized (bicubic) so its long side is 224 and centred on a black
 224 x 224 square (its background is already black after segmentation, so padding adds nothing the
-model has not seen), then normalised with the ImageNet mean/std. Padding instead of a centre crop keeps the
-whole outfit, head to shoes, in portrait photos.
+model has not seen), then normalised with the ImageNet mean/std. Padding instead of a centre crop
+keeps the whole outfit, head to shoes, in portrait photos.
 """
 
 from __future__ import annotations
@@ -195,6 +196,14 @@ def onnx_session(load_torch: Callable[[], object], threads: int,
     return session
 
 
+def preprocess(batch: Sequence[Image.Image]) -> np.ndarray:
+    """The encoder's input: float32 (n, 3, 224, 224), long side 224, padded, ImageNet-normalised."""
+    from PIL import Image as PILImage
+
+    return image_batch_array(batch, IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD, fit="pad",
+                             resample=PILImage.BICUBIC)
+
+
 class EfficientNetLite0Encoder(Encoder):
     """Pretrained EfficientNet-Lite0 (ImageNet) pooled features, 1280-d.
 
@@ -235,13 +244,10 @@ class EfficientNetLite0Encoder(Encoder):
 
     def _encode(self, batch: Sequence[Image.Image]) -> np.ndarray:
         import torch
-        from PIL import Image as PILImage
 
         if self.session is not None:
             return self._encode_onnx(batch)
-        x = image_batch_array(batch, IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD, fit="pad",
-                              resample=PILImage.BICUBIC)  # (n, 3, 224, 224)
-        x = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
+        x = torch.from_numpy(preprocess(batch)).to(self.device).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             fmap = self.model.extract_features(x)  # (n, 1280, 7, 7)
             feats = fmap.mean(dim=(2, 3))  # (n, 1280)
@@ -253,30 +259,23 @@ class EfficientNetLite0Encoder(Encoder):
         PIL's resize and ONNX Runtime both release the GIL, so the two overlap: about 10% more
         images/s on 2 cores than preprocessing and running in turn.
         """
-        from PIL import Image as PILImage
-
-        def prepare(chunk: Sequence[Image.Image]) -> np.ndarray:  # (len(chunk), 3, 224, 224)
-            return image_batch_array(chunk, IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD, fit="pad",
-                                     resample=PILImage.BICUBIC)
-
         chunks = [batch[lo:lo + ORT_CHUNK] for lo in range(0, len(batch), ORT_CHUNK)]
-        pending = self._prep_pool.submit(prepare, chunks[0])
+        pending = self._prep_pool.submit(preprocess, chunks[0])
         out = []
         for nxt in [*chunks[1:], None]:
-            x = pending.result()
+            x = pending.result()  # (len(chunk), 3, 224, 224)
             if nxt is not None:
-                pending = self._prep_pool.submit(prepare, nxt)
+                pending = self._prep_pool.submit(preprocess, nxt)
             out.append(self.session.run(None, {"images": x})[0])  # (len(chunk), 1280)
         return np.concatenate(out)
 
     def classify(self, batch: Sequence[Image.Image]) -> np.ndarray:
         """ImageNet class probabilities `(n, 1000)` (used to check the weights are pretrained)."""
         import torch
-        from PIL import Image as PILImage
 
-        x = image_batch_array(batch, IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD, fit="pad",
-                              resample=PILImage.BICUBIC)
-        x = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
+        model = self.model  # loads it (and sets self.device) when ONNX Runtime runs the encoder
+        x = torch.from_numpy(preprocess(batch))
+        x = x.to(self.device).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            logits = self.model(x)  # (n, 1000)
+            logits = model(x)  # (n, 1000)
         return logits.softmax(-1).float().cpu().numpy()
