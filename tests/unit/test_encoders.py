@@ -3,6 +3,7 @@ backends through their real loading code (a real sentence-transformers folder, a
 ImageBind checkpoint, a tiny random Chinese-CLIP folder), and every bad input's message."""
 
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -209,6 +210,19 @@ def test_onnx_export_is_kept_in_the_model_cache_and_redone_when_damaged(tmp_path
         assert np.array_equal(again.encode(images), expected)
         probs = again.classify(images[:1])  # loads the PyTorch model on demand
         assert probs.shape == (1, 1000) and abs(float(probs.sum()) - 1.0) < 1e-4
+
+    # A later embed run with the export kept never imports torch (about 2 s and 170 MB of RSS).
+    script = ("import sys; import numpy as np; from PIL import Image; "
+              "from pathlib import Path; from stylecluster import encoders; "
+              "from stylecluster.config import EmbedParams; "
+              f"enc = encoders.get_encoder('efficientnet-lite0', 'image', EmbedParams(), "
+              f"Path({str(tmp_path)!r})); "
+              "enc.encode([Image.fromarray(np.zeros((64, 32, 3), np.uint8))]); "
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch')[:3])")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]", f"torch was imported: {done.stdout}"
 
     onnx_file = next(tmp_path.glob("*.onnx"))
     onnx_file.write_bytes(b"not an onnx model")
