@@ -367,9 +367,9 @@ class Project:
         n_max = min(max(sizes), len(texts))
         rng = np.random.default_rng(0)
         ids = texts["post_id"].astype(str).tolist()[:n_max]
-        for pid in ids:
-            Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(
-                d / f"segment/masks/{pid}.png")
+        digests = [io.write_image(Image.fromarray(rng.integers(0, 256, (16, 16, 3),
+                                                                dtype=np.uint8)),
+                                  d / f"segment/masks/{pid}.png") for pid in ids]
         texts = texts.iloc[:n_max].copy()
         texts["has_text"] = True
         texts["embed_input"] = (texts["embed_input"].fillna("").astype(str) + " #"
@@ -379,7 +379,8 @@ class Project:
             n = min(n, n_max)
             manifest = pd.DataFrame({"post_id": ids[:n], "clothing_share": 0.5, "kept": True,
                                      "reason": "",
-                                     "mask_path": [f"masks/{p}.png" for p in ids[:n]]})
+                                     "mask_path": [f"masks/{p}.png" for p in ids[:n]],
+                                     "mask_sha256": digests[:n]})
             io.write_table(manifest, d / "segment/manifest.parquet", "segment_manifest")
             io.write_table(texts.iloc[:n].reset_index(drop=True), d / "texts.parquet", "texts")
             log(f"memory: embed stage with the hash stand-in encoder on {n} posts")

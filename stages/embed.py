@@ -1,6 +1,6 @@
 """Embed: an image vector per kept masked image and a text vector per post with text.
 
-Inputs:  --segment DIR (manifest.parquet + masks/), --texts FILE (preprocess/texts.parquet),
+Inputs:  --segment DIR (manifest.parquet + masks/; each mask must match its mask_sha256), --texts FILE (preprocess/texts.parquet),
          --cache DIR (per-item embedding cache, kept between runs: only new items are encoded;
          also keeps the image encoder's ONNX export)
 Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parquet (float32,
@@ -25,18 +25,29 @@ def main(ctx: StageContext) -> str:
     manifest = io.read_table(ctx.paths.segment / "manifest.parquet", "segment_manifest")
     inputs = embed.select_inputs(manifest, io.read_table(ctx.paths.texts, "texts"))
 
-    def load_image(i: int):
+    def mask_file(i: int):
         rel = inputs.mask_paths[i]
         if not io.image_path_is_safe(rel):
             raise DataError(f"{ctx.paths.segment / 'manifest.parquet'}: post "
                             f"{inputs.image_ids[i]} has unsafe mask_path {rel!r}; re-run segment.")
-        return io.read_image(ctx.paths.segment / rel)
+        return ctx.paths.segment / rel
+
+    def mask_digest(i: int) -> str:
+        # The manifest fingerprints the masks (dvc.yaml tracks it, not the masks folder), so a
+        # mask that is not the one segment wrote is an error, not silently different input.
+        path = mask_file(i)
+        digest = io.file_sha256(path)
+        if digest != inputs.mask_digests[i]:
+            raise DataError(f"{path}: the file differs from the one segment wrote (its SHA-256 is "
+                            f"not the manifest's mask_sha256 for post {inputs.image_ids[i]}). "
+                            "Masks are segment's output: re-run segment (dvc repro -f segment).")
+        return digest
 
     models = ctx.paths.cache  # backends may keep derived model files here (the ONNX export)
     with EmbeddingCache(ctx.paths.cache) as cache:
-        image = embed.embed_images(inputs.image_ids, load_image,
+        image = embed.embed_images(inputs.image_ids, lambda i: io.read_image(mask_file(i)),
                                    encoders.get_encoder(p.image_encoder, "image", p, models), cache,
-                                   p.batch_size, ctx.base.progress)
+                                   p.batch_size, ctx.base.progress, file_digest=mask_digest)
         text = embed.embed_texts(inputs.text_ids, inputs.texts,
                                  encoders.get_encoder(p.text_encoder, "text", p, models), cache,
                                  p.batch_size, ctx.base.progress)

@@ -1,7 +1,8 @@
 """Segment: find the clothing in each post's image and drop images with too little of it.
 
 Inputs:  --posts FILE (validate/posts.parquet), --raw DIR (images, paths relative to it)
-Outputs: --out DIR/manifest.parquet (post_id, clothing_share, person_share, kept, reason, mask_path),
+Outputs: --out DIR/manifest.parquet (post_id, clothing_share, person_share, kept, reason, mask_path,
+         mask_sha256: the digest of each written mask, so the manifest fingerprints the masks),
          DIR/masks/<post_id>.png (kept images, everything but clothing black),
          DIR/clothing_share_hist.png, DIR/summary.json (counts by reason, share quantiles)
 Params:  `segment` section (method, min_clothing_share, skin/head removal, pose gate).

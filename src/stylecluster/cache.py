@@ -12,7 +12,12 @@ Keys:
   pixels (so re-encoding the same PNG differently still hits);
 - encoder key: the encoder's `cache_key` (name, weights identity, preprocessing, prompt).
 
-The directory is a DVC out with `persist: true, cache: false`, so `dvc repro` keeps it.
+A second table maps an image file's digest (SHA-256 of its bytes) to its content key, so an image
+file seen before is not decoded again just to find its key: a re-run on a warm cache reads and
+hashes the files' bytes and decodes only the images it has to encode.
+
+The folder is not a DVC output: it changes with history (what was encoded before), not with a run's
+inputs. It is git-ignored and kept between runs.
 """
 
 from __future__ import annotations
@@ -41,7 +46,11 @@ CREATE TABLE IF NOT EXISTS vectors (
     crc INTEGER NOT NULL,
     vec BLOB NOT NULL,
     PRIMARY KEY (encoder, key)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (
+    digest TEXT NOT NULL PRIMARY KEY,
+    key TEXT NOT NULL
+) WITHOUT ROWID;
 """
 _CHUNK = 500  # keys per SELECT (SQLite's bound-parameter limit is far above)
 
@@ -88,7 +97,7 @@ class EmbeddingCache:
             status = conn.execute("PRAGMA quick_check").fetchone()[0]
             if status != "ok":
                 raise sqlite3.DatabaseError(f"quick_check: {status}")
-            conn.execute(_SCHEMA)
+            conn.executescript(_SCHEMA)
             conn.commit()
             return conn
         except sqlite3.OperationalError as exc:  # locked, disk full, no permission: not damage
@@ -107,7 +116,7 @@ class EmbeddingCache:
             self.path.with_name(FILENAME + extra).unlink(missing_ok=True)
         self.reset_files.append(aside)
         conn = sqlite3.connect(self.path)
-        conn.execute(_SCHEMA)
+        conn.executescript(_SCHEMA)
         conn.commit()
         return conn
 
@@ -186,6 +195,42 @@ class EmbeddingCache:
                         "VALUES (?, ?, ?, ?, ?)", rows)
                 self.writes += len(rows)
                 return
+
+
+    def keys_of_files(self, digests: Sequence[str]) -> dict[str, str]:
+        """Content keys of files seen before: file digest -> content key (unknown ones absent).
+
+        A stored key that is not a SHA-256 hex string is damage: it is dropped, and the file is
+        decoded and keyed again.
+        """
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(digests))
+        with self._guard():
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start:start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT digest, key FROM files WHERE digest IN ({marks})", chunk).fetchall()
+                found.update((d, k) for d, k in rows if _is_sha256(k))
+        return found
+
+    def put_file_keys(self, keys: Mapping[str, str]) -> None:
+        """Remember the content key of each file digest (file digest -> content key)."""
+        if not keys:
+            return
+        for _attempt in range(2):  # as put_many
+            with self._guard():
+                with self._conn:
+                    self._conn.executemany("INSERT OR REPLACE INTO files (digest, key) VALUES (?, ?)",
+                                           list(keys.items()))
+                return
+
+
+def _is_sha256(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in _HEX for c in value)
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def _operational(path: Path, exc: Exception) -> DataError:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 NO_TEXT = "no text after preprocessing (has_text is False)"
 EMPTY_INPUT = "has_text is True but embed_input is empty (preprocess.embed_text gave nothing)"
 SEGMENT_DROPPED = "dropped by segment"
-LOAD_THREADS = 2  # threads that load and hash items ahead of the encoder
+LOAD_THREADS = 2  # threads that hash files and load items ahead of the encoder
 
 
 class VectorCache(Protocol):
@@ -40,6 +40,10 @@ class VectorCache(Protocol):
 
     def put_many(self, encoder: str, vectors: Mapping[str, np.ndarray]) -> None: ...
 
+    def keys_of_files(self, digests: Sequence[str]) -> dict[str, str]: ...
+
+    def put_file_keys(self, keys: Mapping[str, str]) -> None: ...
+
 
 @dataclass(frozen=True)
 class EmbedInputs:
@@ -48,6 +52,7 @@ class EmbedInputs:
     Attributes:
         image_ids: Posts with a kept masked image, in manifest order.
         mask_paths: Their mask paths (relative to the segment folder), aligned with image_ids.
+        mask_digests: The SHA-256 of each mask file as segment wrote it, aligned with image_ids.
         text_ids: Posts with text, in texts order.
         texts: Their `embed_input`, aligned with text_ids.
         dropped: post_id, stage, reason: posts without an image or without text.
@@ -55,6 +60,7 @@ class EmbedInputs:
 
     image_ids: list[str]
     mask_paths: list[str]
+    mask_digests: list[str]
     text_ids: list[str]
     texts: list[str]
     dropped: pd.DataFrame
@@ -72,6 +78,7 @@ class ModalityEmbedding:
         matrix: float32 (n, dim), rows L2-normalised.
         n_cached: Items answered by the cache.
         n_encoded: Items run through the encoder.
+        n_loaded: Items read (images decoded); fewer than n when the cache knew their keys.
         encode_seconds: Time spent inside the encoder.
         wall_seconds: Total time (loading, hashing, cache, encoding).
         batch_size: Items per encoder call.
@@ -84,6 +91,7 @@ class ModalityEmbedding:
     matrix: np.ndarray
     n_cached: int
     n_encoded: int
+    n_loaded: int
     encode_seconds: float
     wall_seconds: float
     batch_size: int
@@ -105,7 +113,7 @@ class ModalityEmbedding:
         rate = self.items_per_s
         return {
             "encoder": self.encoder, "n": int(self.matrix.shape[0]), "cache_hits": self.n_cached,
-            "encoded": self.n_encoded, "batch_size": self.batch_size,
+            "encoded": self.n_encoded, "loaded": self.n_loaded, "batch_size": self.batch_size,
             "encode_seconds": round(self.encode_seconds, 3),
             "wall_seconds": round(self.wall_seconds, 3),
             "items_per_s": None if rate is None else round(rate, 2),
@@ -116,14 +124,15 @@ def select_inputs(manifest: pd.DataFrame, texts: pd.DataFrame) -> EmbedInputs:
     """Split posts into those to embed and those dropped, per modality.
 
     Args:
-        manifest: segment/manifest.parquet (post_id, kept, reason, mask_path, ...).
+        manifest: segment/manifest.parquet (post_id, kept, reason, mask_path, mask_sha256, ...).
         texts: preprocess/texts.parquet (post_id, has_text, embed_input, ...).
 
     Returns:
         EmbedInputs.
 
     Raises:
-        DataError: If the two tables cover different posts or a kept image has no mask_path.
+        DataError: If the two tables cover different posts or a kept image has no mask_path or
+            no mask_sha256.
     """
     img_ids, txt_ids = set(manifest["post_id"]), set(texts["post_id"])
     if img_ids != txt_ids:
@@ -141,6 +150,13 @@ def select_inputs(manifest: pd.DataFrame, texts: pd.DataFrame) -> EmbedInputs:
             f"segment manifest: {len(no_mask)} kept post(s) have an empty mask_path "
             f"(e.g. {no_mask[:3]}); a kept image must have its masked PNG. Re-run segment."
         )
+    digests = manifest["mask_sha256"].fillna("").astype(str)
+    no_digest = manifest.loc[kept & (digests.str.strip() == ""), "post_id"].tolist()
+    if no_digest:
+        raise DataError(
+            f"segment manifest: {len(no_digest)} kept post(s) have no mask_sha256 "
+            f"(e.g. {no_digest[:3]}); segment records the digest of every mask it writes. Re-run "
+            "segment (dvc repro segment).")
     seg_drop = manifest.loc[~kept, ["post_id", "reason"]].copy()
     seg_drop["reason"] = seg_drop["reason"].fillna("").astype(str).replace("", SEGMENT_DROPPED)
     seg_drop.insert(1, "stage", "segment")
@@ -159,6 +175,7 @@ def select_inputs(manifest: pd.DataFrame, texts: pd.DataFrame) -> EmbedInputs:
     return EmbedInputs(
         image_ids=manifest.loc[kept, "post_id"].astype(str).tolist(),
         mask_paths=paths[kept].tolist(),
+        mask_digests=digests[kept].tolist(),
         text_ids=texts.loc[use, "post_id"].astype(str).tolist(),
         texts=inputs[use].tolist(),
         dropped=dropped.astype({"post_id": str, "stage": str, "reason": str}),
@@ -173,27 +190,31 @@ def embed_items(
     cache: VectorCache | None,
     batch_size: int,
     progress: bool = False,
+    digest: Callable[[int], str] | None = None,
 ) -> ModalityEmbedding:
     """Embed items batch by batch, taking what the cache has and encoding (and caching) the rest.
 
     Args:
         ids: post_ids, one per item, in output row order.
         load: Returns item i (a PIL image or a text).
-        key_of: Content key of an item (see stylecluster.cache).
+        key_of: Content key of a loaded item (see stylecluster.cache).
         encoder: The encoder.
         cache: The per-item cache, or None to encode everything.
         batch_size: Items loaded and encoded together.
         progress: Show a progress bar on stderr.
+        digest: Returns a cheap fingerprint of item i without loading it (an image file's SHA-256).
+            With a cache, an item whose fingerprint was seen before takes its content key from the
+            cache and is loaded only if its vector is missing.
 
     Returns:
-        ModalityEmbedding with matrix (len(ids), encoder.dim).
+        ModalityEmbedding with matrix (len(ids), encoder.dim); n_loaded counts the items loaded.
     """
     from tqdm import tqdm
 
     start = time.perf_counter()
     n = len(ids)
     matrix = np.zeros((n, encoder.dim), dtype=np.float32)  # (n, dim)
-    n_cached = n_encoded = 0
+    n_cached = n_encoded = n_loaded = 0
     encode_seconds = 0.0
     batches = [range(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
 
@@ -201,44 +222,65 @@ def embed_items(
         item = load(i)
         return item, key_of(item)
 
-    # Two helper threads load and hash batch b+1 while batch b is encoded (image decoding,
-    # hashing and the encoders release the GIL; a cached run is all decoding and hashing, about
-    # 3x faster on 2 threads). Results are taken in order, so the first bad item raises first.
+    # Two helper threads hash every file first, then load the items of batch b+1 that the cache
+    # cannot answer while batch b is encoded (decoding, hashing and the encoders release the GIL).
+    # Results are taken in row order, so the first bad item raises first.
     with tqdm(total=n, desc=f"embed {encoder.modality} ({encoder.name})", unit="item",
               disable=not progress) as bar, ThreadPoolExecutor(max_workers=LOAD_THREADS) as pool:
-        pending = [pool.submit(prepare, i) for i in batches[0]] if batches else []
+        digests = list(pool.map(digest, range(n))) if digest is not None else []
+        known = {}  # row -> content key, from the cache's file table
+        if digests and cache is not None:
+            by_digest = cache.keys_of_files(digests)
+            known = {i: by_digest[d] for i, d in enumerate(digests) if d in by_digest}
+
+        def plan(idx: range) -> tuple[dict[str, np.ndarray], dict[int, Any]]:
+            """Look up a batch's known keys; start loading the rows the cache cannot answer."""
+            found = (cache.get_many(encoder.cache_key, [known[i] for i in idx if i in known],
+                                    encoder.dim) if cache is not None and known else {})
+            jobs = {i: pool.submit(prepare, i) for i in idx
+                    if i not in known or known[i] not in found}
+            return found, jobs
+
+        pending = plan(batches[0]) if batches else ({}, {})
         for b, idx in enumerate(batches):
-            ready = [job.result() for job in pending]
+            found, jobs = pending
+            loaded = {i: job.result() for i, job in jobs.items()}  # row -> (item, content key)
             if b + 1 < len(batches):
-                pending = [pool.submit(prepare, i) for i in batches[b + 1]]
-            items, keys = [item for item, _ in ready], [key for _, key in ready]
-            found = cache.get_many(encoder.cache_key, keys, encoder.dim) if cache else {}
+                pending = plan(batches[b + 1])
+            keys = {i: loaded[i][1] if i in loaded else known[i] for i in idx}
+            if digests and cache is not None:
+                cache.put_file_keys({digests[i]: keys[i] for i in loaded
+                                     if known.get(i) != keys[i]})
+            unseen = [keys[i] for i in loaded if keys[i] not in found]
+            if unseen and cache is not None:  # e.g. the same pixels in a re-encoded file
+                found = {**found, **cache.get_many(encoder.cache_key, unseen, encoder.dim)}
             todo: dict[str, Any] = {}  # content key -> item, identical items encoded once
-            for key, item in zip(keys, items):
-                if key not in found:
-                    todo.setdefault(key, item)
+            for i in loaded:
+                if keys[i] not in found:
+                    todo.setdefault(keys[i], loaded[i][0])
             if todo:
                 t0 = time.perf_counter()
                 vectors = encoder.encode(list(todo.values()))  # (len(todo), dim)
                 encode_seconds += time.perf_counter() - t0
                 new = dict(zip(todo, vectors))
-                if cache:
+                if cache is not None:
                     cache.put_many(encoder.cache_key, new)
                 found = {**found, **new}
-            hits = sum(key not in todo for key in keys)
-            for row, key in zip(idx, keys):
-                matrix[row] = found[key]
+            hits = sum(keys[i] not in todo for i in idx)
+            for i in idx:
+                matrix[i] = found[keys[i]]
             n_cached += hits
-            n_encoded += len(keys) - hits
+            n_encoded += len(idx) - hits
+            n_loaded += len(loaded)
             bar.update(len(idx))
     result = ModalityEmbedding(
         modality=encoder.modality, encoder=encoder.name, cache_key=encoder.cache_key,
         ids=pd.DataFrame({"post_id": pd.Series(list(ids), dtype=object)}), matrix=matrix,
-        n_cached=n_cached, n_encoded=n_encoded, encode_seconds=encode_seconds,
+        n_cached=n_cached, n_encoded=n_encoded, n_loaded=n_loaded, encode_seconds=encode_seconds,
         wall_seconds=time.perf_counter() - start, batch_size=batch_size)
     rate = result.items_per_s
-    log.info("%s (%s): %d items, %d cache hits, %d encoded%s", encoder.modality, encoder.name, n,
-             n_cached, n_encoded,
+    log.info("%s (%s): %d items, %d cache hits, %d encoded, %d loaded%s", encoder.modality,
+             encoder.name, n, n_cached, n_encoded, n_loaded,
              "" if rate is None else f" at {rate:.1f} items/s (batch {batch_size})")
     return result
 
@@ -250,16 +292,21 @@ def embed_images(
     cache: VectorCache | None,
     batch_size: int,
     progress: bool = False,
+    file_digest: Callable[[int], str] | None = None,
 ) -> ModalityEmbedding:
     """Embed masked images; `load_image(i)` returns image i (RGB PIL) for ids[i].
+
+    `file_digest(i)`, when given, returns the SHA-256 of image i's file: files seen before are
+    then not decoded unless their vector is missing (see `embed_items`).
 
     Returns:
         ModalityEmbedding with matrix (len(ids), encoder.dim).
 
     Raises:
-        DataError: From `load_image` when an image does not decode.
+        DataError: From `load_image` when an image does not decode, or from `file_digest`.
     """
-    return embed_items(ids, load_image, image_key, encoder, cache, batch_size, progress)
+    return embed_items(ids, load_image, image_key, encoder, cache, batch_size, progress,
+                       digest=file_digest)
 
 
 def embed_texts(

@@ -7,11 +7,13 @@ later stage would trust.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import BytesIO
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -213,12 +215,34 @@ def read_image(path: str | Path) -> Image.Image:
         raise DataError(f"{path}: image does not decode ({exc}); replace or remove the file.") from exc
 
 
-def write_image(img: Image.Image | np.ndarray, path: str | Path) -> None:
-    """Write an image (PIL or uint8 HxWx3 array); format from the suffix."""
+def write_image(img: Image.Image | np.ndarray, path: str | Path) -> str:
+    """Write an image (PIL or uint8 HxWx3 array); format from the suffix.
+
+    Returns:
+        The SHA-256 hex digest of the written file's bytes (as `file_sha256` would give).
+    """
     if isinstance(img, np.ndarray):
         img = Image.fromarray(img)
-    with atomic_path(path) as tmp:
-        img.save(tmp, format=Image.registered_extensions()[Path(path).suffix.lower()])
+    buf = BytesIO()
+    img.save(buf, format=Image.registered_extensions()[Path(path).suffix.lower()])
+    data = buf.getvalue()
+    write_bytes(data, path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 hex digest of a file's bytes.
+
+    Raises:
+        DataError: If the file is missing or cannot be read.
+    """
+    path = Path(path)
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: file not found.") from exc
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc}).") from exc
 
 
 def write_figure(fig: Any, path: str | Path) -> None:

@@ -75,7 +75,7 @@ SCHEMAS: dict[str, Schema] = {
         Schema(
             "segment_manifest",
             {"post_id": "str", "clothing_share": "float", "kept": "bool", "reason": "str",
-             "mask_path": "str"},
+             "mask_path": "str", "mask_sha256": "str"},
             optional={"person_share": "float"},
             unique=("post_id",),
         ),

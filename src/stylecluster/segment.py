@@ -62,6 +62,7 @@ MANIFEST_COLUMNS = {
     "kept": bool,
     "reason": object,
     "mask_path": object,
+    "mask_sha256": object,
 }
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -93,7 +94,11 @@ class SegmentOutput:
 
     Attributes:
         manifest: One row per input image: post_id, clothing_share (NaN when unreadable),
-            person_share, kept, reason, mask_path (relative to the output folder, "" if dropped).
+            person_share, kept, reason, mask_path (relative to the output folder, "" if dropped),
+            mask_sha256 (SHA-256 of the written mask file, from `on_kept`; "" if none). The
+            digests make the manifest a fingerprint of the masks: later stages depend on the
+            manifest instead of hashing the whole masks folder again, and embed checks each
+            mask against its digest.
         summary: Counts kept/dropped by kind, the threshold and clothing-share quantiles.
     """
 
@@ -331,7 +336,7 @@ def segment_image(img: Any, params: SegmentParams,
     return SegmentResult(clothing, share, person_share, True, KEPT, KEPT)
 
 
-MaskSink = Callable[[str, str, np.ndarray], None]
+MaskSink = Callable[[str, str, np.ndarray], str | None]
 
 
 def segment_posts(
@@ -351,7 +356,8 @@ def segment_posts(
         params: The `segment` params.
         segmenter: An open segmenter from `make_segmenter(params)`.
         on_kept: Called as `on_kept(post_id, mask_path, masked)` for each kept image, with
-            `masked` the (H, W, 3) uint8 image, black outside the clothing; the caller writes it.
+            `masked` the (H, W, 3) uint8 image, black outside the clothing; the caller writes it
+            and returns the written file's SHA-256 hex digest (kept as mask_sha256).
         total: Number of images, for the progress bar.
         progress: Show a tqdm bar on stderr.
 
@@ -371,18 +377,19 @@ def segment_posts(
         seen.add(post_id)
         if isinstance(img, Exception):
             log.warning("post %s: unreadable image, dropped: %s", post_id, img)
-            rows.append(_row(post_id, math.nan, math.nan, False, f"unreadable image: {img}", ""))
+            rows.append(_row(post_id, math.nan, math.nan, False, f"unreadable image: {img}", "",
+                             ""))
             kinds.append(UNREADABLE)
             continue
         arr = _as_image(img, post_id)
         res = segment_image(arr, params, segmenter)
-        mask_path = ""
+        mask_path = digest = ""
         if res.kept:
             mask_path = mask_relpath(post_id)
             if on_kept is not None:
-                on_kept(post_id, mask_path, masked_image(arr, res.clothing_mask))
+                digest = on_kept(post_id, mask_path, masked_image(arr, res.clothing_mask)) or ""
         rows.append(_row(post_id, res.clothing_share, res.person_share, res.kept, res.reason,
-                         mask_path))
+                         mask_path, digest))
         kinds.append(res.kind)
     manifest = pd.DataFrame({col: pd.Series([r[col] for r in rows], dtype=dtype)
                              for col, dtype in MANIFEST_COLUMNS.items()})
@@ -390,9 +397,9 @@ def segment_posts(
 
 
 def _row(post_id: str, share: float, person_share: float, kept: bool, reason: str,
-         mask_path: str) -> dict[str, Any]:
+         mask_path: str, mask_sha256: str) -> dict[str, Any]:
     return {"post_id": post_id, "clothing_share": share, "person_share": person_share,
-            "kept": kept, "reason": reason, "mask_path": mask_path}
+            "kept": kept, "reason": reason, "mask_path": mask_path, "mask_sha256": mask_sha256}
 
 
 def summarize(manifest: pd.DataFrame, kinds: list[str], params: SegmentParams) -> dict[str, Any]:

@@ -87,6 +87,21 @@ def test_cache_path_that_is_a_file_is_an_error(tmp_path):
         EmbeddingCache(f)
 
 
+def test_file_digests_map_to_content_keys_and_a_damaged_key_is_ignored(tmp_path):
+    key_a, key_b = text_key("a"), text_key("b")
+    with EmbeddingCache(tmp_path) as cache:
+        assert cache.keys_of_files(["d1", "d2"]) == {}
+        cache.put_file_keys({"d1": key_a, "d2": key_b})
+    with EmbeddingCache(tmp_path) as cache:  # kept across runs
+        assert cache.keys_of_files(["d2", "d1", "d3", "d1"]) == {"d1": key_a, "d2": key_b}
+    con = sqlite3.connect(tmp_path / FILENAME)
+    con.execute("UPDATE files SET key = 'not a key' WHERE digest = 'd2'")
+    con.commit()
+    con.close()
+    with EmbeddingCache(tmp_path) as cache:
+        assert cache.keys_of_files(["d1", "d2"]) == {"d1": key_a}
+
+
 def test_content_keys():
     assert text_key("白色连衣裙") == text_key("白色连衣裙") != text_key("白色连衣裙 ")
     a = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)

@@ -29,10 +29,11 @@ CAPTIONS = {
 }
 
 
-def make_manifest(ids, kept, mask_paths, reasons=None):
+def make_manifest(ids, kept, mask_paths, reasons=None, digests=None):
     return pd.DataFrame({
         "post_id": ids, "clothing_share": [0.3] * len(ids), "kept": kept,
-        "reason": reasons or [""] * len(ids), "mask_path": mask_paths})
+        "reason": reasons or [""] * len(ids), "mask_path": mask_paths,
+        "mask_sha256": digests or [f"{i:064x}" if k else "" for i, k in enumerate(kept)]})
 
 
 def make_texts(captions: dict[str, str]):
@@ -90,7 +91,50 @@ def test_select_inputs_rejects_a_kept_image_without_mask():
         embed.select_inputs(manifest, make_texts({"p1": "a", "p2": "b"}))
 
 
+def test_select_inputs_rejects_a_kept_image_without_its_digest():
+    manifest = make_manifest(["p1", "p2"], [True, True], ["masks/p1.png", "masks/p2.png"],
+                             digests=["a" * 64, ""])
+    with pytest.raises(DataError, match=r"1 kept post\(s\) have no mask_sha256 \(e.g. \['p2'\]\)"
+                                        r".*Re-run segment"):
+        embed.select_inputs(manifest, make_texts({"p1": "a", "p2": "b"}))
+
+
 # ---- embedding through the cache ---------------------------------------------------------------
+
+def test_files_seen_before_are_not_decoded_again(tmp_path):
+    enc = encoders.get_encoder("hash", "image", EmbedParams())
+    files = [tmp_path / "masks" / f"p{i}.png" for i in range(6)]
+    for img, f in zip(synthetic_images(6, seed=5), files):
+        io.write_image(img, f)
+    ids = [f.stem for f in files]
+    decoded = []
+
+    def run():
+        decoded.clear()
+        with EmbeddingCache(tmp_path / "cache") as cache:
+            return embed.embed_images(ids, lambda i: decoded.append(i) or io.read_image(files[i]),
+                                      enc, cache, 4, file_digest=lambda i: io.file_sha256(files[i]))
+
+    first = run()
+    assert (first.n_loaded, first.n_encoded, sorted(decoded)) == (6, 6, list(range(6)))
+    warm = run()
+    assert (warm.n_loaded, warm.n_cached, decoded) == (0, 6, []), warm.run_facts()
+    assert np.array_equal(warm.matrix, first.matrix)
+
+    # the same pixels in other PNG bytes: decoded once to find its key, then a cache hit
+    io.read_image(files[2]).save(files[2], compress_level=0)
+    same_pixels = run()
+    assert (same_pixels.n_loaded, same_pixels.n_encoded, decoded) == (1, 0, [2])
+    assert np.array_equal(same_pixels.matrix, first.matrix)
+    assert run().n_loaded == 0, "the new file's key was remembered"
+
+    # other pixels: decoded and encoded
+    io.write_image(synthetic_images(1, seed=9)[0], files[4])
+    changed = run()
+    assert (changed.n_loaded, changed.n_encoded, decoded) == (1, 1, [4])
+    assert not np.allclose(changed.matrix[4], first.matrix[4])
+    assert np.array_equal(np.delete(changed.matrix, 4, 0), np.delete(first.matrix, 4, 0))
+
 
 def test_second_run_encodes_nothing_and_a_changed_item_only_that_one(tmp_path, hash_text):
     ids = [f"p{i}" for i in range(10)]
@@ -156,11 +200,10 @@ def write_fake_upstream(root: Path, n_images: int = 4) -> tuple[Path, Path]:
     ids = list(CAPTIONS)
     kept = [i < n_images for i in range(len(ids))]
     paths = [f"masks/{pid}.png" if k else "" for pid, k in zip(ids, kept)]
-    for img, rel in zip(synthetic_images(len(ids), seed=3), paths):
-        if rel:
-            img.save(seg / rel)
+    digests = [io.write_image(img, seg / rel) if rel else ""
+               for img, rel in zip(synthetic_images(len(ids), seed=3), paths)]
     reasons = ["" if k else "clothing share 0.010 < 0.05" for k in kept]
-    io.write_table(make_manifest(ids, kept, paths, reasons), seg / "manifest.parquet",
+    io.write_table(make_manifest(ids, kept, paths, reasons, digests), seg / "manifest.parquet",
                    "segment_manifest")
     texts = root / "preprocess" / "texts.parquet"
     io.write_table(make_texts(CAPTIONS), texts, "texts")
@@ -208,6 +251,7 @@ def test_stage_end_to_end_with_the_stand_in_and_a_warm_cache(tmp_path):
     assert second.returncode == 0, second.stderr
     image2, _, text2, _, _, summary2, run2 = read_outputs(tmp_path / "embed")
     assert (run2["image"]["cache_hits"], run2["image"]["encoded"]) == (4, 0)
+    assert run["image"]["loaded"] == 4 and run2["image"]["loaded"] == 0, "no mask decoded again"
     assert (run2["text"]["cache_hits"], run2["text"]["encoded"]) == (4, 0)
     assert np.array_equal(image, image2) and np.array_equal(text, text2)
     # a warm-cache run writes the same summary.json bytes: nothing in it depends on the history
@@ -221,6 +265,13 @@ def test_stage_bad_inputs_fail_with_their_message(tmp_path):
     assert bad.returncode == 1
     assert "embed.image_encoder] = 'clip-vit' is not a registered encoder" in bad.stderr
     (seg / "masks" / "p2.png").write_bytes(b"not a png")
+    edited = run_stage(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
+    assert edited.returncode == 1
+    assert ("p2.png: the file differs from the one segment wrote" in edited.stderr
+            and "re-run segment" in edited.stderr), edited.stderr[-2000:]
+    manifest = io.read_table(seg / "manifest.parquet", "segment_manifest")
+    manifest.loc[manifest.post_id == "p2", "mask_sha256"] = io.file_sha256(seg / "masks/p2.png")
+    io.write_table(manifest, seg / "manifest.parquet", "segment_manifest")
     corrupt = run_stage(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
     assert corrupt.returncode == 1
     assert "p2.png: image does not decode" in corrupt.stderr, corrupt.stderr[-2000:]

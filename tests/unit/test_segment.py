@@ -175,11 +175,13 @@ def test_segment_posts_streams_records_unreadable_and_builds_the_manifest(seg):
     items = [("p1", draw_person()), ("p2", DataError("x.png: image does not decode")),
              ("p3", draw_scenery())]
     out = segment.segment_posts(iter(items), DEFAULT, seg,
-                                on_kept=lambda pid, rel, img: written.__setitem__(pid, (rel, img)))
+                                on_kept=lambda pid, rel, img: written.setdefault(pid, (rel, img))
+                                and f"digest-of-{pid}")
     m = out.manifest
     schemas.check(m, "segment_manifest", "test")
     assert list(m.columns) == ["post_id", "clothing_share", "person_share", "kept", "reason",
-                               "mask_path"]
+                               "mask_path", "mask_sha256"]
+    assert m["mask_sha256"].tolist() == ["digest-of-p1", "", ""], "on_kept's digest, per mask"
     assert m["post_id"].tolist() == ["p1", "p2", "p3"]
     assert m["kept"].tolist() == [True, False, False]
     assert m["mask_path"].tolist() == ["masks/p1.png", "", ""]
@@ -283,6 +285,8 @@ def test_stage_end_to_end(tmp_path):
     assert m.loc[2, "reason"].startswith("clothing_share 0.0")
     assert m.loc[3, "reason"].startswith("unreadable image: ") and "p4.png" in m.loc[3, "reason"]
     assert sorted(p.name for p in (out / "masks").iterdir()) == ["p1.png", "p2.png"]
+    for rel, digest in zip(m["mask_path"], m["mask_sha256"]):  # the manifest fingerprints masks
+        assert digest == (io.file_sha256(out / rel) if rel else "")
     mask = np.asarray(io.read_image(out / m.loc[0, "mask_path"]))
     assert mask.shape == (H, W, 3) and mask[5, 5].tolist() == [0, 0, 0]
     assert mask.any(axis=2).mean() == pytest.approx(m.loc[0, "clothing_share"], abs=0.005)
