@@ -156,20 +156,15 @@ class EmbeddingCache:
         """
         found: dict[str, np.ndarray] = {}
         bad: list[str] = []
-        unique = list(dict.fromkeys(keys))
         with self._guard():
-            for start in range(0, len(unique), _CHUNK):
-                chunk = unique[start:start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT key, dim, crc, vec FROM vectors WHERE encoder = ? AND key IN ({marks})",
-                    [encoder, *chunk]).fetchall()
-                for key, row_dim, crc, blob in rows:
-                    vec = _verified(row_dim, crc, blob, dim)
-                    if vec is None:
-                        bad.append(key)
-                    else:
-                        found[key] = vec
+            for key, row_dim, crc, blob in self._select_in(
+                    "SELECT key, dim, crc, vec FROM vectors WHERE encoder = ? AND key", [encoder],
+                    keys):
+                vec = _verified(row_dim, crc, blob, dim)
+                if vec is None:
+                    bad.append(key)
+                else:
+                    found[key] = vec
             if bad:
                 self._conn.executemany("DELETE FROM vectors WHERE encoder = ? AND key = ?",
                                        [(encoder, k) for k in bad])
@@ -180,6 +175,16 @@ class EmbeddingCache:
         self.corrupt += len(bad)
         self.hits += len(found)
         return found
+
+    def _select_in(self, query: str, args: list[Any], values: Sequence[str]) -> list[tuple]:
+        """Rows of `query IN (values)` (values de-duplicated, in chunks of `_CHUNK`)."""
+        unique = list(dict.fromkeys(values))
+        rows: list[tuple] = []
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start:start + _CHUNK]
+            rows += self._conn.execute(f"{query} IN ({','.join('?' * len(chunk))})",
+                                       [*args, *chunk]).fetchall()
+        return rows
 
     def put_many(self, encoder: str, vectors: Mapping[str, np.ndarray]) -> None:
         """Store `vectors` (content key -> (dim,) float32) for `encoder`, in one transaction."""
@@ -203,16 +208,10 @@ class EmbeddingCache:
         A stored key that is not a SHA-256 hex string is damage: it is dropped, and the file is
         decoded and keyed again.
         """
-        found: dict[str, str] = {}
-        unique = list(dict.fromkeys(digests))
         with self._guard():
-            for start in range(0, len(unique), _CHUNK):
-                chunk = unique[start:start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT digest, key FROM files WHERE digest IN ({marks})", chunk).fetchall()
-                found.update((d, k) for d, k in rows if _is_sha256(k))
-        return found
+            rows = self._select_in("SELECT digest, key FROM files WHERE digest", [], digests)
+            return {d: k for d, k in rows if _is_sha256(k)}
+        return {}  # the file was damaged and replaced by an empty one: nothing is known
 
     def put_file_keys(self, keys: Mapping[str, str]) -> None:
         """Remember the content key of each file digest (file digest -> content key)."""
@@ -226,11 +225,11 @@ class EmbeddingCache:
                 return
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 def _is_sha256(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(c in _HEX for c in value)
-
-
-_HEX = frozenset("0123456789abcdef")
 
 
 def _operational(path: Path, exc: Exception) -> DataError:

@@ -143,20 +143,10 @@ def select_inputs(manifest: pd.DataFrame, texts: pd.DataFrame) -> EmbedInputs:
             "must come from the same validate/posts.parquet: re-run them (dvc repro)."
         )
     kept = manifest["kept"].astype(bool)
-    paths = manifest["mask_path"].fillna("").astype(str)
-    no_mask = manifest.loc[kept & (paths.str.strip() == ""), "post_id"].tolist()
-    if no_mask:
-        raise DataError(
-            f"segment manifest: {len(no_mask)} kept post(s) have an empty mask_path "
-            f"(e.g. {no_mask[:3]}); a kept image must have its masked PNG. Re-run segment."
-        )
-    digests = manifest["mask_sha256"].fillna("").astype(str)
-    no_digest = manifest.loc[kept & (digests.str.strip() == ""), "post_id"].tolist()
-    if no_digest:
-        raise DataError(
-            f"segment manifest: {len(no_digest)} kept post(s) have no mask_sha256 "
-            f"(e.g. {no_digest[:3]}); segment records the digest of every mask it writes. Re-run "
-            "segment (dvc repro segment).")
+    paths = _kept_column(manifest, kept, "mask_path", "have an empty mask_path",
+                         "a kept image must have its masked PNG")
+    digests = _kept_column(manifest, kept, "mask_sha256", "have no mask_sha256",
+                           "segment records the digest of every mask it writes")
     seg_drop = manifest.loc[~kept, ["post_id", "reason"]].copy()
     seg_drop["reason"] = seg_drop["reason"].fillna("").astype(str).replace("", SEGMENT_DROPPED)
     seg_drop.insert(1, "stage", "segment")
@@ -180,6 +170,17 @@ def select_inputs(manifest: pd.DataFrame, texts: pd.DataFrame) -> EmbedInputs:
         texts=inputs[use].tolist(),
         dropped=dropped.astype({"post_id": str, "stage": str, "reason": str}),
     )
+
+
+def _kept_column(manifest: pd.DataFrame, kept: pd.Series, column: str, problem: str,
+                 why: str) -> pd.Series:
+    """A manifest column as str; DataError if a kept row has it empty."""
+    values = manifest[column].fillna("").astype(str)
+    empty = manifest.loc[kept & (values.str.strip() == ""), "post_id"].tolist()
+    if empty:
+        raise DataError(f"segment manifest: {len(empty)} kept post(s) {problem} (e.g. {empty[:3]}); "
+                        f"{why}. Re-run segment (dvc repro segment).")
+    return values
 
 
 def embed_items(
