@@ -148,6 +148,28 @@ class Project:
                 "stages_run": len(self._stage_log()) - before,
                 "output_head": out.strip().splitlines()[:3]}
 
+    def minimal_noop(self, repeats: int) -> dict:
+        """Time a no-op `dvc repro` of a one-stage project (`echo hi > out.txt`): DVC's own floor.
+
+        The difference to `noop("repro")` is what this project's 8 stages, their deps and params
+        add to a no-op on this machine.
+        """
+        d = self.work / "dvc-minimal"
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        env = self.env()
+        for cmd in (["git", "init", "-q"], [VENV_BIN / "dvc", "init", "-q"],
+                    [VENV_BIN / "dvc", "config", "core.analytics", "false"]):
+            subprocess.run(cmd, cwd=d, env=env, check=True, capture_output=True)
+        (d / "dvc.yaml").write_text("stages:\n  a:\n    cmd: echo hi > out.txt\n    outs:\n"
+                                    "      - out.txt\n")
+        subprocess.run([VENV_BIN / "dvc", "repro", "-q"], cwd=d, env=env, check=True,
+                       capture_output=True)
+        runs = [run_measured([VENV_BIN / "dvc", "repro"], cwd=d, env=env,
+                             log_to=self.logs / f"dvc_minimal_{i}.log") for i in range(repeats)]
+        return {"times": [r["wall_s"] for r in runs],
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
+
     # -- stage commands ----------------------------------------------------------------------------
 
     def stage_cmd(self, name: str, params_file: Path | None = None) -> list[str]:

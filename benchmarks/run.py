@@ -340,6 +340,11 @@ def item_dvc(args: argparse.Namespace, S: dict, proj: Any) -> list[dict]:
         if command == "repro":
             rec.update(target_s=2.0, met=bool(rec["median_s"] < 2.0 and r["stages_run"] == 0))
         out.append(rec)
+    C.log(f"dvc: no-op `dvc repro` of a one-stage project x {args.repeats} (DVC's floor)")
+    r = proj.minimal_noop(args.repeats)
+    out.append(C.record("dvc_noop_repro_one_stage", 1, r["times"], r["peak_rss_mb"],
+                        what="the same command in a fresh git+DVC project with one stage "
+                             "(echo hi > out.txt): what any DVC pipeline pays"))
     return out
 
 
