@@ -229,7 +229,7 @@ def embed_items(
     with tqdm(total=n, desc=f"embed {encoder.modality} ({encoder.name})", unit="item",
               disable=not progress) as bar, ThreadPoolExecutor(max_workers=LOAD_THREADS) as pool:
         digests = list(pool.map(digest, range(n))) if digest is not None else []
-        known = {}  # row -> content key, from the cache's file table
+        known: dict[int, str] = {}  # row -> content key, from the cache's file table
         if digests and cache is not None:
             by_digest = cache.keys_of_files(digests)
             known = {i: by_digest[d] for i, d in enumerate(digests) if d in by_digest}
