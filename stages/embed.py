@@ -1,6 +1,7 @@
 """Embed: an image vector per kept masked image and a text vector per post with text.
 
-Inputs:  --segment DIR (manifest.parquet + masks/; each mask must match its mask_sha256), --texts FILE (preprocess/texts.parquet),
+Inputs:  --segment DIR (manifest.parquet + masks/; each mask must match its mask_sha256),
+         --texts FILE (preprocess/texts.parquet),
          --cache DIR (per-item embedding cache, kept between runs: only new items are encoded;
          also keeps the image encoder's ONNX export)
 Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parquet (float32,

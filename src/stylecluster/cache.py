@@ -192,15 +192,18 @@ class EmbeddingCache:
         for key, vec in vectors.items():
             blob = np.ascontiguousarray(vec, dtype="<f4").tobytes()
             rows.append((encoder, key, int(np.asarray(vec).shape[-1]), zlib.crc32(blob), blob))
+        if self._insert("INSERT OR REPLACE INTO vectors (encoder, key, dim, crc, vec) "
+                        "VALUES (?, ?, ?, ?, ?)", rows):
+            self.writes += len(rows)
+
+    def _insert(self, sql: str, rows: list[tuple]) -> bool:
+        """Run `sql` over `rows` in one transaction; False if the cache file was damaged twice."""
         for _attempt in range(2):  # a second try goes to the fresh file if the first found damage
             with self._guard():
                 with self._conn:  # commits, or rolls back on error
-                    self._conn.executemany(
-                        "INSERT OR REPLACE INTO vectors (encoder, key, dim, crc, vec) "
-                        "VALUES (?, ?, ?, ?, ?)", rows)
-                self.writes += len(rows)
-                return
-
+                    self._conn.executemany(sql, rows)
+                return True
+        return False
 
     def keys_of_files(self, digests: Sequence[str]) -> dict[str, str]:
         """Content keys of files seen before: file digest -> content key (unknown ones absent).
@@ -215,14 +218,9 @@ class EmbeddingCache:
 
     def put_file_keys(self, keys: Mapping[str, str]) -> None:
         """Remember the content key of each file digest (file digest -> content key)."""
-        if not keys:
-            return
-        for _attempt in range(2):  # as put_many
-            with self._guard():
-                with self._conn:
-                    self._conn.executemany("INSERT OR REPLACE INTO files (digest, key) VALUES (?, ?)",
-                                           list(keys.items()))
-                return
+        if keys:
+            self._insert("INSERT OR REPLACE INTO files (digest, key) VALUES (?, ?)",
+                         list(keys.items()))
 
 
 _HEX = frozenset("0123456789abcdef")

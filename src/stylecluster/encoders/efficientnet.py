@@ -247,7 +247,8 @@ class EfficientNetLite0Encoder(Encoder):
             return self._encode_onnx(batch)
         import torch  # only here: with ONNX Runtime, importing torch alone costs ~2 s of a run
 
-        x = torch.from_numpy(preprocess(batch)).to(self.device).contiguous(memory_format=torch.channels_last)
+        x = torch.from_numpy(preprocess(batch)).to(self.device)
+        x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             fmap = self.model.extract_features(x)  # (n, 1280, 7, 7)
             feats = fmap.mean(dim=(2, 3))  # (n, 1280)
