@@ -6,7 +6,8 @@ Inputs:  --segment DIR (manifest.parquet + masks/; each mask must match its mask
          also keeps the image encoder's ONNX export)
 Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parquet (float32,
          row-aligned, L2-normalised), DIR/dropped.parquet (post_id, stage, reason),
-         DIR/summary.json (encoders, dims, counts, drops: the same bytes for the same inputs),
+         DIR/summary.json (encoders, dims, counts, drops, texts cut to the text encoder's token
+         limit: the same bytes for the same inputs),
          --run-log FILE (this run's cache hits, items encoded, timings, items/s; not a DVC output)
 Params:  `embed` section (image_encoder, text_encoder, batch_size, device, torch_threads, weights paths).
 Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed --run-log logs/embed.json
@@ -62,7 +63,8 @@ def main(ctx: StageContext) -> str:
     io.write_json(embed.run_record(image, text, p.device, cache_info), ctx.paths.run_log)
     return (f"image {image.matrix.shape} via {image.encoder} ({image.n_cached} cached, "
             f"{image.n_encoded} encoded); text {text.matrix.shape} via {text.encoder} "
-            f"({text.n_cached} cached, {text.n_encoded} encoded); dropped {len(inputs.dropped)}")
+            f"({text.n_cached} cached, {text.n_encoded} encoded, {text.n_truncated} truncated); "
+            f"dropped {len(inputs.dropped)}")
 
 
 if __name__ == "__main__":

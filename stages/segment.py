@@ -5,18 +5,18 @@ Outputs: --out DIR/manifest.parquet (post_id, clothing_share, person_share, kept
          mask_sha256: the digest of each written mask, so the manifest fingerprints the masks),
          DIR/masks/<post_id>.png (kept images, everything but clothing black),
          DIR/clothing_share_hist.png, DIR/summary.json (counts by reason, share quantiles)
-Params:  `segment` section (method, min_clothing_share, skin/head removal, pose gate).
+Params:  `segment` section (method, min_clothing_share, skin/head removal, pose gate, max_side).
 Usage:   python stages/segment.py --posts data/interim/validate/posts.parquet --raw data/raw --out data/interim/segment
 
-Images are streamed (read, segmented, written one at a time); an unreadable image is a dropped row
-with its reason, never a crash or a silent skip.
+Images are streamed (read, segmented, written one at a time; larger than segment.max_side they are
+shrunk); a text-only post (no image_path), an unreadable image and one over Pillow's
+decompression-bomb limit are each a dropped row with its reason, never a crash or a silent skip.
 """
 
 import shutil
 import time
 
 from stylecluster import io, plots, segment
-from stylecluster.errors import DataError
 from stylecluster.stage import StageContext, run_stage
 
 
@@ -25,19 +25,13 @@ def main(ctx: StageContext) -> str:
     out = ctx.paths.out
     shutil.rmtree(out / "masks", ignore_errors=True)  # outputs are rewritten whole
 
-    def images():
-        for post_id, rel in zip(posts["post_id"], posts["image_path"]):
-            try:
-                if not io.image_path_is_safe(rel):
-                    raise DataError(f"unsafe image_path {rel!r}")
-                yield post_id, io.read_image(ctx.paths.raw / rel)
-            except DataError as exc:
-                yield post_id, exc
-
+    images = segment.load_images(
+        posts["post_id"], posts["image_path"],
+        lambda rel: io.read_image(ctx.paths.raw / rel, max_side=ctx.params.max_side))
     start = time.perf_counter()
     with segment.make_segmenter(ctx.params) as segmenter:
         result = segment.segment_posts(
-            images(), ctx.params, segmenter,
+            images, ctx.params, segmenter,
             on_kept=lambda _post_id, rel, masked: io.write_image(masked, out / rel),
             total=len(posts), progress=ctx.base.progress)
     rate = len(posts) / max(time.perf_counter() - start, 1e-9)

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from stylecluster.errors import StyleclusterError
 from stylecluster.stage import configure_logging
@@ -23,47 +24,80 @@ def _cmd_sample(args: argparse.Namespace) -> str:
 
     from stylecluster import io, sample
 
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise StyleclusterError(f"{out}: folder exists and is not empty; raw data is never "
-                                "overwritten. Choose another --out or pass --force.")
     posts = []
     it = sample.iter_sample(n_posts=args.n_posts, seed=args.seed, start_month=args.start_month,
                             n_months=args.n_months)
-    for post in tqdm(it, total=args.n_posts, desc="sample", unit="post", disable=args.quiet):
-        io.write_image(post.image, out / post.image_path)
-        posts.append(dataclasses.replace(post, image=None))  # keep rows, not pixels
-    table = sample.sample_table(posts)
-    io.write_table(table, out / "posts.parquet", "raw_posts")
-    return f"wrote {len(table)} posts and images to {out}"
+    with io.folder_transaction(args.out, force=args.force) as tmp:
+        for post in tqdm(it, total=args.n_posts, desc="sample", unit="post", disable=args.quiet):
+            io.write_image(post.image, tmp / post.image_path)
+            posts.append(dataclasses.replace(post, image=None))  # keep rows, not pixels
+        table = sample.sample_table(posts)
+        io.write_table(table, tmp / "posts.parquet", "raw_posts")
+    return f"wrote {len(table)} posts and images to {args.out}"
+
+
+def _import_options(args: argparse.Namespace) -> Any:
+    from stylecluster import config, dates, importer, io
+
+    timezone = args.timezone
+    if timezone is None:  # the zone validate will read the posts in
+        params = io.read_params(args.params) if args.params.is_file() else {}
+        timezone = config.load_section(params, "validate").timezone
+    year: int | str | None = args.date_year
+    if year not in (None, "infer"):
+        if not str(year).isdigit() or not 1970 <= int(year) <= 2100:
+            raise StyleclusterError(f"--date-year {year!r}: expected a year such as 2024, or "
+                                    "infer (the nearest dated row's year)")
+        year = int(year)
+    return importer.ImportOptions(
+        mapping=importer.parse_column_map(args.map or ""),
+        date_format=dates.check_format(args.date_format, "--date-format"),
+        timezone=dates.check_timezone(timezone, "--timezone"),
+        date_year=year, dedupe=args.dedupe, all_images=args.all_images,
+        keep=importer.parse_keep(args.keep or ""), source=str(args.posts))
 
 
 def _cmd_import(args: argparse.Namespace) -> str:
     from stylecluster import importer, io
 
-    out = Path(args.out)
-    if (out / "posts.parquet").exists() and not args.force:
-        raise StyleclusterError(f"{out}/posts.parquet exists; raw data is never overwritten. "
-                                "Choose another --out or pass --force.")
-    mapping = importer.parse_column_map(args.map or "")
-    export = io.read_posts_file(args.posts)
-    table = importer.to_canonical(export, mapping, date_format=args.date_format,
-                                  source=str(args.posts))
-    rel = [p[len("images/"):] for p in table["image_path"].dropna()]
-    counts = io.link_images(args.images, rel, out / "images")
-    io.write_table(table, out / "posts.parquet", "raw_posts")
-    if counts["missing"]:
-        log.warning("%d image(s) named in %s are not in %s; validate will list them",
-                    counts["missing"], args.posts, args.images)
-    return (f"imported {len(table)} posts into {out} (images: {counts['linked']} linked, "
-            f"{counts['copied']} copied, {counts['missing']} missing). "
-            f"Next: `dvc add {out}` to version it, then `dvc repro`.")
+    options = _import_options(args)
+    export = io.read_export(args.posts, args.encoding)
+    result = importer.to_canonical(export.table, options)
+    table = result.table
+    files, missing = io.resolve_images(args.images, table, str(args.posts))
+    with io.folder_transaction(args.out, force=args.force) as tmp:
+        placed = io.place_images(files, table, tmp / "images", link=args.link)
+        raw = table.assign(image_path=table["image_path"].map(
+            lambda rel: None if rel is None else f"images/{rel}"))
+        io.write_table(raw, tmp / "posts.parquet", "raw_posts")
+        record = {"source": str(args.posts), "encoding": export.encoding,
+                  "timezone": options.timezone, "date_format": options.date_format,
+                  "counts": {**result.counts, **placed, "missing_images": len(missing)},
+                  "missing_images": missing[:100], "dropped_columns": result.dropped_columns,
+                  "kept_columns": list(options.keep)}
+        io.write_json(record, tmp / "import.json")
+    c = record["counts"]
+    if missing:
+        log.warning("%d image(s) named in %s are not in %s (e.g. posts %s); validate will list "
+                    "them", len(missing), args.posts, args.images, missing[:5])
+    if result.dropped_columns:
+        log.warning("columns not imported (not mapped): %s; pass --keep %s to carry them into "
+                    "the posts table", result.dropped_columns, ",".join(result.dropped_columns))
+    enc = f", read as {export.encoding}" if export.encoding else ""
+    return (f"imported {c['posts']} posts from {c['rows_read']} rows into {args.out}{enc} "
+            f"(images: {c['copied']} copied, {c['linked']} linked, {c['missing_images']} missing; "
+            f"text-only {c['text_only']}, undated {c['undated']}, duplicates dropped "
+            f"{c['duplicates_dropped']}, extra images ignored {c['extra_images_ignored']}; "
+            f"record in {args.out}/import.json). Next: `dvc add {args.out}` to version it, "
+            "then `dvc repro`.")
 
 
 def _cmd_check_params(args: argparse.Namespace) -> str:
     from stylecluster import config, io
 
-    sections = config.load_all(io.read_params(args.params))
+    params = io.read_params(args.params)
+    config.check_sections(params, str(args.params))
+    sections = config.load_all(params)
     return f"{args.params}: {len(sections)} sections valid"
 
 
@@ -84,19 +118,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_sample)
 
-    p = sub.add_parser("import", help="convert an export (CSV/JSONL/Parquet + images) to raw",
-                       description="Map an export's columns to the canonical raw layout. "
-                       "Example: stylecluster import --posts export.csv --images export/imgs "
-                       "--map content=post_content,tags=post_tag,posted_at=date,image_path=img "
-                       "--date-format '%%Y/%%m/%%d %%H:%%M' --out data/raw")
-    p.add_argument("--posts", required=True, type=Path, help="export file (.csv, .jsonl, .parquet)")
-    p.add_argument("--images", required=True, type=Path, help="folder the image column is relative to")
+    p = sub.add_parser(
+        "import", help="convert an export (CSV/JSONL/Parquet/xlsx + images) to raw",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Map an export's columns to the canonical raw layout, as a transaction: the "
+        "new --out is built beside it and swapped in only when every row passed.\n\nExample:\n"
+        "  stylecluster import --posts export.csv --images export/imgs \\\n"
+        "    --map post_id=笔记ID,content=标题+内容,tags=标签,posted_at=发布时间,image_path=图片 \\\n"
+        "    --date-format auto --out data/raw")
+    p.add_argument("--posts", required=True, type=Path,
+                   help="export file (.csv, .jsonl, .parquet, .xlsx)")
+    p.add_argument("--images", type=Path, default=None,
+                   help="folder the image column is relative to (not needed for text-only exports)")
     p.add_argument("--map", default="", help="canonical=theirs,... (canonical: post_id, content, "
-                   "tags, posted_at, image_path, label)")
-    p.add_argument("--date-format", default=None,
-                   help="strptime format of the date column (default: already %%Y-%%m-%%d %%H:%%M:%%S)")
+                   "tags, posted_at, image_path, label); content=标题+内容 joins columns")
+    p.add_argument("--date-format", default="auto",
+                   help="auto (ISO 8601 with or without offset, YYYY/M/D, YYYY-MM-DD HH:MM, "
+                   "epochs), epoch_s, epoch_ms or strptime codes such as '%%Y/%%m/%%d %%H:%%M' "
+                   "(default: auto)")
+    p.add_argument("--date-year", default=None,
+                   help="year of year-less dates such as 05-17: YYYY, or infer (nearest dated row)")
+    p.add_argument("--timezone", default=None,
+                   help="zone of dates without an offset (default: validate.timezone of --params)")
+    p.add_argument("--encoding", default="auto",
+                   help="text encoding of CSV/JSONL: auto (UTF-8, then GB18030) or a codec")
+    p.add_argument("--dedupe", choices=("error", "first"), default="error",
+                   help="duplicated post ids: error (default) or keep the first row of each")
+    p.add_argument("--all-images", action="store_true",
+                   help="a multi-image cell becomes one post per image (<id>_<n>); default: the "
+                   "first image, the rest counted")
+    p.add_argument("--keep", default="", help="extra columns to carry through, e.g. likes,author")
+    p.add_argument("--link", action="store_true",
+                   help="hard-link images instead of copying (saves space; the files are shared "
+                   "with the export)")
+    p.add_argument("--params", default=Path("params.yaml"), type=Path,
+                   help="params file whose validate.timezone applies (default: params.yaml)")
     p.add_argument("--out", required=True, type=Path, help="raw folder to write, e.g. data/raw")
-    p.add_argument("--force", action="store_true", help="replace an existing posts table")
+    p.add_argument("--force", action="store_true", help="replace an existing --out folder whole")
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("check-params", help="validate params.yaml without running anything")

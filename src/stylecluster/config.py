@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from stylecluster import dates
 from stylecluster.errors import ConfigError
 
 
@@ -142,6 +143,8 @@ class ValidateParams:
     image_mostly: float = 1.0  # share of image files that must exist and decode
     labels: tuple[str, ...] | None = None  # allowed label values; null accepts any
     check_images: bool = True
+    undated: Literal["keep", "drop", "error"] = "keep"  # posts without a date
+    min_posts: int = 12  # reduce's UMAP to n_components=10 dimensions needs 12 posts
 
     def __post_init__(self) -> None:
         for key in ("caption_mostly", "image_mostly"):
@@ -149,8 +152,14 @@ class ValidateParams:
             check(0.0 <= value <= 1.0, "validate", key, value, "a number in [0, 1]")
         check(self.caption_max_chars > 0, "validate", "caption_max_chars",
               self.caption_max_chars, "a positive integer")
-        check("%" in self.time_format, "validate", "time_format", self.time_format,
-              "a strptime format such as '%Y-%m-%d %H:%M:%S'")
+        check("%" in self.time_format or self.time_format in dates.SPECIAL_FORMATS, "validate",
+              "time_format", self.time_format, "auto, epoch_s, epoch_ms or a strptime format "
+              "such as '%Y-%m-%d %H:%M:%S'")
+        try:
+            dates.check_timezone(self.timezone, "params.yaml [validate.timezone]")
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} Fix the value in params.yaml.") from None
+        check(self.min_posts >= 1, "validate", "min_posts", self.min_posts, "an integer >= 1")
 
 
 @dataclass(frozen=True)
@@ -166,8 +175,11 @@ class SegmentParams:
     face_model: Literal["short_range", "full_range"] = "full_range"  # full: small faces too
     min_face_confidence: float = 0.5
     pose_gate: bool = False  # reject foregrounds with no detected body pose
+    max_side: int = 2048  # longer side of a decoded image; larger ones are shrunk (aspect kept)
 
     def __post_init__(self) -> None:
+        check(self.max_side >= 64, "segment", "max_side", self.max_side,
+              "an integer >= 64 (pixels on the longer side of a decoded image)")
         check(0.0 <= self.min_clothing_share < 1.0, "segment", "min_clothing_share",
               self.min_clothing_share, "a number in [0, 1)")
         check(0.0 < self.person_threshold < 1.0, "segment", "person_threshold",
@@ -212,6 +224,10 @@ class EmbedParams:
     chinese_clip_path: str | None = None
 
     def __post_init__(self) -> None:
+        from stylecluster import encoders  # the registry; backends themselves import lazily
+
+        encoders.check_name(self.image_encoder, "image")
+        encoders.check_name(self.text_encoder, "text")
         check(self.batch_size >= 1, "embed", "batch_size", self.batch_size, "an integer >= 1")
         check(self.torch_threads >= 1, "embed", "torch_threads", self.torch_threads,
               "an integer >= 1")
@@ -314,6 +330,29 @@ SECTIONS: dict[str, type] = {
 }
 
 
+OTHER_SECTIONS = ("paths",)  # read by dvc.yaml's ${paths.x}, not by a stage's core
+
+
+def check_sections(params: Mapping[str, Any], where: str = "params.yaml") -> None:
+    """Reject top-level sections that no stage reads (a misspelt `selct_k:` would be ignored).
+
+    Raises:
+        ConfigError: Naming each unknown section and the closest known name.
+    """
+    import difflib
+
+    known = [*SECTIONS, *OTHER_SECTIONS]
+    unknown = [name for name in params if name not in known]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(f"{where} has unknown section(s) {', '.join(hints)}; known sections: "
+                          f"{known}. Rename or remove them (a typo here would otherwise be "
+                          "silently ignored).")
+
+
 def load_section(params: Mapping[str, Any], section: str) -> Any:
     """Return the typed params of `section` from the whole params.yaml mapping.
 
@@ -330,4 +369,5 @@ def load_section(params: Mapping[str, Any], section: str) -> Any:
 
 def load_all(params: Mapping[str, Any]) -> dict[str, Any]:
     """Validate every known section at once (used by tests and `stylecluster check-params`)."""
+    check_sections(params)
     return {name: load_section(params, name) for name in SECTIONS}

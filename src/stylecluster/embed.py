@@ -7,6 +7,7 @@ segment) or without text are listed in `dropped` with their reason, never skippe
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -82,6 +83,9 @@ class ModalityEmbedding:
         encode_seconds: Time spent inside the encoder.
         wall_seconds: Total time (loading, hashing, cache, encoding).
         batch_size: Items per encoder call.
+        max_tokens: Texts: the encoder's token limit (None: it has none; images: None).
+        n_truncated: Texts: how many were longer than max_tokens and cut to it, cached or not
+            (images: None).
     """
 
     modality: str
@@ -95,6 +99,8 @@ class ModalityEmbedding:
     encode_seconds: float
     wall_seconds: float
     batch_size: int
+    max_tokens: int | None = None
+    n_truncated: int | None = None
 
     @property
     def items_per_s(self) -> float | None:
@@ -104,9 +110,15 @@ class ModalityEmbedding:
         return self.n_encoded / self.encode_seconds
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready facts about the vectors: encoder, key, dim, count (the same every run)."""
-        return {"encoder": self.encoder, "cache_key": self.cache_key,
-                "dim": int(self.matrix.shape[1]), "n": int(self.matrix.shape[0])}
+        """JSON-ready facts about the vectors: encoder, key, dim, count, texts truncated.
+
+        All follow from the inputs and params, so they are the same every run.
+        """
+        out = {"encoder": self.encoder, "cache_key": self.cache_key,
+               "dim": int(self.matrix.shape[1]), "n": int(self.matrix.shape[0])}
+        if self.n_truncated is not None:
+            out.update(max_tokens=self.max_tokens, truncated=self.n_truncated)
+        return out
 
     def run_facts(self) -> dict[str, Any]:
         """JSON-ready facts about this run: cache hits, items encoded, batch size, timings."""
@@ -318,14 +330,24 @@ def embed_texts(
     batch_size: int,
     progress: bool = False,
 ) -> ModalityEmbedding:
-    """Embed texts (row-aligned with ids).
+    """Embed texts (row-aligned with ids), each cut to the encoder's token limit first.
+
+    Every text goes through `encoder.fit_text` (a text over `encoder.max_tokens` becomes a prefix
+    that fits; others stay as they are), and the fitted text is what is keyed, cached and
+    encoded, so the count of truncated texts does not depend on what the cache already held.
 
     Returns:
-        ModalityEmbedding with matrix (len(ids), encoder.dim).
+        ModalityEmbedding with matrix (len(ids), encoder.dim), max_tokens and n_truncated set.
     """
     if len(ids) != len(texts):
         raise ValueError(f"{len(ids)} ids but {len(texts)} texts")
-    return embed_items(ids, texts.__getitem__, text_key, encoder, cache, batch_size, progress)
+    fitted = [encoder.fit_text(text) for text in texts]
+    n_truncated = sum(f != t for f, t in zip(fitted, texts))
+    if n_truncated:
+        log.info("text (%s): %d of %d texts are longer than its %d-token limit and were cut to it",
+                 encoder.name, n_truncated, len(texts), encoder.max_tokens)
+    result = embed_items(ids, fitted.__getitem__, text_key, encoder, cache, batch_size, progress)
+    return dataclasses.replace(result, max_tokens=encoder.max_tokens, n_truncated=n_truncated)
 
 
 def summarise(image: ModalityEmbedding, text: ModalityEmbedding,

@@ -23,3 +23,7 @@ class SchemaError(DataError):
 
 class BackendError(StyleclusterError):
     """An optional backend is not installed or its weights path is not set."""
+
+
+class ImageTooLargeError(DataError):
+    """An image has more pixels than Pillow's decompression-bomb limit allows to decode."""

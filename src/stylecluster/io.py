@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import shutil
 import tempfile
+import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from io import BytesIO
+from dataclasses import dataclass
+from io import BytesIO, StringIO
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylecluster import schemas
-from stylecluster.errors import ConfigError, DataError, SchemaError
+from stylecluster.errors import ConfigError, DataError, ImageTooLargeError, SchemaError
 
 RAW_POSTS_NAMES = ("posts.parquet", "posts.csv", "posts.jsonl")
 
@@ -175,44 +180,206 @@ def find_raw_posts(raw_dir: str | Path) -> Path:
     raise DataError(f"{raw_dir}: no posts table; expected one of {list(RAW_POSTS_NAMES)}.")
 
 
-def read_posts_file(path: str | Path) -> pd.DataFrame:
-    """Read a posts export in Parquet, CSV or JSONL (format from the suffix), all as given.
+ENCODINGS_AUTO = ("utf-8-sig", "gb18030")  # utf-8 (a BOM is dropped), then Chinese Excel's
+
+
+@dataclass(frozen=True)
+class Export:
+    """A posts export as read: the table (every cell as given) and the text encoding used."""
+
+    table: pd.DataFrame
+    encoding: str | None  # None for binary formats (Parquet, xlsx)
+
+
+def read_posts_file(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
+    """Read a posts table in Parquet, CSV, JSONL or xlsx (format from the suffix); see read_export."""
+    return read_export(path, encoding).table
+
+
+def read_export(path: str | Path, encoding: str = "auto") -> Export:
+    """Read a posts export; text formats are decoded with `encoding`.
+
+    Args:
+        path: .parquet, .csv, .jsonl/.ndjson or .xlsx.
+        encoding: "auto" (UTF-8 with or without BOM, then GB18030, the encoding of Chinese Excel
+            exports; GB18030 is a superset of GBK and GB2312) or any Python codec name.
 
     Raises:
-        DataError: If the file is missing, has an unknown suffix or cannot be parsed.
+        DataError: The file is missing, has an unknown suffix, is not in the encoding, or does
+            not parse; the message names the file, the line where known, and the fix.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: posts file not found. Check the path.")
     suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".jsonl", ".ndjson", ".xlsx"):
+        raise DataError(f"{path}: unsupported posts format '{suffix}'; use .parquet, .csv, "
+                        ".jsonl or .xlsx (save .xls as .xlsx first).")
     try:
         if suffix == ".parquet":
-            return pd.read_parquet(path)
+            return Export(pd.read_parquet(path), None)
+        if suffix == ".xlsx":
+            return Export(_read_xlsx(path), None)
+        text, used = _decode(path, encoding)
         if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        if suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(path, lines=True, dtype=False)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+            table = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+            return Export(table, used)
+        return Export(_read_jsonl(text, path), used)
+    except DataError:
+        raise
+    except (ValueError, OSError, ImportError) as exc:
         raise DataError(f"{path}: cannot be read as {suffix[1:]} ({exc}). "
                         "Check the file is a valid export in that format.") from exc
-    raise DataError(f"{path}: unsupported posts format '{suffix}'; use .parquet, .csv or .jsonl.")
 
 
-def read_image(path: str | Path) -> Image.Image:
-    """Open and fully decode an image as RGB.
+def _decode(path: Path, encoding: str) -> tuple[str, str]:
+    data = path.read_bytes()
+    for codec in ENCODINGS_AUTO if encoding == "auto" else (encoding,):
+        try:
+            text = data.decode(codec)
+        except LookupError as exc:
+            raise DataError(f"--encoding {encoding!r} is not a codec Python knows; use auto, "
+                            "utf-8, gb18030, big5, ...") from exc
+        except UnicodeDecodeError as exc:
+            last = exc
+            continue
+        return text, "utf-8" if codec == "utf-8-sig" else codec
+    raise DataError(f"{path}: not readable as {encoding if encoding != 'auto' else 'UTF-8 or GB18030'}"
+                    f" (byte {last.start}: {last.reason}). Pass the export's encoding with "
+                    "--encoding (e.g. big5, utf-16) or re-save the file as UTF-8.")
+
+
+def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: line {number} is not valid JSON ({exc.msg} at column "
+                            f"{exc.colno}): {line[:80]!r}. Fix or remove that line.") from exc
+        if not isinstance(row, dict):
+            raise DataError(f"{path}: line {number} is a JSON {type(row).__name__}, not an object "
+                            "({\"column\": value, ...}). One post per line.")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    table = pd.read_excel(path, engine="openpyxl", dtype=object)
+    # Excel keeps dates as dates and ids as numbers; text is what every other format gives
+    return table.astype(object).where(table.notna(), None)
+
+
+MAX_SIDE = 2048  # default longer side of a decoded image (segment.max_side); larger ones are shrunk
+# Pillow warns about a decompression bomb at Image.open, before a JPEG can be drafted to a fraction of
+# its size; read_image judges the size it will really decode instead. Warning filters are global
+# state, so readers in other threads (embed's loaders) take turns changing them.
+_OPEN_LOCK = threading.Lock()
+_HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+_ALPHA_MODES = ("LA", "PA", "RGBA")
+_PREMULTIPLIED_MODES = ("La", "RGBa")  # colour already multiplied by alpha = composited over black
+log = logging.getLogger(__name__)
+
+
+def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> Image.Image:
+    """Open and decode an image as upright 8-bit RGB, its longer side at most `max_side`.
+
+    The EXIF orientation is applied. 16-bit and 32-bit grey scale to 0..255 (not clipped); float
+    grey is read as 0..1 when it stays within it, else as 0..255; transparent pixels (alpha, or a
+    palette/grey transparency key) are composited over black, the background of segment's masks;
+    CMYK, 1-bit and palette images are converted. A larger image is shrunk (aspect ratio kept,
+    Lanczos); a JPEG is first decoded at 1/2, 1/4 or 1/8 scale (Image.draft), so a huge one never
+    sits in memory at full size. An RGB image within `max_side` decodes to exactly its stored pixels.
+
+    Args:
+        path: The image file.
+        max_side: Longest side, in pixels, of the returned image.
+
+    Returns:
+        A loaded PIL image in mode RGB.
 
     Raises:
+        ImageTooLargeError: If the pixels to decode exceed Pillow's decompression-bomb limit
+            (`PIL.Image.MAX_IMAGE_PIXELS`); a DataError.
         DataError: If the file is missing or does not decode as an image.
     """
     path = Path(path)
+    if max_side < 1:
+        raise ValueError(f"read_image: max_side must be a positive number of pixels, got {max_side}")
     try:
-        with Image.open(path) as img:
+        with _OPEN_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
+            if max(img.size) > max_side:
+                img.draft(img.mode, _fit(img.size, max_side))  # JPEG only; a no-op elsewhere
+            _check_pixels(img.size)
             img.load()
-            return img if img.mode == "RGB" else img.convert("RGB")
+            rgb = _to_rgb(_upright(img, path))
+            if max(rgb.size) > max_side:
+                rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            return rgb
     except FileNotFoundError as exc:
         raise DataError(f"{path}: image file not found.") from exc
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLargeError(
+            f"{path}: too many pixels to decode safely ({exc}); shrink the file (a longer side "
+            "of a few thousand pixels is plenty) or remove it.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"{path}: image does not decode ({exc}); replace or remove the file.") from exc
+
+
+def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """`size` scaled so that its longer side is `max_side` (each side at least 1)."""
+    scale = max_side / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _check_pixels(size: tuple[int, int]) -> None:
+    """Pillow's decompression-bomb rule, applied to the size that will really be decoded."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and size[0] * size[1] > limit:
+        raise Image.DecompressionBombError(
+            f"{size[0]}x{size[1]} = {size[0] * size[1]} pixels to decode, over the limit of "
+            f"{limit} pixels (PIL.Image.MAX_IMAGE_PIXELS)")
+
+
+def _upright(img: Image.Image, path: Path) -> Image.Image:
+    """`img` turned as its EXIF orientation says (itself when there is none)."""
+    try:
+        return ImageOps.exif_transpose(img) if img.getexif().get(0x0112, 1) != 1 else img
+    except (OSError, SyntaxError, ValueError, KeyError, TypeError) as exc:
+        log.warning("%s: EXIF orientation unreadable (%s); the image is used as stored", path, exc)
+        return img
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """8-bit RGB from any Pillow mode; transparency becomes black (see read_image)."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in _HIGH_BIT_MODES:
+        grey = np.clip(np.asarray(img), 0, 65535).astype(np.uint32)  # (H, W)
+        return _grey_to_rgb(((grey * 255 + 32767) // 65535).astype(np.uint8))
+    if mode == "F":
+        grey = np.nan_to_num(np.asarray(img, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        if grey.size and grey.min() >= 0.0 and grey.max() <= 1.0:
+            grey = grey * 255.0
+        return _grey_to_rgb(np.rint(np.clip(grey, 0.0, 255.0)).astype(np.uint8))
+    if mode in _PREMULTIPLIED_MODES:
+        arr = np.asarray(img)  # (H, W, 2 or 4) uint8
+        return _grey_to_rgb(arr[..., 0]) if mode == "La" else Image.fromarray(arr[..., :3].copy())
+    if mode in _ALPHA_MODES or (mode in ("P", "L") and "transparency" in img.info):
+        rgba = np.asarray(img.convert("RGBA")).astype(np.uint16)  # (H, W, 4)
+        rgb = (rgba[..., :3] * rgba[..., 3:] + 127) // 255  # over black: colour * alpha
+        return Image.fromarray(rgb.astype(np.uint8))
+    return img.convert("RGB")
+
+
+def _grey_to_rgb(grey: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.repeat(grey[..., None], 3, axis=2))  # (H, W) -> (H, W, 3) uint8
 
 
 def write_image(img: Image.Image | np.ndarray, path: str | Path) -> str:
@@ -281,10 +448,28 @@ def image_path_is_safe(path: Any) -> bool:
     return ".." not in PurePosixPath(path).parts
 
 
-def image_status(raw_dir: str | Path, image_paths: pd.Series, progress: bool = False) -> pd.Series:
+def image_path_given(path: Any) -> bool:
+    """False for a post without an image (image_path None, NaN or blank: a text-only post)."""
+    if isinstance(path, str):
+        return bool(path.strip())
+    return not (path is None or (pd.api.types.is_scalar(path) and pd.isna(path)))
+
+
+def image_status(raw_dir: str | Path, image_paths: pd.Series, progress: bool = False, *,
+                 max_side: int = MAX_SIDE) -> pd.Series:
     """For each image path (relative to `raw_dir`), "ok" or why it cannot be used.
 
-    Unsafe paths (absolute, with '..') are not opened: validate reports them separately.
+    Images are read one at a time, as `read_image(path, max_side=max_side)` reads them.
+
+    Args:
+        raw_dir: The folder the paths are relative to.
+        image_paths: One image_path per post.
+        progress: Show a tqdm bar on stderr.
+        max_side: As in `read_image`: a JPEG is decoded at a reduced scale when larger.
+
+    Returns:
+        Per row (same index): "ok", "no image" (a text-only post), "unsafe path" (absolute or with
+        '..': never opened), "missing", "unreadable: <why>" or "too_large: <why>".
     """
     from tqdm import tqdm
 
@@ -292,6 +477,9 @@ def image_status(raw_dir: str | Path, image_paths: pd.Series, progress: bool = F
     status = []
     for rel in tqdm(image_paths.tolist(), desc="check images", disable=not progress,
                     unit="img"):
+        if not image_path_given(rel):
+            status.append("no image")
+            continue
         if not image_path_is_safe(rel):
             status.append("unsafe path")
             continue
@@ -300,42 +488,134 @@ def image_status(raw_dir: str | Path, image_paths: pd.Series, progress: bool = F
             status.append("missing")
             continue
         try:
-            read_image(path)
+            read_image(path, max_side=max_side)
             status.append("ok")
+        except ImageTooLargeError as exc:
+            status.append(f"too_large: {exc.__cause__ or exc}")
         except DataError as exc:
-            status.append(f"corrupt: {exc.__cause__ or exc}")
+            status.append(f"unreadable: {exc.__cause__ or exc}")
     return pd.Series(status, index=image_paths.index, dtype=object)
 
 
-def link_images(src_dir: str | Path, rel_paths: list[str], dest_dir: str | Path) -> dict[str, int]:
-    """Make each `src_dir/rel` available as `dest_dir/rel` without duplicating data where possible.
+PROJECT_MARKERS = (".git", ".dvc", "dvc.yaml")  # a folder holding one is a project, not raw data
 
-    Hard links are used when both folders are on one filesystem (no extra space, and DVC hashes
-    them as ordinary files); otherwise the file is copied. Missing sources are counted, not fatal:
-    validate reports them per post.
+
+@contextmanager
+def folder_transaction(out: str | Path, *, force: bool) -> Iterator[Path]:
+    """Build a new `out` in a temporary sibling folder; swap it in only if the block succeeds.
+
+    On any error `out` is exactly as before (the sibling is removed). On success the old `out`, if
+    any, is replaced whole: no stale file survives a `--force`. Nothing outside `out` and its
+    temporary siblings is written, linked or deleted.
+
+    Raises:
+        DataError: `out` exists and is not empty without `force`, is a symlink or a file, holds
+            the current folder, or looks like a project root (holds .git, .dvc or dvc.yaml).
+    """
+    out = Path(out).absolute()
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise DataError(f"{out}: --out must be a folder (not a file or a symlink); raw data is "
+                        "written there whole. Choose another --out.")
+    if out.exists():
+        if Path.cwd().resolve().is_relative_to(out.resolve()):
+            raise DataError(f"{out}: --out holds the current folder; replacing it would delete "
+                            "your work. Choose a folder such as data/raw.")
+        markers = [m for m in PROJECT_MARKERS if (out / m).exists()]
+        if markers:
+            raise DataError(f"{out}: --out holds {markers}, so it is a project, not a raw data "
+                            "folder; it is never replaced. Choose a folder such as data/raw.")
+        if any(out.iterdir()) and not force:
+            raise DataError(f"{out}: folder exists and is not empty; raw data is never "
+                            "overwritten. Choose another --out or pass --force to replace it "
+                            "whole.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rename(out, old / "folder")
+            try:
+                os.rename(tmp, out)
+            except OSError:
+                os.rename(old / "folder", out)
+                raise
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def resolve_images(images_dir: str | Path | None, posts: pd.DataFrame,
+                   source: str = "posts file") -> tuple[dict[str, Path], list[str]]:
+    """Find each post's image file inside `images_dir`, refusing anything that leaves it.
+
+    Args:
+        images_dir: The export's image folder (`--images`).
+        posts: post_id and image_path (relative, POSIX; None for text-only posts).
+        source: The export's file name, for messages.
 
     Returns:
-        Counts {"linked", "copied", "missing"}.
-    """
-    import shutil
+        (post_id -> the real file, after symlinks; post_ids whose image file does not exist).
 
-    src_dir, dest_dir = Path(src_dir), Path(dest_dir)
-    if not src_dir.is_dir():
-        raise DataError(f"{src_dir}: image folder not found. Pass the folder holding the export's "
-                        "images with --images.")
-    counts = {"linked": 0, "copied": 0, "missing": 0}
-    for rel in rel_paths:
-        src, dest = src_dir / rel, dest_dir / rel
-        if not src.is_file():
-            counts["missing"] += 1
+    Raises:
+        DataError: The folder is missing while images are named, or a path resolves (through a
+            symlink) outside it; the message names the post and the path.
+    """
+    named = posts[posts["image_path"].notna()]
+    if not len(named):
+        return {}, []
+    if images_dir is None:
+        raise DataError(f"{source}: {len(named)} post(s) name an image, e.g. "
+                        f"{named['image_path'].iloc[0]!r}; pass the folder holding them with "
+                        "--images.")
+    images_dir = Path(images_dir)
+    if not images_dir.is_dir():
+        raise DataError(f"{images_dir}: image folder not found. Pass the folder holding the "
+                        "export's images with --images.")
+    root = images_dir.resolve()
+    found: dict[str, Path] = {}
+    missing: list[str] = []
+    for post_id, rel in zip(named["post_id"], named["image_path"]):
+        real = (images_dir / rel).resolve()
+        if not real.is_relative_to(root):
+            raise DataError(f"{source}: post {post_id} names image {rel!r}, which resolves to "
+                            f"{real}, outside --images ({root}); a symlink may point out of the "
+                            "folder. Copy the file into the images folder or fix the row.")
+        if real.is_file():
+            found[post_id] = real
+        else:
+            missing.append(post_id)
+    return found, missing
+
+
+def place_images(files: dict[str, Path], posts: pd.DataFrame, dest_dir: Path,
+                 *, link: bool) -> dict[str, int]:
+    """Copy (or hard-link) each post's image to `dest_dir/<its image_path>`.
+
+    Copies by default: a hard link shares the source's inode, so when DVC later makes its cache
+    read-only the export's own file would change mode too. `link=True` saves the space.
+
+    Returns:
+        Counts {"copied", "linked"}.
+    """
+    counts = {"copied": 0, "linked": 0}
+    rel_of = dict(zip(posts["post_id"], posts["image_path"]))
+    for post_id, src in files.items():
+        dest = dest_dir / rel_of[post_id]
+        if dest.exists():  # two posts sharing one image file
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists():
-            dest.unlink()
-        try:
-            os.link(src, dest)
-            counts["linked"] += 1
-        except OSError:
-            shutil.copy2(src, dest)
-            counts["copied"] += 1
+        if link:
+            try:
+                os.link(src, dest)
+                counts["linked"] += 1
+                continue
+            except OSError:
+                pass  # another file system: copy
+        shutil.copyfile(src, dest)
+        counts["copied"] += 1
     return counts

@@ -25,7 +25,7 @@ import hashlib
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,7 +35,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from stylecluster.config import SegmentParams
-from stylecluster.errors import BackendError, DataError
+from stylecluster.errors import BackendError, DataError, ImageTooLargeError
+from stylecluster.io import image_path_given, image_path_is_safe
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,11 @@ log = logging.getLogger(__name__)
 KEPT = "kept"
 LOW_SHARE = "low_clothing_share"
 NO_POSE = "no_pose"
+NO_IMAGE = "no_image"  # a text-only post: nothing to read
 UNREADABLE = "unreadable"
-DROP_KINDS = (LOW_SHARE, NO_POSE, UNREADABLE)
+TOO_LARGE = "too_large"  # over Pillow's decompression-bomb limit (io.ImageTooLargeError)
+DROP_KINDS = (LOW_SHARE, NO_POSE, NO_IMAGE, UNREADABLE, TOO_LARGE)
+NO_IMAGE_REASON = "no image"
 
 # Skin: the YCrCb box of Chai & Ngan (1999), robust across skin tones under daylight.
 SKIN_CR = (133, 173)
@@ -351,8 +355,10 @@ def segment_posts(
     """Segment a stream of images, one at a time, and build the manifest.
 
     Args:
-        images: (post_id, image) pairs; image is an (H, W, 3) uint8 RGB array (or PIL RGB), or the
-            Exception raised while reading it, which is recorded as dropped ("unreadable image").
+        images: (post_id, image) pairs, as `load_images` yields them; image is an (H, W, 3) uint8
+            RGB array (or PIL RGB); None for a post without an image (dropped as "no image"); or
+            the Exception raised while reading it, dropped as "image too large: ..." for an
+            ImageTooLargeError, else as "unreadable image: ...".
         params: The `segment` params.
         segmenter: An open segmenter from `make_segmenter(params)`.
         on_kept: Called as `on_kept(post_id, mask_path, masked)` for each kept image, with
@@ -375,11 +381,12 @@ def segment_posts(
             raise DataError(f"post_id {post_id!r} appears twice in the segment input; "
                             "post_ids must be unique (re-run validate).")
         seen.add(post_id)
-        if isinstance(img, Exception):
-            log.warning("post %s: unreadable image, dropped: %s", post_id, img)
-            rows.append(_row(post_id, math.nan, math.nan, False, f"unreadable image: {img}", "",
-                             ""))
-            kinds.append(UNREADABLE)
+        if img is None or isinstance(img, Exception):
+            kind, reason = _unread(img)
+            if img is not None:
+                log.warning("post %s: %s, dropped", post_id, reason)
+            rows.append(_row(post_id, math.nan, math.nan, False, reason, "", ""))
+            kinds.append(kind)
             continue
         arr = _as_image(img, post_id)
         res = segment_image(arr, params, segmenter)
@@ -394,6 +401,42 @@ def segment_posts(
     manifest = pd.DataFrame({col: pd.Series([r[col] for r in rows], dtype=dtype)
                              for col, dtype in MANIFEST_COLUMNS.items()})
     return SegmentOutput(manifest, summarize(manifest, kinds, params))
+
+
+def load_images(post_ids: Iterable[str], image_paths: Iterable[Any],
+                load: Callable[[str], Any]) -> Iterator[tuple[str, Any]]:
+    """Read each post's image lazily, for `segment_posts`: one image in memory at a time.
+
+    Args:
+        post_ids: One per post.
+        image_paths: Aligned with post_ids; relative to the raw folder, or None/NaN/blank for a
+            text-only post.
+        load: Reads one image path (e.g. `io.read_image` under the raw folder) or raises DataError.
+
+    Yields:
+        (post_id, image), image being what `load` returned, None for a post without an image, or
+        the DataError raised for an unsafe path or by `load` (never raised here).
+    """
+    for post_id, rel in zip(post_ids, image_paths):
+        if not image_path_given(rel):
+            yield post_id, None
+        elif not image_path_is_safe(rel):
+            yield post_id, DataError(f"unsafe image_path {rel!r}: it must be relative and stay "
+                                     "inside the raw folder (validate rejects it)")
+        else:
+            try:
+                yield post_id, load(rel)
+            except DataError as exc:
+                yield post_id, exc
+
+
+def _unread(img: Exception | None) -> tuple[str, str]:
+    """Kind and manifest reason of a post whose image was not read."""
+    if img is None:
+        return NO_IMAGE, NO_IMAGE_REASON
+    if isinstance(img, ImageTooLargeError):
+        return TOO_LARGE, f"image too large: {img}"
+    return UNREADABLE, f"unreadable image: {img}"
 
 
 def _row(post_id: str, share: float, person_share: float, kept: bool, reason: str,
@@ -412,8 +455,9 @@ def summarize(manifest: pd.DataFrame, kinds: list[str], params: SegmentParams) -
 
     Returns:
         A JSON-ready mapping: method, threshold, counts (n_images, n_kept, n_dropped,
-        dropped_by_reason), clothing-share mean and quantiles (None when nothing was readable) and
-        the first 50 unreadable post_ids (all of them are in the manifest).
+        dropped_by_reason, one entry per DROP_KINDS), clothing-share mean and quantiles (None when
+        nothing was readable) and the first 50 unreadable post_ids (all of them are in the
+        manifest).
     """
     shares = manifest["clothing_share"].dropna()
     quantiles = {name: (float(shares.quantile(q)) if len(shares) else None)

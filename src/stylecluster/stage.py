@@ -77,6 +77,7 @@ def run_stage(
     configure_logging(args.verbose)
     try:
         raw_params = io.read_params(args.params)
+        config.check_sections(raw_params, str(args.params))
         section = config.load_section(raw_params, name) if name in config.SECTIONS else None
         ctx = StageContext(name, args, section, config.load_section(raw_params, "base"), raw_params)
         summary = body(ctx)

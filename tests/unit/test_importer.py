@@ -29,15 +29,22 @@ def _export(tmp_path, n=4):
 MAP = "post_id=id,content=post_content,tags=post_tag,posted_at=date,image_path=img,label=style"
 
 
+def _canon(export, spec=MAP, date_format="%Y/%m/%d %H:%M", **kw):
+    options = importer.ImportOptions(mapping=importer.parse_column_map(spec),
+                                     date_format=date_format, **kw)
+    return importer.to_canonical(export, options).table
+
+
 def test_parse_map():
-    assert importer.parse_column_map("content=post_content, tags=post_tag") == {
-        "content": "post_content", "tags": "post_tag"}
+    assert importer.parse_column_map("content=标题+内容, tags=post_tag") == {
+        "content": ("标题", "内容"), "tags": ("post_tag",)}
 
 
 @pytest.mark.parametrize("spec, message", [
     ("caption=post_content", r"unknown canonical column 'caption'; allowed: post_id, content"),
     ("content", r"'content' is not canonical=theirs"),
     ("content=", r"no source column given for 'content'"),
+    ("posted_at=a+b", r"'posted_at' takes one column; only content, tags can join"),
 ])
 def test_bad_map(spec, message):
     with pytest.raises(ConfigError, match=message):
@@ -45,41 +52,34 @@ def test_bad_map(spec, message):
 
 
 def test_to_canonical_maps_and_formats_dates(tmp_path):
-    export = _export(tmp_path)
-    out = importer.to_canonical(export, importer.parse_column_map(MAP), date_format="%Y/%m/%d %H:%M")
+    out = _canon(_export(tmp_path))
     assert list(out.columns) == ["post_id", "content", "tags", "posted_at", "image_path", "label"]
-    assert out["posted_at"].tolist()[0] == "2023-05-17 08:30:00"
-    assert out["image_path"].tolist()[0] == "images/sub/0.jpg"
+    # 08:30 in Shanghai is 00:30 UTC: the table holds exact UTC instants
+    assert str(out["posted_at"].iloc[0]) == "2023-05-17 00:30:00+00:00"
+    assert out["image_path"].tolist()[0] == "sub/0.jpg"
     assert out["content"].tolist()[1] is None  # NaN stays missing; cleaning is preprocess's job
     assert out["content"].tolist()[2] == "nan"
+    assert out["tags"].tolist()[:2] == ["#每日穿搭 #连衣裙", "#大衣"]
 
 
 def test_unknown_source_column_named(tmp_path):
     export = _export(tmp_path)
-    with pytest.raises(DataError, match=r"column\(s\) \['post_text'\] \(mapped to \['content'\]\) "
-                                        r"not found; the file has \['id'"):
-        importer.to_canonical(export, {"content": "post_text", "posted_at": "date",
-                                       "image_path": "img"}, date_format=None, source="x.csv")
-
-
-def test_required_column_unmapped(tmp_path):
-    export = _export(tmp_path).drop(columns=["img"])
-    with pytest.raises(DataError, match=r"no column for \['image_path'\]"):
-        importer.to_canonical(export, {"posted_at": "date"}, date_format=None)
+    with pytest.raises(DataError, match=r"x.csv: column\(s\) \['post_text'\] not found; the file "
+                                        r"has \['id'"):
+        importer.to_canonical(export, importer.ImportOptions(
+            mapping={"content": ("post_text",), "posted_at": ("date",)}, source="x.csv"))
 
 
 def test_date_format_mismatch_names_rows(tmp_path):
-    export = _export(tmp_path)
     with pytest.raises(DataError, match=r"4 value\(s\) of column 'date' do not parse with "
-                                        r"--date-format '%Y-%m-%d'.*rows \[0, 1, 2, 3\]"):
-        importer.to_canonical(export, importer.parse_column_map(MAP), date_format="%Y-%m-%d")
+                                        r"--date-format '%Y-%m-%d'.*rows \[1, 2, 3, 4\]"):
+        _canon(_export(tmp_path), date_format="%Y-%m-%d")
 
 
 def test_post_id_defaults_to_row_number(tmp_path):
     export = _export(tmp_path).drop(columns=["id"])
-    out = importer.to_canonical(export, {"posted_at": "date", "image_path": "img"},
-                                date_format="%Y/%m/%d %H:%M")
-    assert out["post_id"].tolist() == ["row000000", "row000001", "row000002", "row000003"]
+    out = _canon(export, "posted_at=date,image_path=img")
+    assert out["post_id"].tolist() == ["row000001", "row000002", "row000003", "row000004"]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
@@ -95,14 +95,15 @@ def test_cli_import_each_format_then_validate(tmp_path, suffix):
          tmp_path / "export_imgs", "--map", MAP, "--date-format", "%Y/%m/%d %H:%M", "--out", out],
         capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "4 linked" in proc.stderr
+    assert "4 copied" in proc.stderr
     table = io.read_table(out / "posts.parquet")
     assert len(table) == 4
-    # hard links: the image is the same inode, not a copy
-    assert (out / "images/sub/0.jpg").stat().st_ino == (tmp_path / "export_imgs/sub/0.jpg").stat().st_ino
+    # copies by default: the export's files never share an inode with the raw folder
+    assert (out / "images/sub/0.jpg").read_bytes() == (tmp_path / "export_imgs/sub/0.jpg").read_bytes()
+    assert (out / "images/sub/0.jpg").stat().st_ino != (tmp_path / "export_imgs/sub/0.jpg").stat().st_ino
     if suffix != ".csv":
         return  # validating one imported format is enough (great-expectations takes ~10 s to load)
-    (tmp_path / "params.yaml").write_text("base: {progress: false}\nvalidate: {}\n")
+    (tmp_path / "params.yaml").write_text("base: {progress: false}\nvalidate: {min_posts: 1}\n")
     proc = subprocess.run(
         [ROOT / ".venv/bin/python", ROOT / "stages/validate.py", "--raw", out, "--out",
          tmp_path / "v", "--report", tmp_path / "r.json", "--params", tmp_path / "params.yaml"],
@@ -134,8 +135,9 @@ def test_cli_import_unreadable_file(tmp_path):
 
 
 def test_cli_import_unsupported_suffix(tmp_path):
-    (tmp_path / "e.xlsx").write_text("x")
+    (tmp_path / "e.xls").write_text("x")
     proc = subprocess.run(
-        [ROOT / ".venv/bin/stylecluster", "import", "--posts", tmp_path / "e.xlsx", "--images",
+        [ROOT / ".venv/bin/stylecluster", "import", "--posts", tmp_path / "e.xls", "--images",
          tmp_path, "--out", tmp_path / "raw"], capture_output=True, text=True)
-    assert proc.returncode == 1 and "unsupported posts format '.xlsx'" in proc.stderr
+    assert proc.returncode == 1 and "unsupported posts format '.xls'" in proc.stderr
+    assert "save .xls as .xlsx" in proc.stderr

@@ -8,7 +8,7 @@ import pytest
 from stylecluster import config, io, validate
 from tests.conftest import ROOT, VENV_PYTHON, write_raw
 
-PARAMS = config.load_section({}, "validate")
+PARAMS = config.load_section({"validate": {"min_posts": 1}}, "validate")
 
 
 def _run(table, params=PARAMS, status=None):
@@ -61,15 +61,13 @@ def test_missing_column_blocks_with_fix(table):
     (lambda t: t.assign(post_id=t["post_id"].replace({"p004": "p005"})),
      ("expect_column_values_to_be_unique", "post_id"), "p005"),
     (lambda t: t.assign(posted_at=t["posted_at"].replace({t["posted_at"][2]: "17/05/2024"})),
-     ("expect_column_values_to_not_be_null", "posted_at_naive"), "p002"),
+     ("expect_column_values_to_be_in_set", "posted_at"), "p002"),
     (lambda t: t.assign(posted_at=t["posted_at"].replace({t["posted_at"][1]: "1999-01-01 00:00:00"})),
-     ("expect_column_values_to_be_between", "posted_at_naive"), "p001"),
+     ("expect_column_values_to_be_between", "posted_at"), "p001"),
     (lambda t: t.assign(image_path=t["image_path"].replace({"images/p006.png": "../etc/p.png"})),
-     ("expect_column_values_to_be_in_set", "image_path_safe"), "p006"),
+     ("expect_column_values_to_be_in_set", "image_path"), "p006"),
     (lambda t: t.assign(image_path=t["image_path"].replace({"images/p007.png": "/abs/p.png"})),
-     ("expect_column_values_to_be_in_set", "image_path_safe"), "p007"),
-    (lambda t: t.assign(image_path=t["image_path"].where(t.index != 8, None)),
-     ("expect_column_values_to_not_be_null", "image_path"), "p008"),
+     ("expect_column_values_to_be_in_set", "image_path"), "p007"),
 ])
 def test_each_blocking_expectation(table, mutate, expected, example):
     result = _run(mutate(table.copy()))
@@ -87,19 +85,20 @@ def test_image_status_blocks_and_names_post(table):
     status = pd.Series(["ok"] * len(table))
     status[4] = "missing"
     result = _run(table, status=status)
-    assert ("expect_column_values_to_be_in_set", "image_status") in _failed(result)
+    assert ("expect_column_values_to_be_in_set", "image_path") in _failed(result)
     assert any("p004" in line for line in result.blocking_failures)
 
 
 def test_label_set(table):
-    params = config.load_section({"validate": {"labels": ["连衣裙"]}}, "validate")
+    params = config.load_section({"validate": {"labels": ["连衣裙"], "min_posts": 1}}, "validate")
     result = _run(table, params)
     entry = next(e for e in result.report["results"] if e["column"] == "label")
     assert not entry["success"] and entry["unexpected_count"] == 5
 
 
 def test_long_captions_are_soft(table):
-    params = config.load_section({"validate": {"caption_max_chars": 5, "caption_mostly": 0.9}},
+    params = config.load_section({"validate": {"caption_max_chars": 5, "caption_mostly": 0.9,
+                                               "min_posts": 1}},
                                  "validate")
     result = _run(table, params)
     assert result.ok, "caption bounds never block"
@@ -120,20 +119,21 @@ def test_image_status_reads_files(raw_dir):
     (raw_dir / "images" / "p002.png").unlink()
     paths = pd.Series(["images/p000.png", "images/p001.png", "images/p002.png", "../p.png"])
     status = io.image_status(raw_dir, paths).tolist()
-    assert status[0] == "ok" and status[1].startswith("corrupt") and status[2] == "missing"
+    assert status[0] == "ok" and status[1].startswith("unreadable") and status[2] == "missing"
     assert status[3] == "unsafe path"
 
 
 def test_stage_fails_with_summary_and_keeps_raw(raw_dir, tmp_path):
     (raw_dir / "images" / "p003.png").write_bytes(b"garbage")
     before = (raw_dir / "posts.parquet").read_bytes()
-    (tmp_path / "params.yaml").write_text("base: {progress: false}\nvalidate: {}\n")
+    (tmp_path / "params.yaml").write_text("base: {progress: false}\nvalidate: {min_posts: 1}\n")
     proc = subprocess.run(
         [VENV_PYTHON, ROOT / "stages" / "validate.py", "--raw", raw_dir, "--out", tmp_path / "v",
          "--report", tmp_path / "validation.json", "--params", tmp_path / "params.yaml"],
         capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert "image_status" in proc.stderr and "p003" in proc.stderr and "Fix:" in proc.stderr
+    assert "'image_path'" in proc.stderr and "p003" in proc.stderr and "Fix:" in proc.stderr
+    assert "unreadable: 1" in proc.stderr
     report = io.read_json(tmp_path / "validation.json")
     assert report["success"] is False
     assert not (tmp_path / "v" / "posts.parquet").exists()
@@ -141,7 +141,7 @@ def test_stage_fails_with_summary_and_keeps_raw(raw_dir, tmp_path):
 
 
 def test_stage_writes_posts(raw_dir, tmp_path):
-    (tmp_path / "params.yaml").write_text("base: {progress: false}\nvalidate: {}\n")
+    (tmp_path / "params.yaml").write_text("base: {progress: false}\nvalidate: {min_posts: 1}\n")
     proc = subprocess.run(
         [VENV_PYTHON, ROOT / "stages" / "validate.py", "--raw", raw_dir, "--out", tmp_path / "v",
          "--report", tmp_path / "validation.json", "--params", tmp_path / "params.yaml"],
@@ -149,3 +149,58 @@ def test_stage_writes_posts(raw_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr
     posts = io.read_table(tmp_path / "v" / "posts.parquet", "posts")
     assert len(posts) == 12 and posts["post_id"].is_unique
+
+
+def test_text_only_and_undated_posts_are_posts(table):
+    t = table.copy()
+    t.loc[1, "image_path"] = None
+    t.loc[2, "image_path"] = "  "
+    t.loc[3, "posted_at"] = None
+    t.loc[4, "posted_at"] = ""
+    status = pd.Series(["ok"] * len(t))
+    status[[1, 2]] = "no image"
+    result = _run(t, status=status)
+    assert result.ok, result.blocking_failures
+    posts = result.posts.set_index("post_id")
+    assert posts.loc["p001", "image_path"] is None and posts.loc["p002", "image_path"] is None
+    assert posts.loc[["p003", "p004"], "month"].isna().all()
+    assert result.report["n_undated"] == 2 and result.report["n_text_only"] == 2
+    assert result.posts["post_id"].tolist()[-2:] == ["p003", "p004"], "undated sort last"
+
+
+@pytest.mark.parametrize("undated, ok, n", [("keep", True, 10), ("drop", True, 9),
+                                            ("error", False, None)])
+def test_undated_policy(table, undated, ok, n):
+    t = table.copy()
+    t.loc[5, "posted_at"] = None
+    params = config.load_section({"validate": {"undated": undated, "min_posts": 1}}, "validate")
+    result = _run(t, params)
+    assert result.ok is ok, result.blocking_failures
+    if ok:
+        assert len(result.posts) == n
+        assert result.report.get("n_undated_dropped", 0) == 10 - n
+    else:
+        assert any("validate.undated" in line and "p005" in line
+                   for line in result.blocking_failures)
+
+
+def test_too_few_posts_stop_with_the_minimum(table):
+    params = config.load_section({"validate": {"min_posts": 12}}, "validate")
+    result = _run(table, params)
+    assert not result.ok
+    assert "only 10 post(s) remain" in result.blocking_failures[0]
+    assert "validate.min_posts = 12" in result.blocking_failures[0]
+
+
+def test_control_characters_removed_and_counted(table):
+    t = table.copy()
+    t.loc[0, "content"] = "连衣裙\x1b[31m红\x07色\u202e反\n第二行\t好"
+    result = _run(t)
+    assert result.posts.set_index("post_id").loc["p000", "content"] == "连衣裙[31m红色反\n第二行\t好"
+    assert result.report["n_control_char_cells"] == 1
+
+
+def test_kept_columns_pass_through(table):
+    result = _run(table.assign(likes=range(10), author="a"))
+    assert result.posts.set_index("post_id").loc["p003", "likes"] == 3
+    assert result.report["extra_columns"] == ["likes", "author"]

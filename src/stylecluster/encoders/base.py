@@ -5,6 +5,11 @@ L2-normalised rows. Backends implement `_encode`; `encode` checks the shape, fin
 and normalises, so every backend returns the same kind of matrix. `cache_key` names everything that
 changes the vectors (model, weights, preprocessing, prompt), never things that do not (device,
 batch size), so the per-item cache stays valid across those.
+
+A text backend with an input limit sets `max_tokens` and `count_tokens`; `fit_text` then cuts a
+longer text to a prefix that fits (`fit_prefix`), and `encode` only ever passes fitted
+texts to `_encode`, so one 100,000-character caption costs what a text at the limit costs. A text
+that fits is passed on unchanged (the same object), so its vector is exactly what it was.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +38,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+FIRST_CUT_CHARS_PER_TOKEN = 4  # fit_prefix's first cut: characters kept per token of the limit
 
 
 class Encoder(ABC):
@@ -43,19 +49,42 @@ class Encoder(ABC):
         modality: "image" or "text".
         dim: Width of the output vectors.
         cache_key: Identifies the vectors this encoder produces (name, weights, preprocessing).
+        max_tokens: Texts: the most tokens the model is fed (special tokens and any prompt
+            included); longer texts are cut to it. None: no limit (images, the `hash` stand-in).
     """
 
     name: str = ""
     modality: Modality = "image"
     dim: int = 0
     cache_key: str = ""
+    max_tokens: int | None = None
 
     @abstractmethod
     def _encode(self, batch: Sequence[Any]) -> np.ndarray:
         """Return the raw `(len(batch), dim)` vectors of a non-empty batch."""
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model would be fed for the whole `text` (special tokens, prompt included).
+
+        Only backends that set `max_tokens` implement it.
+        """
+        raise NotImplementedError(f"encoder {self.name!r} sets no max_tokens")
+
+    def fit_text(self, text: str) -> str:
+        """`text` as this encoder embeds it: itself if it fits in `max_tokens`, else cut to fit.
+
+        Returns:
+            `text` itself (the same object) when it fits or there is no limit; otherwise the
+            prefix of at most `max_tokens` tokens that `fit_prefix` finds.
+        """
+        if self.max_tokens is None:
+            return text
+        return fit_prefix(text, self.count_tokens, self.max_tokens)
+
     def encode(self, batch: Sequence[Image.Image] | Sequence[str]) -> np.ndarray:
         """Encode a batch of images (RGB PIL) or texts.
+
+        Texts longer than `max_tokens` are cut to fit first (`fit_text`); others pass unchanged.
 
         Args:
             batch: Items of this encoder's modality.
@@ -68,6 +97,8 @@ class Encoder(ABC):
         """
         if len(batch) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.max_tokens is not None:
+            batch = [self.fit_text(text) for text in batch]
         out = np.asarray(self._encode(batch), dtype=np.float32)
         if out.shape != (len(batch), self.dim):
             raise BackendError(
@@ -81,6 +112,42 @@ class Encoder(ABC):
                 f"({int((~np.isfinite(out)).sum())} entries); check the weights file and device."
             )
         return l2_normalise(out)
+
+
+def fit_prefix(text: str, count: Callable[[str], int], limit: int) -> str:
+    """Cut `text` to a prefix of at most `limit` tokens, at a cost bounded by `limit`, not the text.
+
+    The text is never tokenized whole when it is long: its first 4 x `limit` characters are
+    tokenized, and that cut is doubled only while the prefix still fits (text that tokenizes to
+    very few tokens per character, e.g. long runs of spaces). A prefix over the limit means the
+    text needs cutting (more characters can only re-split the last pieces), so the rest is never
+    read; a fitting prefix is then found by bisection on its length (about log2(4 x limit)
+    tokenizer calls on at most that many characters).
+
+    Args:
+        text: The text.
+        count: Tokens the model is fed for a text (special tokens and any prompt included);
+            `count("") <= limit` is assumed.
+        limit: The model's input limit in tokens.
+
+    Returns:
+        `text` itself (the same object) when `count(text) <= limit`; otherwise a prefix `p` with
+        `count(p) <= limit < count(p + next character)`.
+    """
+    cut = FIRST_CUT_CHARS_PER_TOKEN * limit
+    while cut < len(text) and count(text[:cut]) <= limit:
+        cut *= 2
+    if cut >= len(text) and count(text) <= limit:
+        return text
+    head = text[:cut]
+    lo, hi = 0, len(head)  # count(head[:lo]) <= limit < count(head[:hi])
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if count(head[:mid]) <= limit:
+            lo = mid
+        else:
+            hi = mid
+    return head[:lo]
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

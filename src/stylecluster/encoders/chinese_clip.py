@@ -5,7 +5,9 @@ snapshot of OFA-Sys/chinese-clip-vit-base-patch16). Both are loaded with `local_
 Image and text share one space, so the same folder can serve both `embed.image_encoder` and
 `embed.text_encoder`; each encoder keeps only its own tower. Without torchvision, transformers
 uses its PIL image processor (same resize/crop/normalise). Texts are truncated at 52 tokens, the
-context Chinese-CLIP was trained with.
+context Chinese-CLIP was trained with: `fit_text` cuts a longer text to a prefix of at most 52
+tokens ([CLS] and [SEP] included) before the processor tokenizes it, so a very long caption is
+never tokenized whole; the processor's own truncation stays on as well.
 """
 
 from __future__ import annotations
@@ -57,9 +59,13 @@ class ChineseCLIPEncoder(Encoder):
             model.text_model = None
         else:
             model.vision_model = None
+            self.max_tokens = MAX_TEXT_TOKENS
         self.model = model.eval().to(self.device)
         self.dim = int(model.config.projection_dim)
         self.cache_key = f"chinese-clip/{fingerprint(folder)}/{modality}/v1"
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.processor.tokenizer(text, verbose=False)["input_ids"])  # [CLS] .. [SEP]
 
     def _encode(self, batch: Sequence[Any]) -> np.ndarray:
         import torch

@@ -16,7 +16,9 @@ the modules are imported (and removed from `sys.modules` afterwards, so nothing 
 
 Image preprocessing is ImageBind's own, done in PIL: bicubic resize of the short side to 224,
 centre crop 224, CLIP mean/std. Text uses ImageBind's CLIP BPE tokenizer (77 tokens; the
-vocabulary is mostly English, so Chinese captions fall back to byte-level pieces).
+vocabulary is mostly English, so Chinese captions fall back to byte-level pieces). The tokenizer
+keeps the first 77 but BPE-encodes the whole text first, in pure Python, so `fit_text` cuts a
+longer text to a prefix of at most 77 tokens (start and end tokens included) before it.
 
 The checkpoint (`embed.imagebind_checkpoint`, e.g. imagebind_huge.pth) is read with
 `torch.load(..., weights_only=True, mmap=True)` into a model built on the meta device and loaded
@@ -272,8 +274,12 @@ class ImageBindEncoder(Encoder):
         if modality == "text":
             _, prep_mod, bpe = import_imagebind()
             self.tokenizer = prep_mod.SimpleTokenizer(bpe_path=str(bpe))
+            self.max_tokens = int(self.tokenizer.context_length)  # 77
         prep = "crop-bicubic224-clip" if modality == "image" else "clip-bpe77"
         self.cache_key = f"imagebind/{fingerprint(checkpoint)}/{prep}/v1"
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text)) + 2  # + <|startoftext|> and <|endoftext|>
 
     def _encode(self, batch: Sequence[Any]) -> np.ndarray:
         import torch

@@ -5,6 +5,11 @@ downloaded snapshot), e.g. text2vec-large-chinese, bge-small-zh, m3e-base. The f
 with `local_files_only=True`: nothing is downloaded. Texts are embedded as they are (no prompt); a
 model that expects an instruction prefix should be given one through its own
 `config_sentence_transformers.json` default prompt.
+
+The model's `max_seq_length` is its token limit (special tokens and that prompt included):
+sentence-transformers would truncate to it too, but only after tokenizing the whole text, so
+`fit_text` cuts a longer text first (counted by the model's own tokenizer); texts that fit are
+passed on unchanged. A model without a usable `max_seq_length` gets no limit.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
     from stylecluster.config import EmbedParams
 
 KEY = "sentence_transformers_path"
+NO_LIMIT = 1_000_000  # transformers' model_max_length when a tokenizer sets none is ~1e30
 
 
 class SentenceTransformersEncoder(Encoder):
@@ -58,7 +64,15 @@ class SentenceTransformersEncoder(Encoder):
         get_dim = getattr(self.model, "get_embedding_dimension", None) or \
             self.model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
+        limit = self.model.max_seq_length
+        self.max_tokens = int(limit) if limit and limit < NO_LIMIT else None
+        prompts = getattr(self.model, "prompts", None) or {}
+        self.prompt = prompts.get(getattr(self.model, "default_prompt_name", None) or "", "")
         self.cache_key = f"sentence-transformers/{fingerprint(folder)}/v1"
+
+    def count_tokens(self, text: str) -> int:
+        # what encode() feeds: the default prompt + the text, with the tokenizer's special tokens
+        return len(self.model.tokenizer(self.prompt + text, verbose=False)["input_ids"])
 
     def _encode(self, batch: Sequence[str]) -> np.ndarray:
         return self.model.encode(list(batch), batch_size=len(batch), convert_to_numpy=True,

