@@ -95,9 +95,13 @@ def _cmd_import(args: argparse.Namespace) -> str:
 def _cmd_check_params(args: argparse.Namespace) -> str:
     from stylecluster import config, io
 
+    from stylecluster import encoders
+
     params = io.read_params(args.params)
     config.check_sections(params, str(args.params))
     sections = config.load_all(params)
+    encoders.check_name(sections["embed"].image_encoder, "image")
+    encoders.check_name(sections["embed"].text_encoder, "text")
     return f"{args.params}: {len(sections)} sections valid"
 
 
@@ -157,8 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing --out folder whole")
     p.set_defaults(func=_cmd_import)
 
-    p = sub.add_parser("check-params", help="validate params.yaml without running anything")
-    p.add_argument("--params", default="params.yaml", type=Path)
+    p = sub.add_parser("check-params", help="validate a params file without running anything",
+                       description="Check every section of a params file (unknown sections and "
+                       "keys, types, ranges, encoder and segmenter names, time zones) without "
+                       "running anything.")
+    p.add_argument("--params", default="params.yaml", type=Path,
+                   help="the params file to check (default: params.yaml)")
     p.set_defaults(func=_cmd_check_params)
     from stylecluster.experiments import add_compare_parser  # grid of dvc experiments
 

@@ -224,10 +224,8 @@ class EmbedParams:
     chinese_clip_path: str | None = None
 
     def __post_init__(self) -> None:
-        from stylecluster import encoders  # the registry; backends themselves import lazily
-
-        encoders.check_name(self.image_encoder, "image")
-        encoders.check_name(self.text_encoder, "text")
+        # Encoder names are checked against the registry by check-params and the embed stage
+        # (importing the registry here would make every stage depend on the encoder package).
         check(self.batch_size >= 1, "embed", "batch_size", self.batch_size, "an integer >= 1")
         check(self.torch_threads >= 1, "embed", "torch_threads", self.torch_threads,
               "an integer >= 1")

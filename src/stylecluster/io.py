@@ -291,7 +291,8 @@ def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> Image.Image:
     palette/grey transparency key) are composited over black, the background of segment's masks;
     CMYK, 1-bit and palette images are converted. A larger image is shrunk (aspect ratio kept,
     Lanczos); a JPEG is first decoded at 1/2, 1/4 or 1/8 scale (Image.draft), so a huge one never
-    sits in memory at full size. An RGB image within `max_side` decodes to exactly its stored pixels.
+    sits in memory at full size. An RGB image within `max_side` decodes to exactly its stored
+    pixels.
 
     Args:
         path: The image file.
@@ -307,7 +308,7 @@ def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> Image.Image:
     """
     path = Path(path)
     if max_side < 1:
-        raise ValueError(f"read_image: max_side must be a positive number of pixels, got {max_side}")
+        raise ValueError(f"read_image: max_side must be a positive pixel count, got {max_side}")
     try:
         with _OPEN_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

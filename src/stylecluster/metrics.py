@@ -53,7 +53,7 @@ def size_stats(labels: np.ndarray, tiny_share: float = TINY_SHARE) -> dict[str, 
     }
 
 
-def month_stats(labels: np.ndarray, months: np.ndarray) -> dict[str, float | int]:
+def month_stats(labels: np.ndarray, months: np.ndarray) -> dict[str, float | int | None]:
     """How much a single cluster dominates each month.
 
     Args:
@@ -62,15 +62,19 @@ def month_stats(labels: np.ndarray, months: np.ndarray) -> dict[str, float | int
 
     Returns:
         mean_month_top_share (the largest single-cluster share within a month, averaged over
-        months), worst_month_top_share (its maximum) and n_months. A single month is measured as it is, with
+        months), worst_month_top_share (its maximum), n_months and n_undated (posts without a
+        month, left out of these stats; None shares when every post is undated). A single month is measured as it is, with
         a warning that there is no month-to-month comparison.
     """
     frame = pd.DataFrame({"cluster": np.asarray(labels), "month": np.asarray(months)})
-    if frame["month"].isna().any():
-        raise DataError(f"metrics: {int(frame['month'].isna().sum())} clustered post(s) have no "
-                        "month; re-run the validate stage.")
     if frame.empty:
         raise DataError("metrics: no labelled posts to measure.")
+    undated = frame["month"].isna()
+    frame = frame[~undated]  # undated posts are clustered but belong to no month
+    if frame.empty:
+        log.warning("metrics: no clustered post has a date; there are no monthly stats")
+        return {"mean_month_top_share": None, "worst_month_top_share": None, "n_months": 0,
+                "n_undated": int(undated.sum())}
     counts = frame.groupby(["month", "cluster"]).size()
     top = counts.groupby(level="month").max() / counts.groupby(level="month").sum()
     if len(top) == 1:
@@ -78,7 +82,8 @@ def month_stats(labels: np.ndarray, months: np.ndarray) -> dict[str, float | int
                     "month only", top.index[0])
     return {"mean_month_top_share": float(top.mean()),
             "worst_month_top_share": float(top.max()),
-            "n_months": int(len(top))}
+            "n_months": int(len(top)),
+            "n_undated": int(undated.sum())}
 
 
 def length_skew(labels: np.ndarray, n_chars: np.ndarray) -> float | None:

@@ -302,6 +302,11 @@ def drop_counts(inputs: ReportInputs) -> pd.DataFrame:
     if v.get("n_missing_content") is not None:
         rows.append(("validate", "caption (content) missing; tags may remain",
                      int(v["n_missing_content"])))
+    for key, reason in (("n_undated", "undated: clustered, left out of the monthly trends"),
+                        ("n_undated_dropped", "undated: dropped (validate.undated: drop)"),
+                        ("n_text_only", "no image (text-only post)")):
+        if v.get(key):
+            rows.append(("validate", reason, int(v[key])))
     by_kind = inputs.segment_summary.get("dropped_by_reason") or {}
     if by_kind:
         rows += [("segment", str(kind), int(n)) for kind, n in by_kind.items()]
@@ -408,6 +413,7 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: ImageLoader) -
         exemplar_files[month] = name
     clusters_json = {
         "n_posts": int(len(table)),
+        "n_undated": int(table["month"].isna().sum()),  # clustered, in no month's trend
         "n_clusters": k,
         "months": months,
         "keyword_method": (f"c-TF-IDF over jieba tokens of >= {MIN_TOKEN_CHARS} characters, "
