@@ -272,9 +272,9 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     return table.astype(object).where(table.notna(), None)
 
 
-MAX_SIDE = 2048  # default longer side of a decoded image (segment.max_side); larger ones are shrunk
-# Pillow warns about a decompression bomb at Image.open, before a JPEG can be drafted to a fraction of
-# its size; read_image judges the size it will really decode instead. Warning filters are global
+MAX_SIDE = 2048  # default longer side of a decoded image (segment.max_side); larger are shrunk
+# Pillow warns about a decompression bomb at Image.open, before a JPEG can be drafted to a fraction
+# of its size; read_image judges the size it will really decode instead. Warning filters are global
 # state, so readers in other threads (embed's loaders) take turns changing them.
 _OPEN_LOCK = threading.Lock()
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
