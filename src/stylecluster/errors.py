@@ -27,3 +27,7 @@ class BackendError(StyleclusterError):
 
 class ImageTooLargeError(DataError):
     """An image has more pixels than Pillow's decompression-bomb limit allows to decode."""
+
+
+class ImageMissingError(DataError):
+    """An image file named by a post does not exist."""

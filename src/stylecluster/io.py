@@ -28,7 +28,8 @@ import yaml
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylecluster import schemas
-from stylecluster.errors import ConfigError, DataError, ImageTooLargeError, SchemaError
+from stylecluster.errors import (ConfigError, DataError, ImageMissingError, ImageTooLargeError,
+                                 SchemaError)
 
 RAW_POSTS_NAMES = ("posts.parquet", "posts.csv", "posts.jsonl")
 
@@ -323,7 +324,7 @@ def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> Image.Image:
                 rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return rgb
     except FileNotFoundError as exc:
-        raise DataError(f"{path}: image file not found.") from exc
+        raise ImageMissingError(f"{path}: image file not found.") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLargeError(
             f"{path}: too many pixels to decode safely ({exc}); shrink the file (a longer side "

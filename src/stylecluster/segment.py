@@ -35,7 +35,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from stylecluster.config import SegmentParams
-from stylecluster.errors import BackendError, DataError, ImageTooLargeError
+from stylecluster.errors import BackendError, DataError, ImageMissingError, ImageTooLargeError
 from stylecluster.io import image_path_given, image_path_is_safe
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,9 @@ LOW_SHARE = "low_clothing_share"
 NO_POSE = "no_pose"
 NO_IMAGE = "no_image"  # a text-only post: nothing to read
 UNREADABLE = "unreadable"
+MISSING = "missing"  # the file named by image_path does not exist (io.ImageMissingError)
 TOO_LARGE = "too_large"  # over Pillow's decompression-bomb limit (io.ImageTooLargeError)
-DROP_KINDS = (LOW_SHARE, NO_POSE, NO_IMAGE, UNREADABLE, TOO_LARGE)
+DROP_KINDS = (LOW_SHARE, NO_POSE, NO_IMAGE, MISSING, UNREADABLE, TOO_LARGE)
 NO_IMAGE_REASON = "no image"
 
 # Skin: the YCrCb box of Chai & Ngan (1999), robust across skin tones under daylight.
@@ -436,6 +437,8 @@ def _unread(img: Exception | None) -> tuple[str, str]:
         return NO_IMAGE, NO_IMAGE_REASON
     if isinstance(img, ImageTooLargeError):
         return TOO_LARGE, f"image too large: {img}"
+    if isinstance(img, ImageMissingError):
+        return MISSING, f"image missing: {img}"
     return UNREADABLE, f"unreadable image: {img}"
 
 

@@ -359,7 +359,7 @@ def test_segment_counts_each_drop_and_embed_skips_them(sentinel, raw):
     assert reason["text_only"] == "no image"
     for pid, prefix, detail in [("truncated", "unreadable image: ", "image file is truncated"),
                                 ("empty", "unreadable image: ", "empty.jpg: image does not decode"),
-                                ("gone", "unreadable image: ", "gone.png: image file not found"),
+                                ("gone", "image missing: ", "gone.png: image file not found"),
                                 ("bomb", "image too large: ", "bomb.png: too many pixels"),
                                 ("bomb2", "image too large: ", "bomb2.png: too many pixels")]:
         assert reason[pid].startswith(prefix) and detail in reason[pid], reason[pid]
@@ -367,9 +367,9 @@ def test_segment_counts_each_drop_and_embed_skips_them(sentinel, raw):
     assert masks == {"ok": (64, 48), "rotated": (48, 64), "large": (128, 85)}, masks
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dropped_by_reason"] == {"low_clothing_share": 0, "no_pose": 0, "no_image": 1,
-                                            "unreadable": 3, "too_large": 2}, summary
+                                            "missing": 1, "unreadable": 2, "too_large": 2}, summary
     assert (summary["n_images"], summary["n_kept"], summary["n_dropped"]) == (9, 3, 6)
-    assert summary["unreadable_post_ids"] == ["truncated", "empty", "gone"]
+    assert summary["unreadable_post_ids"] == ["truncated", "empty"]
 
     texts = pd.DataFrame({"post_id": list(rows), "has_text": [True] * n, "embed_input": ["x"] * n})
     inputs = embed.select_inputs(m, texts)

@@ -195,7 +195,7 @@ def test_segment_posts_streams_records_unreadable_and_builds_the_manifest(seg):
     s = out.summary
     assert (s["n_images"], s["n_kept"], s["n_dropped"]) == (3, 1, 2)
     assert s["dropped_by_reason"] == {"low_clothing_share": 1, "no_pose": 0, "no_image": 0,
-                                      "unreadable": 1, "too_large": 0}
+                                      "missing": 0, "unreadable": 1, "too_large": 0}
     assert s["unreadable_post_ids"] == ["p2"]
     assert s["clothing_share_quantiles"]["max"] == pytest.approx(m.loc[0, "clothing_share"])
     json.dumps(s)
@@ -293,6 +293,6 @@ def test_stage_end_to_end(tmp_path):
     assert mask.any(axis=2).mean() == pytest.approx(m.loc[0, "clothing_share"], abs=0.005)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dropped_by_reason"] == {"low_clothing_share": 1, "no_pose": 0, "no_image": 0,
-                                            "unreadable": 1, "too_large": 0}
+                                            "missing": 0, "unreadable": 1, "too_large": 0}
     assert summary["unreadable_post_ids"] == ["p4"]
     assert Image.open(out / "clothing_share_hist.png").size == (700, 400)
