@@ -5,6 +5,8 @@ Items (see benchmarks/README.md for sizes, baselines and targets):
   select_k     select_k.select_k on 20,000 points, k = 2..100, vs KMeans + silhouette_score per k
   image_embed  EfficientNet-Lite0 batched (the stage's path) vs one image at a time; GEMM peak
   text_embed   each shipped text encoder, batched vs one text at a time
+  long_text    one 100,000-character caption (cut to the token limit) vs one at the limit, and
+               the uncut path
   e2e          `dvc repro` of a fresh sample from a clean cache, per stage, and UMAP's compile time
   dvc          no-op `dvc repro` and `dvc status`
   incremental  the embed stage after adding 10% new posts vs a cold run
@@ -38,18 +40,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-ITEMS = ("silhouette", "select_k", "image_embed", "text_embed", "e2e", "dvc", "incremental",
-         "memory")
+ITEMS = ("silhouette", "select_k", "image_embed", "text_embed", "long_text", "e2e", "dvc",
+         "incremental", "memory")
 PIPELINE_ITEMS = {"e2e", "dvc", "incremental", "memory"}
 SEED = 0
 MEM_LIMIT_MB = 4 * 1024**3 / 1e6  # 4 GiB in MB (1e6 bytes), the unit of every peak_rss_mb
 
 NORMAL = dict(sil_sizes=(5000, 20000), sil_k=(2, 200), sil_target_n=20000, sil_baseline_ks=10,
               selk_n=20000, selk_k=(2, 100), selk_baseline_ks=5, n_images=128, n_texts=32,
-              n_posts=200, mem_n=20000)
+              n_posts=200, mem_n=20000, long_chars=100_000)
 QUICK = dict(sil_sizes=(300,), sil_k=(2, 20), sil_target_n=None, sil_baseline_ks=3,
              selk_n=400, selk_k=(2, 8), selk_baseline_ks=2, n_images=4, n_texts=4,
-             n_posts=40, mem_n=1000)
+             n_posts=40, mem_n=1000, long_chars=100_000)
+LONG_NAIVE_MAX_CHARS = 5000  # e5-small's uncut path on 100,000 characters takes minutes: measured
+# on this prefix and extrapolated linearly (it embeds 510-token windows one after another)
 
 
 def env_record(args: argparse.Namespace, sizes: dict) -> dict:
@@ -275,6 +279,83 @@ def item_text_embed(args: argparse.Namespace, S: dict, work: Path) -> list[dict]
     return out
 
 
+def long_text_worker(name: str, caption: str, repeats: int, naive_max_chars: int | None) -> dict:
+    """One huge caption through `encode` (cut to the limit) vs the caption at the limit, and uncut.
+
+    The caption at the limit is the huge caption's own fitted prefix, so both runs feed the model
+    the same tokens: the difference is what cutting costs. The uncut path is the backend's
+    `_encode` on the raw text (what every encoder did before issue 12), timed once on at most
+    `naive_max_chars` characters (None: all of it).
+    """
+    import logging
+
+    from stylecluster import config, encoders, io
+
+    logging.getLogger("stylecluster").setLevel(logging.ERROR)
+    params = config.load_section(io.read_params(C.ROOT / "params.yaml"), "embed")
+    t0 = time.perf_counter()
+    enc = encoders.get_encoder(name, "text", params)
+    load_s = time.perf_counter() - t0
+    enc.encode(["warm up", caption[:200]])
+    t0 = time.perf_counter()
+    at_limit, _ = enc.fit_text(caption)
+    fit_s = time.perf_counter() - t0
+    huge_t, limit_t = [], []
+    for _ in range(repeats):  # alternating, so a load change hits both alike
+        t0 = time.perf_counter()
+        vh = enc.encode([caption])
+        t1 = time.perf_counter()
+        vl = enc.encode([at_limit])
+        huge_t.append(t1 - t0)
+        limit_t.append(time.perf_counter() - t1)
+    naive = caption if naive_max_chars is None else caption[:naive_max_chars]
+    t0 = time.perf_counter()
+    enc._encode([naive])
+    naive_s = time.perf_counter() - t0
+    return {"times": huge_t, "limit_times": limit_t, "load_s": load_s, "fit_s": fit_s,
+            "max_tokens": enc.max_tokens, "tokens_sent": enc.count_tokens(at_limit),
+            "chars_sent": len(at_limit), "naive_chars": len(naive), "naive_s": naive_s,
+            "naive_tokens": enc.count_tokens(naive), "same_vector": bool((vh == vl).all()),
+            "threads": params.torch_threads}
+
+
+def item_long_text(args: argparse.Namespace, S: dict, work: Path) -> list[dict]:
+    from stylecluster import encoders
+
+    _, texts = _media(work, max(S["n_images"], S["n_texts"]))
+    joined = " ".join(texts)
+    n = S["long_chars"]
+    caption = (joined * (n // len(joined) + 1))[:n]  # sample captions, repeated
+    shipped = [name for name in ("e5-small", "use-multilingual") if name in encoders.REGISTRY]
+    out = []
+    for name in shipped:
+        cap = LONG_NAIVE_MAX_CHARS if name == "e5-small" else None
+        C.log(f"long_text {name}: one {n:,}-character caption vs one at the token limit, "
+              f"{args.repeats} runs each; uncut path once on {cap or n:,} characters")
+        r = C.in_fresh_process(long_text_worker, name, caption, args.repeats, cap)
+        rec = C.record(f"long_text/{name}", n, r["times"], r["peak_rss_mb"],
+                       max_tokens=r["max_tokens"], tokens_sent=r["tokens_sent"],
+                       chars_sent=r["chars_sent"], fit_s=round(r["fit_s"], 4),
+                       same_vector=r["same_vector"], threads=r["threads"],
+                       texts="sample captions + tags (raw), joined and repeated to n characters",
+                       model_load_s=round(r["load_s"], 2),
+                       peak_rss_note="one process runs every mode")
+        # target: the huge caption costs at most 3x the one at the limit (ratio >= 1/3)
+        C.compare(rec, "one caption at the token limit (the huge caption's fitted prefix)",
+                  statistics.median(r["limit_times"]), round(1 / 3, 3),
+                  baseline_min_s=round(min(r["limit_times"]), 4),
+                  baseline_max_s=round(max(r["limit_times"]), 4))
+        scale = n / r["naive_chars"]
+        rec.update(naive="the backend's _encode on the uncut text (before issue 12), 1 run",
+                   naive_chars=r["naive_chars"], naive_tokens=r["naive_tokens"],
+                   naive_measured_s=round(r["naive_s"], 3),
+                   naive_s=round(r["naive_s"] * scale, 2),
+                   naive_extrapolated=scale != 1,
+                   naive_ratio=round(r["naive_s"] * scale / rec["median_s"], 1))
+        out.append(rec)
+    return out
+
+
 def item_e2e(args: argparse.Namespace, S: dict, proj: Any, setup_info: dict) -> list[dict]:
     from _compute import umap_compile_worker
     from _pipeline import reduce_sets_numba_cache, umap_in_tree_cache_writable
@@ -473,7 +554,7 @@ NOTE_KEYS = ("items_per_s", "baseline_items_per_s", "max_abs_diff", "max_abs_err
              "best_k_sampled", "silhouette_mode", "baseline_k_measured", "saving_s",
              "default_compile_s", "dvc_overhead_s", "only_new_encoded", "encoded", "new_items",
              "stages_run", "rss_slope_mb_per_1000", "extrapolated_peak_rss_mb_at_n", "estimate",
-             "worst_stage", "error")
+             "worst_stage", "tokens_sent", "naive_s", "naive_ratio", "error")
 
 
 def write_outputs(records: list[dict], out: Path) -> None:
@@ -596,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
                 records += item_image_embed(args, S, work)
             elif item == "text_embed":
                 records += item_text_embed(args, S, work)
+            elif item == "long_text":
+                records += item_long_text(args, S, work)
             elif item == "e2e":
                 records += item_e2e(args, S, proj, setup_info)
             elif item == "dvc":

@@ -332,21 +332,22 @@ def embed_texts(
 ) -> ModalityEmbedding:
     """Embed texts (row-aligned with ids), each cut to the encoder's token limit first.
 
-    Every text goes through `encoder.fit_text` (a text over `encoder.max_tokens` becomes a prefix
-    that fits; others stay as they are), and the fitted text is what is keyed, cached and
-    encoded, so the count of truncated texts does not depend on what the cache already held.
+    Every text goes through `encoder.fit_text` (a text over `encoder.max_tokens` is cut; others
+    stay as they are), and the fitted text is what is keyed, cached and encoded, so the count
+    of truncated texts does not depend on what the cache already held.
 
     Returns:
         ModalityEmbedding with matrix (len(ids), encoder.dim), max_tokens and n_truncated set.
     """
     if len(ids) != len(texts):
         raise ValueError(f"{len(ids)} ids but {len(texts)} texts")
-    fitted = [encoder.fit_text(text) for text in texts]
-    n_truncated = sum(f != t for f, t in zip(fitted, texts))
+    fitted = [encoder.fit_text(text) for text in texts]  # (text given to the model, over?)
+    n_truncated = sum(over for _, over in fitted)
     if n_truncated:
         log.info("text (%s): %d of %d texts are longer than its %d-token limit and were cut to it",
                  encoder.name, n_truncated, len(texts), encoder.max_tokens)
-    result = embed_items(ids, fitted.__getitem__, text_key, encoder, cache, batch_size, progress)
+    given = [text for text, _ in fitted]
+    result = embed_items(ids, given.__getitem__, text_key, encoder, cache, batch_size, progress)
     return dataclasses.replace(result, max_tokens=encoder.max_tokens, n_truncated=n_truncated)
 
 

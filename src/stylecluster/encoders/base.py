@@ -6,10 +6,13 @@ and normalises, so every backend returns the same kind of matrix. `cache_key` na
 changes the vectors (model, weights, preprocessing, prompt), never things that do not (device,
 batch size), so the per-item cache stays valid across those.
 
-A text backend with an input limit sets `max_tokens` and `count_tokens`; `fit_text` then cuts a
-longer text to a prefix that fits (`fit_prefix`), and `encode` only ever passes fitted
-texts to `_encode`, so one 100,000-character caption costs what a text at the limit costs. A text
-that fits is passed on unchanged (the same object), so its vector is exactly what it was.
+A text backend with an input limit sets `max_tokens` and `count_tokens`. `fit_text` then bounds
+what a text costs, whatever its length (`fit_prefix`): a backend whose model would take any length
+(e5-small's windowing engine, use-multilingual) gets a prefix of at most `max_tokens` tokens; a
+backend whose tokenizer cuts at `max_tokens` itself (`truncates_itself`) gets a character cut that
+keeps twice that many tokens, so the model still keeps exactly the tokens it always kept, but never
+tokenizes a 100,000-character caption whole. `encode` only passes fitted texts to `_encode`. A text
+within the limit is passed on unchanged (the same object), so its vector is exactly what it was.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 FIRST_CUT_CHARS_PER_TOKEN = 4  # fit_prefix's first cut: characters kept per token of the limit
+SELF_CUT_MARGIN = 2  # a cut left to the model's own truncation keeps > 2 x its limit in tokens
 
 
 class Encoder(ABC):
@@ -51,6 +55,8 @@ class Encoder(ABC):
         cache_key: Identifies the vectors this encoder produces (name, weights, preprocessing).
         max_tokens: Texts: the most tokens the model is fed (special tokens and any prompt
             included); longer texts are cut to it. None: no limit (images, the `hash` stand-in).
+        truncates_itself: The backend's tokenizer keeps the first `max_tokens` tokens on its own
+            (so `fit_text` only bounds the characters it is given).
     """
 
     name: str = ""
@@ -58,6 +64,7 @@ class Encoder(ABC):
     dim: int = 0
     cache_key: str = ""
     max_tokens: int | None = None
+    truncates_itself: bool = False
 
     @abstractmethod
     def _encode(self, batch: Sequence[Any]) -> np.ndarray:
@@ -70,16 +77,17 @@ class Encoder(ABC):
         """
         raise NotImplementedError(f"encoder {self.name!r} sets no max_tokens")
 
-    def fit_text(self, text: str) -> str:
-        """`text` as this encoder embeds it: itself if it fits in `max_tokens`, else cut to fit.
+    def fit_text(self, text: str) -> tuple[str, bool]:
+        """`text` as this encoder is given it, and whether it is over `max_tokens`.
 
         Returns:
-            `text` itself (the same object) when it fits or there is no limit; otherwise the
-            prefix of at most `max_tokens` tokens that `fit_prefix` finds.
+            (`text` itself, False) when it fits or there is no limit; otherwise (the prefix that
+            `fit_prefix` cuts, True).
         """
         if self.max_tokens is None:
-            return text
-        return fit_prefix(text, self.count_tokens, self.max_tokens)
+            return text, False
+        return fit_prefix(text, self.count_tokens, self.max_tokens,
+                          model_truncates=self.truncates_itself)
 
     def encode(self, batch: Sequence[Image.Image] | Sequence[str]) -> np.ndarray:
         """Encode a batch of images (RGB PIL) or texts.
@@ -98,7 +106,7 @@ class Encoder(ABC):
         if len(batch) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self.max_tokens is not None:
-            batch = [self.fit_text(text) for text in batch]
+            batch = [self.fit_text(text)[0] for text in batch]
         out = np.asarray(self._encode(batch), dtype=np.float32)
         if out.shape != (len(batch), self.dim):
             raise BackendError(
@@ -114,32 +122,45 @@ class Encoder(ABC):
         return l2_normalise(out)
 
 
-def fit_prefix(text: str, count: Callable[[str], int], limit: int) -> str:
-    """Cut `text` to a prefix of at most `limit` tokens, at a cost bounded by `limit`, not the text.
+def fit_prefix(text: str, count: Callable[[str], int], limit: int, *,
+               model_truncates: bool = False) -> tuple[str, bool]:
+    """Cut `text` for a model that takes `limit` tokens, at a cost bounded by `limit`, not the text.
 
     The text is never tokenized whole when it is long: its first 4 x `limit` characters are
-    tokenized, and that cut is doubled only while the prefix still fits (text that tokenizes to
-    very few tokens per character, e.g. long runs of spaces). A prefix over the limit means the
-    text needs cutting (more characters can only re-split the last pieces), so the rest is never
-    read; a fitting prefix is then found by bisection on its length (about log2(4 x limit)
-    tokenizer calls on at most that many characters).
+    tokenized, and that cut is doubled only while the prefix has too few tokens (text with very few
+    tokens per character, e.g. long runs of spaces). A prefix over the limit means the text is over
+    it (more characters only re-split the last pieces), so the rest is never read. Then:
+
+    - `model_truncates=False`: a fitting prefix is found by bisection on its length (about
+      log2(4 x limit) tokenizer calls on at most that many characters): the model is given at most
+      `limit` tokens.
+    - `model_truncates=True`: the cut is doubled until it holds more than 2 x `limit` tokens and
+      left to the model's own truncation, which then keeps the same `limit` tokens as it would of
+      the whole text (the characters cut off only change tokens far past the limit).
 
     Args:
         text: The text.
         count: Tokens the model is fed for a text (special tokens and any prompt included);
             `count("") <= limit` is assumed.
         limit: The model's input limit in tokens.
+        model_truncates: Whether the model keeps its first `limit` tokens by itself.
 
     Returns:
-        `text` itself (the same object) when `count(text) <= limit`; otherwise a prefix `p` with
-        `count(p) <= limit < count(p + next character)`.
+        (`text` itself, False) when `count(text) <= limit`; otherwise (a prefix, True): with
+        `model_truncates=False` a prefix `p` with `count(p) <= limit < count(p + next character)`.
     """
+    need = SELF_CUT_MARGIN * limit if model_truncates else limit
     cut = FIRST_CUT_CHARS_PER_TOKEN * limit
-    while cut < len(text) and count(text[:cut]) <= limit:
+    while cut < len(text) and count(text[:cut]) <= need:
         cut *= 2
-    if cut >= len(text) and count(text) <= limit:
-        return text
-    head = text[:cut]
+    if cut < len(text):
+        head, over = text[:cut], True  # count(head) > need >= limit
+    else:
+        head, over = text, count(text) > limit
+    if not over:
+        return text, False
+    if model_truncates:
+        return head, True
     lo, hi = 0, len(head)  # count(head[:lo]) <= limit < count(head[:hi])
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -147,7 +168,7 @@ def fit_prefix(text: str, count: Callable[[str], int], limit: int) -> str:
             lo = mid
         else:
             hi = mid
-    return head[:lo]
+    return head[:lo], True
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

@@ -5,9 +5,10 @@ snapshot of OFA-Sys/chinese-clip-vit-base-patch16). Both are loaded with `local_
 Image and text share one space, so the same folder can serve both `embed.image_encoder` and
 `embed.text_encoder`; each encoder keeps only its own tower. Without torchvision, transformers
 uses its PIL image processor (same resize/crop/normalise). Texts are truncated at 52 tokens, the
-context Chinese-CLIP was trained with: `fit_text` cuts a longer text to a prefix of at most 52
-tokens ([CLS] and [SEP] included) before the processor tokenizes it, so a very long caption is
-never tokenized whole; the processor's own truncation stays on as well.
+context Chinese-CLIP was trained with ([CLS] and [SEP] included). The processor truncates, but
+only after tokenizing the whole text, so `fit_text` first cuts a longer text's characters, keeping
+more than twice that many tokens: the same 52 tokens reach the model, and a very long caption is
+never tokenized whole.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ChineseCLIPEncoder(Encoder):
     """Chinese-CLIP (transformers) image or text tower; dim is the model's projection_dim."""
 
     name = "chinese-clip"
+    truncates_itself = True  # the processor keeps MAX_TEXT_TOKENS
 
     def __init__(self, params: EmbedParams, modality: Modality) -> None:
         folder = require_path(params.chinese_clip_path, KEY,

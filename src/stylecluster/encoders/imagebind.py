@@ -17,8 +17,9 @@ the modules are imported (and removed from `sys.modules` afterwards, so nothing 
 Image preprocessing is ImageBind's own, done in PIL: bicubic resize of the short side to 224,
 centre crop 224, CLIP mean/std. Text uses ImageBind's CLIP BPE tokenizer (77 tokens; the
 vocabulary is mostly English, so Chinese captions fall back to byte-level pieces). The tokenizer
-keeps the first 77 but BPE-encodes the whole text first, in pure Python, so `fit_text` cuts a
-longer text to a prefix of at most 77 tokens (start and end tokens included) before it.
+keeps the first 77 (start and end tokens included) but BPE-encodes the whole text first, in pure
+Python, so `fit_text` first cuts a longer text's characters, keeping more than twice that many
+tokens: the same 77 tokens reach the model, and a very long caption is never encoded whole.
 
 The checkpoint (`embed.imagebind_checkpoint`, e.g. imagebind_huge.pth) is read with
 `torch.load(..., weights_only=True, mmap=True)` into a model built on the meta device and loaded
@@ -253,6 +254,7 @@ class ImageBindEncoder(Encoder):
     """ImageBind huge, image or text tower, 1024-d (the joint space)."""
 
     name = "imagebind"
+    truncates_itself = True  # SimpleTokenizer keeps the first context_length tokens
 
     def __init__(self, params: EmbedParams, modality: Modality,
                  arch: Mapping[str, Any] | None = None) -> None:

@@ -6,10 +6,12 @@ with `local_files_only=True`: nothing is downloaded. Texts are embedded as they 
 model that expects an instruction prefix should be given one through its own
 `config_sentence_transformers.json` default prompt.
 
-The model's `max_seq_length` is its token limit (special tokens and that prompt included):
-sentence-transformers would truncate to it too, but only after tokenizing the whole text, so
-`fit_text` cuts a longer text first (counted by the model's own tokenizer); texts that fit are
-passed on unchanged. A model without a usable `max_seq_length` gets no limit.
+The model's `max_seq_length` is its token limit (special tokens and that prompt included).
+sentence-transformers truncates to it itself, but only after tokenizing the whole text, so
+`fit_text` first cuts a longer text's characters, keeping more than twice the limit in tokens
+(counted by the model's own tokenizer): the model keeps the same tokens as before, and a
+100,000-character caption is never tokenized whole. Texts that fit are passed on unchanged. A
+model without a usable `max_seq_length` gets no limit.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class SentenceTransformersEncoder(Encoder):
     """A local sentence-transformers folder; dim is the model's."""
 
     name = "sentence-transformers"
+    truncates_itself = True
 
     def __init__(self, params: EmbedParams, modality: Modality = "text") -> None:
         folder = require_path(params.sentence_transformers_path, KEY,
