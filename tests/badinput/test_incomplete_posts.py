@@ -1,0 +1,103 @@
+"""Incomplete posts are posts: text-only and undated posts go through every stage, counted.
+
+A real scrape has posts without an image and posts without a date. This case imports such an
+export and runs the eight stage scripts on it (text modality; the `hash` stand-in encoders and
+`segment.method: none` keep it fast: the stages' handling of missing parts is under test, not the
+models). Every stage must accept them; segment counts the text-only posts as `no_image`; the
+undated ones are clustered, left out of the monthly tables and counted in metrics and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pandas as pd
+import yaml
+from PIL import Image
+
+from stylecluster import cli
+from tests.conftest import ROOT, VENV_PYTHON
+
+STAGES = ["validate", "segment", "preprocess", "embed", "reduce", "select_k", "cluster", "report"]
+
+
+def _export(folder):
+    (folder / "imgs").mkdir(parents=True)
+    styles = ["羽绒服 保暖 冬季", "连衣裙 碎花 夏天", "西装 通勤 职场"]
+    rows = []
+    for i in range(36):
+        has_image = i % 6 != 0  # 6 text-only posts
+        if has_image:
+            Image.new("RGB", (32, 32), (40 * (i % 3), 90, 30)).save(folder / "imgs" / f"{i}.png")
+        rows.append({"id": f"n{i:02d}", "text": f"{styles[i % 3]} 第{i}篇",
+                     "tags": "#穿搭", "date": "" if i % 7 == 3 else f"2024-{1 + i % 3:02d}-10 12:00",
+                     "img": f"{i}.png" if has_image else ""})
+    pd.DataFrame(rows).to_csv(folder / "posts.csv", index=False)
+
+
+def _params(path):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["base"]["progress"] = False
+    params["segment"]["method"] = "none"
+    params["embed"].update(image_encoder="hash", text_encoder="hash")
+    params["reduce"].update(modality="text", method="pca", n_components=4)
+    params["select_k"].update(k_max=6)
+    params["preprocess"]["user_dict"] = str(ROOT / params["preprocess"]["user_dict"])
+    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+
+
+def _run(stage, params, **paths):
+    argv = [str(VENV_PYTHON), str(ROOT / "stages" / f"{stage}.py"), "--params", str(params)]
+    for flag, value in paths.items():
+        argv += [f"--{flag.replace('_', '-')}", str(value)]
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, f"{stage} failed:\n{proc.stderr[-3000:]}"
+    return proc.stderr
+
+
+def test_text_only_and_undated_posts_reach_the_report(tmp_path, sentinel):
+    _export(sentinel.root / "export")
+    raw, w = sentinel.root / "project" / "raw", tmp_path / "w"
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    assert cli.main(["import", "--posts", str(sentinel.root / "export/posts.csv"), "--images",
+                     str(sentinel.root / "export/imgs"), "--map",
+                     "post_id=id,content=text,tags=tags,posted_at=date,image_path=img",
+                     "--out", str(raw), "--params", str(ROOT / "params.yaml")]) == 0
+    params = tmp_path / "params.yaml"
+    _params(params)
+    sentinel.snapshot()
+    reports = w / "reports"
+    _run("validate", params, raw=raw, out=w / "validate", report=reports / "validation.json")
+    posts = w / "validate" / "posts.parquet"
+    _run("segment", params, posts=posts, raw=raw, out=w / "segment")
+    _run("preprocess", params, posts=posts, stopwords=ROOT / "data/external/stopwords_zh.txt",
+         out=w / "preprocess")
+    texts = w / "preprocess" / "texts.parquet"
+    _run("embed", params, segment=w / "segment", texts=texts, cache=w / "cache",
+         out=w / "embed", run_log=w / "embed.json")
+    _run("reduce", params, embed=w / "embed", out=w / "reduce")
+    _run("select_k", params, features=w / "reduce", out=w / "select_k")
+    _run("cluster", params, features=w / "reduce", select=w / "select_k/select_k.json",
+         posts=posts, texts=texts, out=w / "cluster", metrics=reports / "metrics.json")
+    _run("report", params, posts=posts, validation=reports / "validation.json",
+         segment=w / "segment", texts=texts, embed=w / "embed", reduce=w / "reduce",
+         select=w / "select_k", cluster=w / "cluster", metrics=reports / "metrics.json",
+         out=reports)
+    sentinel.assert_unchanged()  # the raw folder (inside the sentinel) is byte-identical
+
+    validation = json.loads((reports / "validation.json").read_text(encoding="utf-8"))
+    assert (validation["n_text_only"], validation["n_undated"]) == (6, 5)
+    segment = json.loads((w / "segment/summary.json").read_text(encoding="utf-8"))
+    assert segment["dropped_by_reason"]["no_image"] == 6
+    labels = pd.read_parquet(w / "cluster/labels.parquet")
+    assert len(labels) == 36, "text modality: every post, with or without image or date"
+    metrics = json.loads((reports / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["n_undated"] == 5 and metrics["n_months"] == 3
+    monthly = pd.read_csv(reports / "monthly_proportions.csv")
+    assert sorted(monthly["month"].unique()) == ["2024-01", "2024-02", "2024-03"]
+    clusters = json.loads((reports / "clusters.json").read_text(encoding="utf-8"))
+    assert clusters["n_undated"] == 5 and clusters["n_posts"] == 36
+    page = (reports / "index.html").read_text(encoding="utf-8")
+    assert "undated: clustered, left out of the monthly trends" in page
+    assert "no image (text-only post)" in page
