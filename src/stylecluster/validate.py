@@ -181,7 +181,8 @@ def strip_controls(values: pd.Series) -> tuple[pd.Series, int]:
         return v if v is None else CONTROL_CHARS.sub("", str(v))
 
     cleaned = values.map(one)
-    return cleaned, int((cleaned != values).fillna(False).sum())
+    present = values.notna()  # None != None is True elementwise: compare present cells only
+    return cleaned, int((cleaned[present] != values[present].astype(str)).sum())
 
 
 def image_problems(frame: pd.DataFrame) -> list[dict[str, str]]:

@@ -195,6 +195,8 @@ def test_too_few_posts_stop_with_the_minimum(table):
 def test_control_characters_removed_and_counted(table):
     t = table.copy()
     t.loc[0, "content"] = "连衣裙\x1b[31m红\x07色\u202e反\n第二行\t好"
+    t.loc[1, "content"] = None  # a missing caption is not a cleaned one
+    t.loc[2, "tags"] = None
     result = _run(t)
     assert result.posts.set_index("post_id").loc["p000", "content"] == "连衣裙[31m红色反\n第二行\t好"
     assert result.report["n_control_char_cells"] == 1
