@@ -152,7 +152,7 @@ class ValidateParams:
             check(0.0 <= value <= 1.0, "validate", key, value, "a number in [0, 1]")
         check(self.caption_max_chars > 0, "validate", "caption_max_chars",
               self.caption_max_chars, "a positive integer")
-        check("%" in self.time_format or self.time_format in dates.SPECIAL_FORMATS, "validate",
+        check(dates.is_date_format(self.time_format), "validate",
               "time_format", self.time_format, "auto, epoch_s, epoch_ms or a strptime format "
               "such as '%Y-%m-%d %H:%M:%S'")
         try:

@@ -66,6 +66,11 @@ def check_timezone(name: str, where: str) -> str:
                       f"'Asia/Shanghai'; UTC is 'UTC').{hint}")
 
 
+def is_date_format(date_format: str) -> bool:
+    """Whether `date_format` is a special name (auto, epoch_s, epoch_ms) or a strptime pattern."""
+    return date_format in SPECIAL_FORMATS or "%" in date_format
+
+
 def check_format(date_format: str, where: str) -> str:
     """Return the canonical form of a date format (`%s` -> `epoch_s`).
 
@@ -74,7 +79,7 @@ def check_format(date_format: str, where: str) -> str:
     """
     if date_format == "%s":
         return "epoch_s"
-    if date_format in SPECIAL_FORMATS or "%" in date_format:
+    if is_date_format(date_format):
         return date_format
     raise ConfigError(f"{where} = {date_format!r} is not a date format: use one of "
                       f"{', '.join(SPECIAL_FORMATS)} or strptime codes such as '%Y/%m/%d %H:%M'.")
@@ -238,20 +243,6 @@ def _finish(local: pd.Series | None, utc: pd.Series | None, timezone: str, empty
     result = pd.Series(result, index=index).astype("datetime64[ns, UTC]").where(~bad)
     return ParsedDates(result, empty.astype(bool), bad.astype(bool), nonexistent.astype(bool),
                        yearless.astype(bool))
-
-
-def parse_timestamps(values: pd.Series, time_format: str, timezone: str) -> pd.Series:
-    """Parse timestamps into tz-aware UTC; unparseable or empty values become NaT (never guessed).
-
-    Args:
-        values: Strings in `time_format`, or datetimes (naive ones are taken as `timezone`).
-        time_format: A strptime pattern, `auto`, `epoch_s` or `epoch_ms`.
-        timezone: The zone of naive timestamps, e.g. "Asia/Shanghai".
-
-    Returns:
-        A datetime64[ns, UTC] Series aligned with `values`.
-    """
-    return parse_dates(values, time_format, timezone).utc
 
 
 def month_key(timestamps: pd.Series, timezone: str) -> pd.Series:

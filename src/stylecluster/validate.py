@@ -18,7 +18,7 @@ import pandas as pd
 
 from stylecluster.config import ValidateParams
 from stylecluster.dates import month_key, parse_dates
-from stylecluster.io import image_path_is_safe
+from stylecluster.io import image_path_given, image_path_is_safe
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,7 @@ def _check_frame(raw: pd.DataFrame, params: ValidateParams,
     frame.loc[parsed.bad, "date_status"] = "bad"
     frame.loc[parsed.nonexistent, "date_status"] = "nonexistent"
     frame["posted_at_local"] = parsed.utc.dt.tz_convert(params.timezone).dt.tz_localize(None)
-    images = _text_or_none(raw["image_path"]).map(
-        lambda v: None if v is None or not str(v).strip() else v)
+    images = raw["image_path"].astype(object).map(lambda v: v if image_path_given(v) else None)
     frame["image_path"] = images
     frame["image_path_safe"] = images.map(lambda v: v is None or image_path_is_safe(v))
     frame["image_status"] = image_status if image_status is not None else "ok"
