@@ -75,12 +75,13 @@ def silhouette_engine_worker(n: int, ks: list[int], repeats: int, seed: int,
                              sampled: bool = False) -> dict:
     """Time the project's engine on all ks (exact, or sampled with the project's settings)."""
     _quiet()
-    from stylecluster import config, io
-    from stylecluster.silhouette import silhouette_scores
+    from stylecluster import config
+    from stylecluster import storage
+    from stylecluster.pipeline.silhouette import silhouette_scores
 
     X = umap_like_points(n, seed)
     L = voronoi_labelings(X, ks, seed)
-    sk = config.load_section(io.read_params(ROOT / "params.yaml"), "select_k")
+    sk = config.load_section(storage.read_params(ROOT / "params.yaml"), "select_k")
     silhouette_scores(X[:50], L[:2, :50])  # warm-up (imports)
     if sampled:
         kwargs = dict(exact_max_n=sk.exact_max_n, sample_size=sk.sample_size,
@@ -117,9 +118,10 @@ def silhouette_sklearn_worker(n: int, ks: list[int], measured: list[int], repeat
 
 
 def _select_k_params(k_min: int, k_max: int) -> tuple[Any, int]:
-    from stylecluster import config, io
+    from stylecluster import config
+    from stylecluster import storage
 
-    raw = io.read_params(ROOT / "params.yaml")
+    raw = storage.read_params(ROOT / "params.yaml")
     params = config.load_section(raw, "select_k")
     seed = config.load_section(raw, "base").seed
     return dataclasses.replace(params, k_min=k_min, k_max=k_max, k_step=1), seed
@@ -130,7 +132,7 @@ def select_k_worker(n: int, k_min: int, k_max: int, repeats: int, seed: int) -> 
     _quiet()
     import pandas as pd
 
-    from stylecluster.select_k import select_k
+    from stylecluster.pipeline.select_k import select_k
 
     params, base_seed = _select_k_params(k_min, k_max)
     X = umap_like_points(n, seed).astype(np.float32)  # reduce writes float32 features
@@ -173,9 +175,10 @@ def naive_select_k_worker(n: int, measured: list[int], repeats: int, seed: int) 
 
 
 def _embed_params() -> Any:
-    from stylecluster import config, io
+    from stylecluster import config
+    from stylecluster import storage
 
-    return config.load_section(io.read_params(ROOT / "params.yaml"), "embed")
+    return config.load_section(storage.read_params(ROOT / "params.yaml"), "embed")
 
 
 def _interleaved(batched: Any, single: Any, repeats: int) -> dict:
@@ -209,7 +212,8 @@ def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficient
     from PIL import Image
     from torch.utils.flop_counter import FlopCounterMode
 
-    from stylecluster import embed, encoders
+    from stylecluster import encoders
+    from stylecluster.pipeline import embed
     from stylecluster.encoders.efficientnet import (IMAGE_SIZE, _pooled_features, load_model,
                                                     preprocess)
 
@@ -263,7 +267,8 @@ def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficient
 
 def text_embed_worker(name: str, texts: list[str], repeats: int) -> dict:
     """The same texts batched (embed.embed_texts, the stage's path) and one at a time."""
-    from stylecluster import embed, encoders
+    from stylecluster import encoders
+    from stylecluster.pipeline import embed
 
     p = _embed_params()
     t0 = time.perf_counter()
@@ -292,9 +297,11 @@ def umap_compile_worker(n: int, seed: int) -> dict:
 
     import pandas as pd
 
-    from stylecluster import config, io, reduce
+    from stylecluster import config
+    from stylecluster import storage
+    from stylecluster.pipeline import reduce
 
-    params = config.load_section(io.read_params(ROOT / "params.yaml"), "reduce")
+    params = config.load_section(storage.read_params(ROOT / "params.yaml"), "reduce")
     params = dataclasses.replace(params, modality="image")
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(12, 1280))

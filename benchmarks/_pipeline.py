@@ -203,25 +203,25 @@ class Project:
 
     def subset_inputs(self, post_ids: list[str], dest: Path) -> tuple[Path, Path]:
         """segment folder + texts.parquet restricted to `post_ids` (masks linked, not copied)."""
-        from stylecluster import io
+        from stylecluster import storage
 
         seg = self.dir / "data/interim/segment"
-        manifest = io.read_table(seg / "manifest.parquet", "segment_manifest")
-        texts = io.read_table(self.dir / "data/interim/preprocess/texts.parquet", "texts")
+        manifest = storage.read_table(seg / "manifest.parquet", "segment_manifest")
+        texts = storage.read_table(self.dir / "data/interim/preprocess/texts.parquet", "texts")
         keep = set(post_ids)
         (dest / "segment").mkdir(parents=True, exist_ok=True)
-        io.write_table(manifest[manifest["post_id"].isin(keep)].reset_index(drop=True),
+        storage.write_table(manifest[manifest["post_id"].isin(keep)].reset_index(drop=True),
                        dest / "segment/manifest.parquet", "segment_manifest")
         if not (dest / "segment/masks").exists():
             (dest / "segment/masks").symlink_to(seg / "masks")
-        io.write_table(texts[texts["post_id"].isin(keep)].reset_index(drop=True),
+        storage.write_table(texts[texts["post_id"].isin(keep)].reset_index(drop=True),
                        dest / "texts.parquet", "texts")
         return dest / "segment", dest / "texts.parquet"
 
     def post_ids(self) -> list[str]:
-        from stylecluster import io
+        from stylecluster import storage
 
-        manifest = io.read_table(self.dir / "data/interim/segment/manifest.parquet",
+        manifest = storage.read_table(self.dir / "data/interim/segment/manifest.parquet",
                                  "segment_manifest")
         return sorted(manifest["post_id"].astype(str))
 
@@ -255,10 +255,11 @@ class Project:
             shutil.copytree(w / "cache-base", cache)
             log(f"incremental: run {i + 1}/{repeats} on all {n} posts ({n_new} new)")
             incs.append(self.run_embed(full_seg, full_txt, cache, w / f"out-inc{i}", f"inc{i}"))
-        from stylecluster import embed, io
+        from stylecluster.pipeline import embed
+        from stylecluster import storage
 
-        full = embed.select_inputs(io.read_table(full_seg / "manifest.parquet", "segment_manifest"),
-                                   io.read_table(full_txt, "texts"))
+        full = embed.select_inputs(storage.read_table(full_seg / "manifest.parquet", "segment_manifest"),
+                                   storage.read_table(full_txt, "texts"))
         new = set(ids[n - n_new:])
         new_items = {"image": sum(p in new for p in full.image_ids),
                      "text": sum(p in new for p in full.text_ids)}
@@ -270,11 +271,11 @@ class Project:
 
     def segment_at(self, n_small: int) -> dict:
         """The segment stage on the first `n_small` validated posts (as a subprocess)."""
-        from stylecluster import io
+        from stylecluster import storage
 
         w = self.work / f"segment-n{n_small}"
-        posts = io.read_table(self.dir / "data/interim/validate/posts.parquet", "posts")
-        io.write_table(posts.iloc[:n_small].reset_index(drop=True), w / "posts.parquet", "posts")
+        posts = storage.read_table(self.dir / "data/interim/validate/posts.parquet", "posts")
+        storage.write_table(posts.iloc[:n_small].reset_index(drop=True), w / "posts.parquet", "posts")
         cmd = [self.python, "stages/segment.py", "--posts", w / "posts.parquet", "--raw",
                self.dir / "data/raw", "--out", w / "segment", "--params", self.dir / "params.yaml"]
         return run_measured(cmd, cwd=self.dir, env=self.env(),
@@ -291,7 +292,8 @@ class Project:
         import numpy as np
         import pandas as pd
 
-        from stylecluster import embed, io
+        from stylecluster.pipeline import embed
+        from stylecluster import storage
 
         w = self.work / f"mem-{n}"
         shutil.rmtree(w, ignore_errors=True)
@@ -335,16 +337,16 @@ class Project:
             log(f"memory: embed scaffolding failed: {exc}")
             scaffold = {}
         # segment and embed outputs: synthetic (they stream per image / per batch, see README)
-        manifest = io.read_table(self.dir / "data/interim/segment/manifest.parquet",
+        manifest = storage.read_table(self.dir / "data/interim/segment/manifest.parquet",
                                  "segment_manifest").set_index("post_id")
         seg = manifest.loc[source_ids].reset_index(drop=True)
         seg.insert(0, "post_id", rep["post_id"])
-        io.write_table(seg, w / "segment/manifest.parquet", "segment_manifest")
+        storage.write_table(seg, w / "segment/manifest.parquet", "segment_manifest")
         for f in (self.dir / "data/interim/segment").iterdir():  # summary.json, histogram
             if f.is_file() and f.name != "manifest.parquet":
                 shutil.copy2(f, w / "segment" / f.name)
         (w / "segment/masks").symlink_to(self.dir / "data/interim/segment/masks")
-        texts = io.read_table(w / "preprocess/texts.parquet", "texts")
+        texts = storage.read_table(w / "preprocess/texts.parquet", "texts")
         inputs = embed.select_inputs(seg, texts)
         rng = np.random.default_rng(seed)
         for modality, ids, dim in (("image", inputs.image_ids, 1280),
@@ -353,11 +355,11 @@ class Project:
             m = centres[rng.integers(0, 24, len(ids))] + 0.8 * rng.normal(size=(len(ids), dim))
             m = np.abs(m)  # (n, dim), non-negative like pooled ReLU features
             m /= np.linalg.norm(m, axis=1, keepdims=True)
-            io.write_matrix(m.astype(np.float32), w / f"embed/{modality}.npy")
-            io.write_table(pd.DataFrame({"post_id": pd.Series(ids, dtype=object)}),
+            storage.write_matrix(m.astype(np.float32), w / f"embed/{modality}.npy")
+            storage.write_table(pd.DataFrame({"post_id": pd.Series(ids, dtype=object)}),
                            w / f"embed/{modality}_ids.parquet", "ids")
-        io.write_table(inputs.dropped, w / "embed/dropped.parquet", "dropped")
-        io.write_json({"synthetic": True, "image": {"n": len(inputs.image_ids), "dim": 1280},
+        storage.write_table(inputs.dropped, w / "embed/dropped.parquet", "dropped")
+        storage.write_json({"synthetic": True, "image": {"n": len(inputs.image_ids), "dim": 1280},
                        "text": {"n": len(inputs.text_ids), "dim": 384}}, w / "embed/summary.json")
         for stage in order:
             if stage not in ("validate", "preprocess", "segment", "embed"):
@@ -376,7 +378,7 @@ class Project:
         import pandas as pd
         from PIL import Image
 
-        from stylecluster import io
+        from stylecluster import storage
 
         d = w / "embed-scaffolding"
         params = yaml.safe_load(pfile.read_text(encoding="utf-8"))
@@ -385,11 +387,11 @@ class Project:
         (d / "segment/masks").mkdir(parents=True)
         hfile.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False),
                          encoding="utf-8")
-        texts = io.read_table(w / "preprocess/texts.parquet", "texts")
+        texts = storage.read_table(w / "preprocess/texts.parquet", "texts")
         n_max = min(max(sizes), len(texts))
         rng = np.random.default_rng(0)
         ids = texts["post_id"].astype(str).tolist()[:n_max]
-        digests = [io.write_image(Image.fromarray(rng.integers(0, 256, (16, 16, 3),
+        digests = [storage.write_image(Image.fromarray(rng.integers(0, 256, (16, 16, 3),
                                                                 dtype=np.uint8)),
                                   d / f"segment/masks/{pid}.png") for pid in ids]
         texts = texts.iloc[:n_max].copy()
@@ -403,8 +405,8 @@ class Project:
                                      "reason": "",
                                      "mask_path": [f"masks/{p}.png" for p in ids[:n]],
                                      "mask_sha256": digests[:n]})
-            io.write_table(manifest, d / "segment/manifest.parquet", "segment_manifest")
-            io.write_table(texts.iloc[:n].reset_index(drop=True), d / "texts.parquet", "texts")
+            storage.write_table(manifest, d / "segment/manifest.parquet", "segment_manifest")
+            storage.write_table(texts.iloc[:n].reset_index(drop=True), d / "texts.parquet", "texts")
             log(f"memory: embed stage with the hash stand-in encoder on {n} posts")
             cmd = [self.python, "stages/embed.py", "--segment", d / "segment", "--texts",
                    d / "texts.parquet", "--cache", d / f"cache-{n}", "--out", d / f"out-{n}",
@@ -420,7 +422,7 @@ class Project:
 def reduce_sets_numba_cache() -> bool:
     """Whether stages/reduce.py (or the reduce core) sets NUMBA_CACHE_DIR itself."""
     return any("NUMBA_CACHE_DIR" in (ROOT / f).read_text(encoding="utf-8")
-               for f in ("stages/reduce.py", "src/stylecluster/reduce.py") if (ROOT / f).exists())
+               for f in ("stages/reduce.py", "src/stylecluster/pipeline/reduce.py") if (ROOT / f).exists())
 
 
 def umap_in_tree_cache_writable() -> bool:

@@ -132,12 +132,13 @@ def item_silhouette(args: argparse.Namespace, S: dict) -> list[dict]:
     samp = C.in_fresh_process(silhouette_engine_worker, n, ks, 1, SEED, sampled=True)
     import numpy as np
 
-    from stylecluster import config, io
-    from stylecluster.select_k import choose_k
+    from stylecluster import config
+    from stylecluster import storage
+    from stylecluster.pipeline.select_k import choose_k
 
     exact, sampled = np.array(exact_largest["scores"]), np.array(samp["scores"])
     err = np.abs(sampled - exact)
-    sk = config.load_section(io.read_params(C.ROOT / "params.yaml"), "select_k")
+    sk = config.load_section(storage.read_params(C.ROOT / "params.yaml"), "select_k")
     pick = {name: choose_k(np.array(ks), curve, sk.rule, sk.min_prominence).best_k
             for name, curve in (("exact", exact), ("sampled", sampled))}
     rec = C.record(f"silhouette_sampled/n={n}", n, samp["times"], samp["peak_rss_mb"],
@@ -289,10 +290,11 @@ def long_text_worker(name: str, caption: str, repeats: int, naive_max_chars: int
     """
     import logging
 
-    from stylecluster import config, encoders, io
+    from stylecluster import config, encoders
+    from stylecluster import storage
 
     logging.getLogger("stylecluster").setLevel(logging.ERROR)
-    params = config.load_section(io.read_params(C.ROOT / "params.yaml"), "embed")
+    params = config.load_section(storage.read_params(C.ROOT / "params.yaml"), "embed")
     t0 = time.perf_counter()
     enc = encoders.get_encoder(name, "text", params)
     load_s = time.perf_counter() - t0

@@ -13,8 +13,10 @@ Params:  `embed` section (image_encoder, text_encoder, batch_size, device, torch
 Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed --run-log logs/embed.json
 """
 
-from stylecluster import embed, encoders, io
-from stylecluster.cache import EmbeddingCache
+from stylecluster import encoders
+from stylecluster.pipeline import embed
+from stylecluster import storage
+from stylecluster.storage.cache import EmbeddingCache
 from stylecluster.errors import DataError
 from stylecluster.stage import StageContext, run_stage
 
@@ -24,12 +26,12 @@ def main(ctx: StageContext) -> str:
     encoders.check_name(p.image_encoder, "image")  # fail on a typo before reading anything
     encoders.check_name(p.text_encoder, "text")
     encoders.check_device(p)
-    manifest = io.read_table(ctx.paths.segment / "manifest.parquet", "segment_manifest")
-    inputs = embed.select_inputs(manifest, io.read_table(ctx.paths.texts, "texts"))
+    manifest = storage.read_table(ctx.paths.segment / "manifest.parquet", "segment_manifest")
+    inputs = embed.select_inputs(manifest, storage.read_table(ctx.paths.texts, "texts"))
 
     def mask_file(i: int):
         rel = inputs.mask_paths[i]
-        if not io.image_path_is_safe(rel):
+        if not storage.image_path_is_safe(rel):
             raise DataError(f"{ctx.paths.segment / 'manifest.parquet'}: post "
                             f"{inputs.image_ids[i]} has unsafe mask_path {rel!r}; re-run segment.")
         return ctx.paths.segment / rel
@@ -38,7 +40,7 @@ def main(ctx: StageContext) -> str:
         # The manifest fingerprints the masks (dvc.yaml tracks it, not the masks folder), so a
         # mask that is not the one segment wrote is an error, not silently different input.
         path = mask_file(i)
-        digest = io.file_sha256(path)
+        digest = storage.file_sha256(path)
         if digest != inputs.mask_digests[i]:
             raise DataError(f"{path}: the file differs from the one segment wrote (its SHA-256 is "
                             f"not the manifest's mask_sha256 for post {inputs.image_ids[i]}). "
@@ -47,20 +49,20 @@ def main(ctx: StageContext) -> str:
 
     models = ctx.paths.cache  # backends may keep derived model files here (the ONNX export)
     with EmbeddingCache(ctx.paths.cache) as cache:
-        image = embed.embed_images(inputs.image_ids, lambda i: io.read_image(mask_file(i)),
+        image = embed.embed_images(inputs.image_ids, lambda i: storage.read_image(mask_file(i)),
                                    encoders.get_encoder(p.image_encoder, "image", p, models), cache,
                                    p.batch_size, ctx.base.progress, file_digest=mask_digest)
         text = embed.embed_texts(inputs.text_ids, inputs.texts,
                                  encoders.get_encoder(p.text_encoder, "text", p, models), cache,
                                  p.batch_size, ctx.base.progress)
         cache_info = {"corrupt_entries": cache.corrupt, "reset": bool(cache.reset_files)}
-    io.write_matrix(image.matrix, out / "image.npy")
-    io.write_table(image.ids, out / "image_ids.parquet", "ids")
-    io.write_matrix(text.matrix, out / "text.npy")
-    io.write_table(text.ids, out / "text_ids.parquet", "ids")
-    io.write_table(inputs.dropped, out / "dropped.parquet", "dropped")
-    io.write_json(embed.summarise(image, text, inputs), out / "summary.json")
-    io.write_json(embed.run_record(image, text, p.device, cache_info), ctx.paths.run_log)
+    storage.write_matrix(image.matrix, out / "image.npy")
+    storage.write_table(image.ids, out / "image_ids.parquet", "ids")
+    storage.write_matrix(text.matrix, out / "text.npy")
+    storage.write_table(text.ids, out / "text_ids.parquet", "ids")
+    storage.write_table(inputs.dropped, out / "dropped.parquet", "dropped")
+    storage.write_json(embed.summarise(image, text, inputs), out / "summary.json")
+    storage.write_json(embed.run_record(image, text, p.device, cache_info), ctx.paths.run_log)
     return (f"image {image.matrix.shape} via {image.encoder} ({image.n_cached} cached, "
             f"{image.n_encoded} encoded); text {text.matrix.shape} via {text.encoder} "
             f"({text.n_cached} cached, {text.n_encoded} encoded, {text.n_truncated} truncated); "

@@ -10,7 +10,8 @@ Usage: python stages/preprocess.py --posts data/interim/validate/posts.parquet -
 
 from pathlib import Path
 
-from stylecluster import io, preprocess
+from stylecluster import storage
+from stylecluster.pipeline import preprocess
 from stylecluster.errors import ConfigError
 from stylecluster.stage import StageContext, run_stage
 
@@ -26,14 +27,14 @@ def main(ctx: StageContext) -> str:
                 f"params.yaml [preprocess.user_dict] = {params.user_dict!r}: file not found. "
                 "Set it to an existing jieba user dictionary (relative to the project root) or null."
             )
-        user_dict = io.read_text(params.user_dict, "jieba user dictionary")
-    stopwords = preprocess.parse_word_list(io.read_text(ctx.paths.stopwords, "stopword file"))
-    posts = io.read_table(ctx.paths.posts, "posts")
+        user_dict = storage.read_text(params.user_dict, "jieba user dictionary")
+    stopwords = preprocess.parse_word_list(storage.read_text(ctx.paths.stopwords, "stopword file"))
+    posts = storage.read_table(ctx.paths.posts, "posts")
     cache_dir = Path((ctx.raw_params.get("paths") or {}).get("jieba_cache", DEFAULT_JIEBA_CACHE))
     result = preprocess.preprocess_posts(posts, params, stopwords, cache_dir=cache_dir,
                                          user_dict=user_dict, progress=ctx.base.progress)
-    io.write_table(result.texts, ctx.paths.out / "texts.parquet", "texts")
-    io.write_json(result.summary, ctx.paths.out / "summary.json")
+    storage.write_table(result.texts, ctx.paths.out / "texts.parquet", "texts")
+    storage.write_json(result.summary, ctx.paths.out / "summary.json")
     s = result.summary
     return (f"{s['n_posts']} posts ({params.fields}, embed_text={params.embed_text}): "
             f"{s['has_text_false']} without text, {s['tag_only_posts']} tag-only, "

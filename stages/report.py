@@ -11,47 +11,48 @@ Usage: python stages/report.py --posts data/interim/validate/posts.parquet --val
 """
 import pandas as pd
 
-from stylecluster import io, report
+from stylecluster import storage
+from stylecluster.report import build as report
 from stylecluster.stage import StageContext, run_stage
 
 
 def main(ctx: StageContext) -> str:
     p = ctx.paths
-    manifest = io.read_table(p.segment / "manifest.parquet", "segment_manifest")
+    manifest = storage.read_table(p.segment / "manifest.parquet", "segment_manifest")
     mask_of = dict(zip(manifest["post_id"], manifest["mask_path"].where(manifest["kept"], "")))
-    map_ids = io.read_table(p.reduce / "ids.parquet", "ids")
+    map_ids = storage.read_table(p.reduce / "ids.parquet", "ids")
     inputs = report.ReportInputs(
-        posts=io.read_table(p.posts, "posts"),
-        texts=io.read_table(p.texts, "texts"),
-        labels=io.read_table(p.cluster / "labels.parquet", "labels"),
-        representatives=io.read_table(p.cluster / "representatives.parquet", "representatives"),
-        map2d=io.read_matrix(p.reduce / "map2d.npy", map_ids),
+        posts=storage.read_table(p.posts, "posts"),
+        texts=storage.read_table(p.texts, "texts"),
+        labels=storage.read_table(p.cluster / "labels.parquet", "labels"),
+        representatives=storage.read_table(p.cluster / "representatives.parquet", "representatives"),
+        map2d=storage.read_matrix(p.reduce / "map2d.npy", map_ids),
         map_ids=map_ids,
-        curve=io.read_csv(p.select / "silhouette.csv"),
-        selection=io.read_json(p.select / "select_k.json"),
-        metrics=io.read_json(p.metrics),
+        curve=storage.read_csv(p.select / "silhouette.csv"),
+        selection=storage.read_json(p.select / "select_k.json"),
+        metrics=storage.read_json(p.metrics),
         manifest=manifest,
-        segment_summary=io.read_json(p.segment / "summary.json"),
-        validation=io.read_json(p.validation),
-        dropped=pd.concat([io.read_table(p.embed / "dropped.parquet", "dropped"),
-                           io.read_table(p.reduce / "dropped.parquet", "dropped")],
+        segment_summary=storage.read_json(p.segment / "summary.json"),
+        validation=storage.read_json(p.validation),
+        dropped=pd.concat([storage.read_table(p.embed / "dropped.parquet", "dropped"),
+                           storage.read_table(p.reduce / "dropped.parquet", "dropped")],
                           ignore_index=True),
         params=ctx.raw_params,
     )
     rep = report.build(inputs, ctx.params,
-                       lambda pid: io.read_image(p.segment / mask_of[pid]) if mask_of.get(pid)
+                       lambda pid: storage.read_image(p.segment / mask_of[pid]) if mask_of.get(pid)
                        else None)
     for stale in (p.out / "figures").glob("*.png"):  # outputs are rewritten whole
         if stale.name not in rep.figures:
             stale.unlink()
     for name, fig in rep.figures.items():
-        io.write_figure(fig, p.out / "figures" / name)
+        storage.write_figure(fig, p.out / "figures" / name)
         fig.clear()  # free the artists (no pyplot, nothing else holds the figure)
-    io.write_csv(rep.monthly, p.out / "monthly_proportions.csv")
-    io.write_csv(rep.top_per_month, p.out / "top5_per_month.csv")
-    io.write_json(rep.clusters, p.out / "clusters.json")
-    io.write_json(rep.trends, p.out / "trends.json")
-    io.write_text(rep.html, p.out / "index.html")
+    storage.write_csv(rep.monthly, p.out / "monthly_proportions.csv")
+    storage.write_csv(rep.top_per_month, p.out / "top5_per_month.csv")
+    storage.write_json(rep.clusters, p.out / "clusters.json")
+    storage.write_json(rep.trends, p.out / "trends.json")
+    storage.write_text(rep.html, p.out / "index.html")
     return (f"{rep.clusters['n_posts']} posts, {rep.clusters['n_clusters']} clusters, "
             f"{len(rep.clusters['months'])} months, {len(rep.figures)} figures -> "
             f"{p.out / 'index.html'}")

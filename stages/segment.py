@@ -16,29 +16,31 @@ decompression-bomb limit are each a dropped row with its reason, never a crash o
 import shutil
 import time
 
-from stylecluster import io, plots, segment
+from stylecluster import storage
+from stylecluster.report import plots
+from stylecluster.pipeline import segment
 from stylecluster.stage import StageContext, run_stage
 
 
 def main(ctx: StageContext) -> str:
-    posts = io.read_table(ctx.paths.posts, "posts")
+    posts = storage.read_table(ctx.paths.posts, "posts")
     out = ctx.paths.out
     shutil.rmtree(out / "masks", ignore_errors=True)  # outputs are rewritten whole
 
     images = segment.load_images(
         posts["post_id"], posts["image_path"],
-        lambda rel: io.read_image(ctx.paths.raw / rel, max_side=ctx.params.max_side))
+        lambda rel: storage.read_image(ctx.paths.raw / rel, max_side=ctx.params.max_side))
     start = time.perf_counter()
     with segment.make_segmenter(ctx.params) as segmenter:
         result = segment.segment_posts(
             images, ctx.params, segmenter,
-            on_kept=lambda _post_id, rel, masked: io.write_image(masked, out / rel),
+            on_kept=lambda _post_id, rel, masked: storage.write_image(masked, out / rel),
             total=len(posts), progress=ctx.base.progress)
     rate = len(posts) / max(time.perf_counter() - start, 1e-9)
-    io.write_table(result.manifest, out / "manifest.parquet", "segment_manifest")
-    io.write_figure(plots.plot_clothing_share_hist(result.manifest, ctx.params.min_clothing_share),
+    storage.write_table(result.manifest, out / "manifest.parquet", "segment_manifest")
+    storage.write_figure(plots.plot_clothing_share_hist(result.manifest, ctx.params.min_clothing_share),
                     out / "clothing_share_hist.png")
-    io.write_json(result.summary, out / "summary.json")
+    storage.write_json(result.summary, out / "summary.json")
     s = result.summary
     return (f"kept {s['n_kept']} of {s['n_images']} images (dropped: {s['dropped_by_reason']}); "
             f"median clothing share {s['clothing_share_quantiles']['median'] or 0:.3f}; "

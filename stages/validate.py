@@ -9,24 +9,25 @@ Usage:   python stages/validate.py --raw data/raw --out data/interim/validate --
 A blocking failure writes the report, then exits 1 with one line per failure naming column and fix.
 """
 
-from stylecluster import io, validate
+from stylecluster import storage
+from stylecluster.pipeline import validate
 from stylecluster.errors import DataError
 from stylecluster.stage import StageContext, run_stage
 
 
 def main(ctx: StageContext) -> str:
-    posts_file = io.find_raw_posts(ctx.paths.raw)
-    raw = io.read_posts_file(posts_file)
+    posts_file = storage.find_raw_posts(ctx.paths.raw)
+    raw = storage.read_posts_file(posts_file)
     status = None
     if ctx.params.check_images and "image_path" in raw.columns:
-        status = io.image_status(ctx.paths.raw, raw["image_path"], ctx.base.progress)
+        status = storage.image_status(ctx.paths.raw, raw["image_path"], ctx.base.progress)
     result = validate.validate_posts(raw, ctx.params, status)
     result.report["source"] = str(posts_file)
-    io.write_json(result.report, ctx.paths.report)
+    storage.write_json(result.report, ctx.paths.report)
     if not result.ok:
         raise DataError(f"{posts_file}: {len(result.blocking_failures)} blocking check(s) failed "
                         f"(details in {ctx.paths.report}):\n  " + "\n  ".join(result.blocking_failures))
-    io.write_table(result.posts, ctx.paths.out / "posts.parquet", "posts")
+    storage.write_table(result.posts, ctx.paths.out / "posts.parquet", "posts")
     report = result.report
     return (f"{len(result.posts)} posts over {len(report['months'])} months valid; "
             f"{report['n_soft_failures']} soft check(s) failed, "

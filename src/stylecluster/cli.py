@@ -22,26 +22,28 @@ log = logging.getLogger("stylecluster.cli")
 def _cmd_sample(args: argparse.Namespace) -> str:
     from tqdm import tqdm
 
-    from stylecluster import io, sample
+    from stylecluster import storage
+    from stylecluster.sample import generate as sample
 
     posts = []
     it = sample.iter_sample(n_posts=args.n_posts, seed=args.seed, start_month=args.start_month,
                             n_months=args.n_months)
-    with io.folder_transaction(args.out, force=args.force) as tmp:
+    with storage.folder_transaction(args.out, force=args.force) as tmp:
         for post in tqdm(it, total=args.n_posts, desc="sample", unit="post", disable=args.quiet):
-            io.write_image(post.image, tmp / post.image_path)
+            storage.write_image(post.image, tmp / post.image_path)
             posts.append(dataclasses.replace(post, image=None))  # keep rows, not pixels
         table = sample.sample_table(posts)
-        io.write_table(table, tmp / "posts.parquet", "raw_posts")
+        storage.write_table(table, tmp / "posts.parquet", "raw_posts")
     return f"wrote {len(table)} posts and images to {args.out}"
 
 
 def _import_options(args: argparse.Namespace) -> Any:
-    from stylecluster import config, dates, importer, io
+    from stylecluster import config, dates, importer
+    from stylecluster import storage
 
     timezone = args.timezone
     if timezone is None:  # the zone validate will read the posts in
-        params = io.read_params(args.params) if args.params.is_file() else {}
+        params = storage.read_params(args.params) if args.params.is_file() else {}
         timezone = config.load_section(params, "validate").timezone
     year: int | str | None = args.date_year
     if year not in (None, "infer"):
@@ -58,24 +60,25 @@ def _import_options(args: argparse.Namespace) -> Any:
 
 
 def _cmd_import(args: argparse.Namespace) -> str:
-    from stylecluster import importer, io
+    from stylecluster import importer
+    from stylecluster import storage
 
     options = _import_options(args)
-    export = io.read_export(args.posts, args.encoding)
+    export = storage.read_export(args.posts, args.encoding)
     result = importer.to_canonical(export.table, options)
     table = result.table
-    files, missing = io.resolve_images(args.images, table, str(args.posts))
-    with io.folder_transaction(args.out, force=args.force) as tmp:
-        placed = io.place_images(files, table, tmp / "images", link=args.link)
+    files, missing = storage.resolve_images(args.images, table, str(args.posts))
+    with storage.folder_transaction(args.out, force=args.force) as tmp:
+        placed = storage.place_images(files, table, tmp / "images", link=args.link)
         raw = table.assign(image_path=table["image_path"].map(
             lambda rel: None if rel is None else f"images/{rel}"))
-        io.write_table(raw, tmp / "posts.parquet", "raw_posts")
+        storage.write_table(raw, tmp / "posts.parquet", "raw_posts")
         record = {"source": str(args.posts), "encoding": export.encoding,
                   "timezone": options.timezone, "date_format": options.date_format,
                   "counts": {**result.counts, **placed, "missing_images": len(missing)},
                   "missing_images": missing[:100], "dropped_columns": result.dropped_columns,
                   "kept_columns": list(options.keep)}
-        io.write_json(record, tmp / "import.json")
+        storage.write_json(record, tmp / "import.json")
     c = record["counts"]
     if missing:
         log.warning("%d image(s) named in %s are not in %s (e.g. posts %s); validate will list "
@@ -93,11 +96,12 @@ def _cmd_import(args: argparse.Namespace) -> str:
 
 
 def _cmd_check_params(args: argparse.Namespace) -> str:
-    from stylecluster import config, io
+    from stylecluster import config
+    from stylecluster import storage
 
     from stylecluster import encoders
 
-    params = io.read_params(args.params)
+    params = storage.read_params(args.params)
     config.check_sections(params, str(args.params))
     sections = config.load_all(params)
     encoders.check_name(sections["embed"].image_encoder, "image")
@@ -168,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", default="params.yaml", type=Path,
                    help="the params file to check (default: params.yaml)")
     p.set_defaults(func=_cmd_check_params)
-    from stylecluster.experiments import add_compare_parser  # grid of dvc experiments
+    from stylecluster.experiments.run import add_compare_parser  # grid of dvc experiments
 
     add_compare_parser(sub)
     return parser

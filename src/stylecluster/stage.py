@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stylecluster import config, io
+from stylecluster import config
+from stylecluster import storage
 from stylecluster.errors import StyleclusterError
 
 log = logging.getLogger("stylecluster.stage")
@@ -76,7 +77,7 @@ def run_stage(
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     try:
-        raw_params = io.read_params(args.params)
+        raw_params = storage.read_params(args.params)
         config.check_sections(raw_params, str(args.params))
         section = config.load_section(raw_params, name) if name in config.SECTIONS else None
         ctx = StageContext(name, args, section, config.load_section(raw_params, "base"), raw_params)

@@ -18,7 +18,10 @@ import pytest
 import yaml
 from PIL import Image
 
-from stylecluster import config, embed, io, segment
+from stylecluster import config
+from stylecluster.pipeline import embed
+from stylecluster import storage
+from stylecluster.pipeline import segment
 from stylecluster.errors import ConfigError, DataError, ImageTooLargeError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +83,7 @@ def raw(sentinel):
 def read_untouched(sentinel, path: Path, **kwargs) -> Image.Image:
     """read_image(path) after a snapshot; the raw folder (all of the tree) must not change."""
     sentinel.snapshot()
-    img = io.read_image(path, **kwargs)
+    img = storage.read_image(path, **kwargs)
     sentinel.assert_unchanged()
     return img
 
@@ -162,8 +165,8 @@ def test_tiff_with_premultiplied_alpha_is_not_darkened_twice(sentinel, raw):
 def test_premultiplied_modes_are_their_own_composite_over_black():
     la = Image.fromarray(np.array([[[90, 128], [0, 0]]], np.uint8), "LA").convert("La")
     rgba = Image.fromarray(np.array([[[200, 100, 50, 128]]], np.uint8), "RGBA").convert("RGBa")
-    assert np.asarray(io._to_rgb(la)).tolist() == [[[45, 45, 45], [0, 0, 0]]]
-    assert np.asarray(io._to_rgb(rgba)).tolist() == [[[100, 50, 25]]]
+    assert np.asarray(storage._to_rgb(la)).tolist() == [[[45, 45, 45], [0, 0, 0]]]
+    assert np.asarray(storage._to_rgb(rgba)).tolist() == [[[100, 50, 25]]]
 
 
 def test_palette_png_with_a_transparent_index(sentinel, raw):
@@ -213,12 +216,14 @@ bands = (g, g.transpose(Image.Transpose.ROTATE_90), g.transpose(Image.Transpose.
 Image.merge("RGB", bands).save(sys.argv[1], quality=80)
 """
 DECODE = """
-import json, resource, sys, warnings
+import json, re, sys, warnings
 warnings.simplefilter("error")  # any DecompressionBombWarning would fail the decode
-from stylecluster import io
-img = io.read_image(sys.argv[1], max_side=2048)
-print(json.dumps({"size": img.size, "mode": img.mode,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+from stylecluster import storage
+img = storage.read_image(sys.argv[1], max_side=2048)
+# VmHWM is this process image's peak; ru_maxrss would carry over the peak of the (large) pytest
+# process that forked this one, since Linux keeps it across execve.
+hwm_kb = int(re.search(r"VmHWM:\s+(\d+) kB", open("/proc/self/status").read()).group(1))
+print(json.dumps({"size": img.size, "mode": img.mode, "peak_mb": hwm_kb / 1024}))
 """
 
 
@@ -245,7 +250,7 @@ def test_pixel_bomb_is_too_large_with_pillows_default_limit(sentinel, raw):
     with pytest.raises(ImageTooLargeError,
                        match=r"bomb\.png: too many pixels.*9500x9500 = 90250000 pixels.*"
                              r"MAX_IMAGE_PIXELS.*shrink the file .* or remove it"):
-        io.read_image(path)
+        storage.read_image(path)
     sentinel.assert_unchanged()
 
 
@@ -258,14 +263,14 @@ def test_bomb_warning_and_error_are_too_large_and_filters_stay_as_they_were(sent
     sentinel.snapshot()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        status = io.image_status(raw.parent, pd.Series(["images/warned.png", "images/refused.png"]))
+        status = storage.image_status(raw.parent, pd.Series(["images/warned.png", "images/refused.png"]))
     sentinel.assert_unchanged()
     assert status[0].startswith("too_large: 120x100 = 12000 pixels"), status[0]
     assert status[1].startswith("too_large: Image size (30000 pixels) exceeds"), status[1]
     assert not [w for w in seen if issubclass(w.category, Image.DecompressionBombWarning)]
     assert warnings.filters == filters, "read_image must not leave a warning filter behind"
     with pytest.raises(ImageTooLargeError, match=r"warned\.png: too many pixels"):
-        io.read_image(raw / "warned.png")
+        storage.read_image(raw / "warned.png")
 
 
 def test_jpeg_over_the_limit_decodes_when_its_draft_is_under_it(sentinel, raw, monkeypatch):
@@ -286,8 +291,8 @@ def test_broken_files_are_unreadable_and_named(sentinel, raw, name, write, why):
     sentinel.snapshot()
     with pytest.raises(DataError, match=rf"{name.replace('.', r'[.]')}: image does not decode "
                                         rf"\(.*{why}.*\); replace or remove the file"):
-        io.read_image(raw / name)
-    status = io.image_status(raw.parent, pd.Series([f"images/{name}"]))[0]
+        storage.read_image(raw / name)
+    status = storage.image_status(raw.parent, pd.Series([f"images/{name}"]))[0]
     sentinel.assert_unchanged()
     assert status.startswith("unreadable: ") and why.split()[0] in status, status
 
@@ -295,7 +300,7 @@ def test_broken_files_are_unreadable_and_named(sentinel, raw, name, write, why):
 def test_missing_file_names_the_path(sentinel, raw):
     sentinel.snapshot()
     with pytest.raises(DataError, match=r"images/gone\.jpg: image file not found"):
-        io.read_image(raw / "gone.jpg")
+        storage.read_image(raw / "gone.jpg")
     sentinel.assert_unchanged()
 
 
@@ -306,7 +311,7 @@ def test_image_status_gives_one_reason_per_row(sentinel, raw):
     paths = pd.Series(["images/ok.png", None, np.nan, "", "../outside.png", "images/gone.png",
                        "images/empty.jpg", "images/bomb.png"], index=list("abcdefgh"))
     sentinel.snapshot()
-    status = io.image_status(raw.parent, paths)
+    status = storage.image_status(raw.parent, paths)
     sentinel.assert_unchanged()
     assert status.index.tolist() == list("abcdefgh")
     assert status.tolist()[:6] == ["ok", "no image", "no image", "no image", "unsafe path",
@@ -352,7 +357,7 @@ def test_segment_counts_each_drop_and_embed_skips_them(sentinel, raw):
         capture_output=True, text=True, timeout=120)
     sentinel.assert_unchanged(allowed=(out,))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    m = io.read_table(out / "manifest.parquet", "segment_manifest")
+    m = storage.read_table(out / "manifest.parquet", "segment_manifest")
     assert m["post_id"].tolist() == list(rows), "one manifest row per post, in input order"
     reason = dict(zip(m["post_id"], m["reason"]))
     assert m["kept"].tolist() == [True, True, False, True] + [False] * 5

@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from stylecluster import cli, config, io, validate
+from stylecluster import cli, config
+from stylecluster import storage
+from stylecluster.pipeline import validate
 
 MAP = "post_id=id,content=text,tags=tags,posted_at=date,image_path=img"
 
@@ -396,7 +398,7 @@ def test_extra_columns_named_or_kept_through_validate(world, caplog):
     assert code == 0, text
     raw = raw_table(world)
     result = validate.validate_posts(raw, config.load_section(
-        {"validate": {"min_posts": 1}}, "validate"), io.image_status(world.out, raw["image_path"]))
+        {"validate": {"min_posts": 1}}, "validate"), storage.image_status(world.out, raw["image_path"]))
     assert result.ok, result.blocking_failures
     assert result.posts["likes"].tolist() == ["5", "7", "9"]
 
@@ -419,7 +421,7 @@ def test_text_only_posts_import_and_validate(world, caplog):
     raw = raw_table(world)
     assert raw["image_path"].isna().tolist() == [False, True, True]
     result = validate.validate_posts(raw, config.load_section(
-        {"validate": {"min_posts": 1}}, "validate"), io.image_status(world.out, raw["image_path"]))
+        {"validate": {"min_posts": 1}}, "validate"), storage.image_status(world.out, raw["image_path"]))
     assert result.ok, result.blocking_failures
     assert result.report["n_text_only"] == 2
 
@@ -456,7 +458,7 @@ def test_validate_names_image_reasons(world):
                           "posted_at": "2024-01-01 10:00:00",
                           "image_path": ["images/ok.png", "images/broken.png", "images/gone.png",
                                          None]})
-    status = io.image_status(raw, table["image_path"])
+    status = storage.image_status(raw, table["image_path"])
     result = validate.validate_posts(table, config.load_section({"validate": {"min_posts": 1}},
                                                                 "validate"), status)
     line = next(x for x in result.blocking_failures if "image_path" in x)
@@ -487,7 +489,7 @@ def test_validate_time_format_auto_and_epoch():
     ({"validate": {"undated": "ignore"}}, "[validate.undated] = 'ignore'"),
 ])
 def test_params_rejected_before_any_work(tmp_path, caplog, params, message):
-    full = io.read_params(Path(__file__).resolve().parents[2] / "params.yaml")
+    full = storage.read_params(Path(__file__).resolve().parents[2] / "params.yaml")
     for section, values in params.items():
         full[section] = {**full.get(section, {}), **values}
     path = tmp_path / "params.yaml"

@@ -22,7 +22,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from stylecluster import embed, encoders, io
+from stylecluster import encoders
+from stylecluster.pipeline import embed
+from stylecluster import storage
 from stylecluster.config import EmbedParams
 from stylecluster.encoders.base import (FIRST_CUT_CHARS_PER_TOKEN, SELF_CUT_MARGIN, fit_prefix,
                                         l2_normalise)
@@ -269,15 +271,15 @@ def write_upstream(root: Path, captions: dict[str, str]) -> tuple[Path, Path]:
     for pid in ids:
         rel = f"masks/{pid}.png"
         img = Image.fromarray(rng.integers(0, 256, (16, 12, 3), dtype=np.uint8))
-        digests.append(io.write_image(img, seg / rel))
+        digests.append(storage.write_image(img, seg / rel))
         paths.append(rel)
-    io.write_table(pd.DataFrame({"post_id": ids, "clothing_share": [0.3] * len(ids),
+    storage.write_table(pd.DataFrame({"post_id": ids, "clothing_share": [0.3] * len(ids),
                                  "kept": [True] * len(ids), "reason": [""] * len(ids),
                                  "mask_path": paths, "mask_sha256": digests}),
                    seg / "manifest.parquet", "segment_manifest")
     texts = root / "preprocess" / "texts.parquet"
     values = list(captions.values())
-    io.write_table(pd.DataFrame({
+    storage.write_table(pd.DataFrame({
         "post_id": ids, "text": values, "tokens": [t.split()[:5] for t in values],
         "keywords": [t.split()[:2] for t in values], "n_chars": [len(t) for t in values],
         "has_text": [True] * len(ids), "embed_input": values,
@@ -309,7 +311,7 @@ def test_the_embed_stage_counts_the_cut_caption_in_summary_json(sentinel):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["text"]["truncated"] == 1 and summary["text"]["max_tokens"] == 512, summary
     assert summary["text"]["n"] == 3 and summary["dropped"] == {"embed": 1}, summary
-    run = io.read_json(logs / "embed.json")
+    run = storage.read_json(logs / "embed.json")
     assert run["text"]["cache_hits"] == 3, "the count does not depend on the cache"
     sentinel.assert_unchanged(allowed=(out, cache, logs))
 

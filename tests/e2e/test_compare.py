@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stylecluster import experiments
+from stylecluster.experiments import run as experiments
 from tests.conftest import ROOT
 from tests.e2e.conftest import sh
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stylecluster import io, schemas
+from stylecluster import schemas
+from stylecluster import storage
 from tests.conftest import ROOT
 from tests.e2e.conftest import N_POSTS, sh
 
@@ -33,23 +34,23 @@ def test_repro_runs_every_stage(project, repro):
 
 
 def test_outputs_match_schemas(project, repro):
-    posts = io.read_table(project / "data/interim/validate/posts.parquet", "posts")
+    posts = storage.read_table(project / "data/interim/validate/posts.parquet", "posts")
     assert len(posts) == N_POSTS
-    manifest = io.read_table(project / "data/interim/segment/manifest.parquet", "segment_manifest")
+    manifest = storage.read_table(project / "data/interim/segment/manifest.parquet", "segment_manifest")
     assert set(manifest["post_id"]) == set(posts["post_id"]), "segment accounts for every post"
-    texts = io.read_table(project / "data/interim/preprocess/texts.parquet", "texts")
+    texts = storage.read_table(project / "data/interim/preprocess/texts.parquet", "texts")
     assert set(texts["post_id"]) == set(posts["post_id"])
     for modality in ("image", "text"):
-        ids = io.read_table(project / f"data/interim/embed/{modality}_ids.parquet", "ids")
-        io.read_matrix(project / f"data/interim/embed/{modality}.npy", ids)
-    ids = io.read_table(project / "data/interim/reduce/ids.parquet", "ids")
-    io.read_matrix(project / "data/interim/reduce/features.npy", ids)
-    io.read_matrix(project / "data/interim/reduce/map2d.npy", ids)
-    schemas.check(io.read_csv(project / "data/interim/select_k/silhouette.csv"), "silhouette",
+        ids = storage.read_table(project / f"data/interim/embed/{modality}_ids.parquet", "ids")
+        storage.read_matrix(project / f"data/interim/embed/{modality}.npy", ids)
+    ids = storage.read_table(project / "data/interim/reduce/ids.parquet", "ids")
+    storage.read_matrix(project / "data/interim/reduce/features.npy", ids)
+    storage.read_matrix(project / "data/interim/reduce/map2d.npy", ids)
+    schemas.check(storage.read_csv(project / "data/interim/select_k/silhouette.csv"), "silhouette",
                   "silhouette.csv")
-    labels = io.read_table(project / "data/processed/cluster/labels.parquet", "labels")
+    labels = storage.read_table(project / "data/processed/cluster/labels.parquet", "labels")
     assert set(labels["post_id"]) == set(ids["post_id"])
-    metrics = io.read_json(project / "reports/metrics.json")
+    metrics = storage.read_json(project / "reports/metrics.json")
     dropped = metrics["n_posts_dropped"]
     assert metrics["n_posts_used"] + dropped == len(posts), metrics
     for key in ("best_k", "silhouette", "prominence", "largest_cluster_share", "ari"):
@@ -73,7 +74,7 @@ def test_forced_rerun_writes_the_same_bytes(project, repro):
     shutil.rmtree(project / "data" / "cache" / "embed")
     for stage in ("embed", "report"):
         sh(BIN / "dvc", "repro", "-f", "-s", stage, cwd=project)
-    run = io.read_json(project / "logs" / "embed.json")
+    run = storage.read_json(project / "logs" / "embed.json")
     assert run["image"]["cache_hits"] == 0 and run["image"]["encoded"] > 0, run
     after = (project / "dvc.lock").read_text()
     assert after == lock, "".join(difflib.unified_diff(lock.splitlines(True),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylecluster.cache import FILENAME, EmbeddingCache, image_key, text_key
+from stylecluster.storage.cache import FILENAME, EmbeddingCache, image_key, text_key
 from stylecluster.errors import DataError
 
 ENC = "hash/sha256-gaussian64/v1"

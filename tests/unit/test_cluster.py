@@ -15,7 +15,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from stylecluster import schemas
-from stylecluster.cluster import fit_clusters, labelings, order_by_size
+from stylecluster.pipeline.cluster import fit_clusters, labelings, order_by_size
 from stylecluster.errors import ConfigError, DataError
 from tests.unit._shared import ids_frame, single_openmp_thread  # noqa: F401
 

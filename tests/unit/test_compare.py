@@ -15,7 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stylecluster import cli, compare, compare_render, experiments
+from stylecluster import cli
+from stylecluster.experiments import compare
+from stylecluster.experiments import render as compare_render
+from stylecluster.experiments import run as experiments
 from stylecluster.errors import ConfigError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -31,7 +34,7 @@ Running stage 'reduce':
 """
 LOG_RAN = """Running stage 'embed':
 > python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed
-16:03:21 INFO stylecluster.embed: image (efficientnet-lite0): 54 items, 0 cache hits, 54 encoded at 6.8 items/s (batch 32)
+16:03:21 INFO stylecluster.pipeline.embed: image (efficientnet-lite0): 54 items, 0 cache hits, 54 encoded at 6.8 items/s (batch 32)
 16:03:33 INFO stylecluster.stage: embed: image (54, 1280) via efficientnet-lite0 (50 cached, 4 encoded); text (57, 384) via e5-small (0 cached, 57 encoded); dropped 9
 Updating lock file 'dvc.lock'
 """

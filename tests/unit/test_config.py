@@ -4,20 +4,21 @@ from pathlib import Path
 
 import pytest
 
-from stylecluster import config, io
+from stylecluster import config
+from stylecluster import storage
 from stylecluster.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_project_params_yaml_is_valid():
-    sections = config.load_all(io.read_params(ROOT / "params.yaml"))
+    sections = config.load_all(storage.read_params(ROOT / "params.yaml"))
     assert sections["base"].seed == 42
     assert sections["reduce"].modality in ("image", "text", "concat")
 
 
 def test_every_section_has_a_dataclass_and_back():
-    params = io.read_params(ROOT / "params.yaml")
+    params = storage.read_params(ROOT / "params.yaml")
     assert set(params) - {"paths"} == set(config.SECTIONS)
 
 

@@ -12,16 +12,22 @@ SRC = ROOT / "src" / "stylecluster"
 
 
 def _stylecluster_imports(path: Path) -> set[str]:
-    """Module names (relative to the package) imported by the file at `path`."""
+    """Module names (relative to the package) imported by the file at `path`.
+
+    `from stylecluster.pipeline import embed` names the module `pipeline.embed`; a name that is not a
+    module (`from stylecluster.pipeline.embed import embed_texts`) names the module it comes from.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("stylecluster"):
             base = node.module.split(".")[1:]
-            if base:
-                found.add(".".join(base))
-            else:  # from stylecluster import io, segment
-                found.update(alias.name for alias in node.names)
+            for alias in node.names:
+                sub = ".".join([*base, alias.name])
+                if _module_file(sub) is not None:
+                    found.add(sub)
+                elif base:
+                    found.add(".".join(base))
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("stylecluster."):
@@ -41,20 +47,30 @@ def _module_file(name: str) -> Path | None:
 
 
 def _closure(script: Path) -> set[Path]:
+    """Every src file that importing `script` may run.
+
+    Importing a module runs its packages' `__init__.py` files; a registry package (an `__init__.py`
+    that calls `importlib.import_module`) may load any of its modules by name, so all of them count.
+    """
     seen: set[Path] = set()
     todo = [script]
     while todo:
         current = todo.pop()
         for name in _stylecluster_imports(current):
             f = _module_file(name)
-            if f is not None and f not in seen:
-                seen.add(f)
-                todo.append(f)
-        if current.name == "__init__.py" and current != script:
-            for sibling in current.parent.glob("*.py"):
-                if sibling not in seen:
-                    seen.add(sibling)
-                    todo.append(sibling)
+            if f is None:
+                continue
+            parents = [SRC.joinpath(*name.split(".")[:i]) / "__init__.py"
+                       for i in range(1, len(name.split(".")))]
+            for g in [f, *(p for p in parents if p.is_file())]:
+                if g not in seen:
+                    seen.add(g)
+                    todo.append(g)
+            if f.name == "__init__.py" and "import_module(" in f.read_text(encoding="utf-8"):
+                for sibling in f.parent.glob("*.py"):
+                    if sibling not in seen:
+                        seen.add(sibling)
+                        todo.append(sibling)
     return seen
 
 

@@ -12,8 +12,10 @@ import pytest
 import yaml
 from PIL import Image
 
-from stylecluster import embed, encoders, io
-from stylecluster.cache import FILENAME, EmbeddingCache
+from stylecluster import encoders
+from stylecluster.pipeline import embed
+from stylecluster import storage
+from stylecluster.storage.cache import FILENAME, EmbeddingCache
 from stylecluster.config import EmbedParams
 from stylecluster.errors import DataError
 
@@ -75,7 +77,7 @@ def test_select_inputs_splits_and_lists_every_drop_with_its_reason():
     assert dropped.loc["p4"].tolist() == ["segment", "clothing share 0.010 < 0.05"]
     assert dropped.loc["p3"].tolist() == ["preprocess", embed.NO_TEXT]
     assert dropped.loc["p5"].tolist() == ["embed", embed.EMPTY_INPUT]
-    io.schemas.check(got.dropped, "dropped", "test")
+    storage.schemas.check(got.dropped, "dropped", "test")
 
 
 def test_select_inputs_rejects_tables_of_different_posts():
@@ -105,15 +107,15 @@ def test_files_seen_before_are_not_decoded_again(tmp_path):
     enc = encoders.get_encoder("hash", "image", EmbedParams())
     files = [tmp_path / "masks" / f"p{i}.png" for i in range(6)]
     for img, f in zip(synthetic_images(6, seed=5), files):
-        io.write_image(img, f)
+        storage.write_image(img, f)
     ids = [f.stem for f in files]
     decoded = []
 
     def run():
         decoded.clear()
         with EmbeddingCache(tmp_path / "cache") as cache:
-            return embed.embed_images(ids, lambda i: decoded.append(i) or io.read_image(files[i]),
-                                      enc, cache, 4, file_digest=lambda i: io.file_sha256(files[i]))
+            return embed.embed_images(ids, lambda i: decoded.append(i) or storage.read_image(files[i]),
+                                      enc, cache, 4, file_digest=lambda i: storage.file_sha256(files[i]))
 
     first = run()
     assert (first.n_loaded, first.n_encoded, sorted(decoded)) == (6, 6, list(range(6)))
@@ -122,14 +124,14 @@ def test_files_seen_before_are_not_decoded_again(tmp_path):
     assert np.array_equal(warm.matrix, first.matrix)
 
     # the same pixels in other PNG bytes: decoded once to find its key, then a cache hit
-    io.read_image(files[2]).save(files[2], compress_level=0)
+    storage.read_image(files[2]).save(files[2], compress_level=0)
     same_pixels = run()
     assert (same_pixels.n_loaded, same_pixels.n_encoded, decoded) == (1, 0, [2])
     assert np.array_equal(same_pixels.matrix, first.matrix)
     assert run().n_loaded == 0, "the new file's key was remembered"
 
     # other pixels: decoded and encoded
-    io.write_image(synthetic_images(1, seed=9)[0], files[4])
+    storage.write_image(synthetic_images(1, seed=9)[0], files[4])
     changed = run()
     assert (changed.n_loaded, changed.n_encoded, decoded) == (1, 1, [4])
     assert not np.allclose(changed.matrix[4], first.matrix[4])
@@ -188,7 +190,7 @@ def test_a_corrupt_image_names_the_file(tmp_path):
     bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
     enc = encoders.get_encoder("hash", "image", EmbedParams())
     with pytest.raises(DataError, match=r"p1\.png: image does not decode"):
-        embed.embed_images(["p1"], lambda i: io.read_image(bad), enc, None, 4)
+        embed.embed_images(["p1"], lambda i: storage.read_image(bad), enc, None, 4)
 
 
 # ---- the stage script end to end -------------------------------------------------------------
@@ -200,13 +202,13 @@ def write_fake_upstream(root: Path, n_images: int = 4) -> tuple[Path, Path]:
     ids = list(CAPTIONS)
     kept = [i < n_images for i in range(len(ids))]
     paths = [f"masks/{pid}.png" if k else "" for pid, k in zip(ids, kept)]
-    digests = [io.write_image(img, seg / rel) if rel else ""
+    digests = [storage.write_image(img, seg / rel) if rel else ""
                for img, rel in zip(synthetic_images(len(ids), seed=3), paths)]
     reasons = ["" if k else "clothing share 0.010 < 0.05" for k in kept]
-    io.write_table(make_manifest(ids, kept, paths, reasons, digests), seg / "manifest.parquet",
+    storage.write_table(make_manifest(ids, kept, paths, reasons, digests), seg / "manifest.parquet",
                    "segment_manifest")
     texts = root / "preprocess" / "texts.parquet"
-    io.write_table(make_texts(CAPTIONS), texts, "texts")
+    storage.write_table(make_texts(CAPTIONS), texts, "texts")
     return seg, texts
 
 
@@ -223,12 +225,12 @@ def run_stage(root: Path, seg: Path, texts: Path, embed_params: dict) -> subproc
 
 
 def read_outputs(out: Path):
-    image_ids = io.read_table(out / "image_ids.parquet", "ids")
-    text_ids = io.read_table(out / "text_ids.parquet", "ids")
-    return (io.read_matrix(out / "image.npy", image_ids), image_ids,
-            io.read_matrix(out / "text.npy", text_ids), text_ids,
-            io.read_table(out / "dropped.parquet", "dropped"), io.read_json(out / "summary.json"),
-            io.read_json(out.parent / "logs" / "embed.json"))
+    image_ids = storage.read_table(out / "image_ids.parquet", "ids")
+    text_ids = storage.read_table(out / "text_ids.parquet", "ids")
+    return (storage.read_matrix(out / "image.npy", image_ids), image_ids,
+            storage.read_matrix(out / "text.npy", text_ids), text_ids,
+            storage.read_table(out / "dropped.parquet", "dropped"), storage.read_json(out / "summary.json"),
+            storage.read_json(out.parent / "logs" / "embed.json"))
 
 
 def test_stage_end_to_end_with_the_stand_in_and_a_warm_cache(tmp_path):
@@ -269,9 +271,9 @@ def test_stage_bad_inputs_fail_with_their_message(tmp_path):
     assert edited.returncode == 1
     assert ("p2.png: the file differs from the one segment wrote" in edited.stderr
             and "re-run segment" in edited.stderr), edited.stderr[-2000:]
-    manifest = io.read_table(seg / "manifest.parquet", "segment_manifest")
-    manifest.loc[manifest.post_id == "p2", "mask_sha256"] = io.file_sha256(seg / "masks/p2.png")
-    io.write_table(manifest, seg / "manifest.parquet", "segment_manifest")
+    manifest = storage.read_table(seg / "manifest.parquet", "segment_manifest")
+    manifest.loc[manifest.post_id == "p2", "mask_sha256"] = storage.file_sha256(seg / "masks/p2.png")
+    storage.write_table(manifest, seg / "manifest.parquet", "segment_manifest")
     corrupt = run_stage(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
     assert corrupt.returncode == 1
     assert "p2.png: image does not decode" in corrupt.stderr, corrupt.stderr[-2000:]

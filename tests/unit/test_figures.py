@@ -13,7 +13,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from stylecluster import figures, figures_trends, fonts, io, keywords, report
+from stylecluster.report import figures
+from stylecluster.report import trend_figures as figures_trends
+from stylecluster.report import fonts
+from stylecluster import storage
+from stylecluster.report import keywords
+from stylecluster.report import build as report
 from stylecluster.errors import BackendError, DataError
 from tests.unit.test_report import fake_image, make_inputs, shared_report  # noqa: F401
 
@@ -76,7 +81,7 @@ def test_chinese_renders_without_missing_glyph_warnings(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fig = chinese()
-        io.write_figure(fig, tmp_path / "zh.png")
+        storage.write_figure(fig, tmp_path / "zh.png")
     glyph = [str(w.message) for w in caught if "Glyph" in str(w.message)]
     assert not glyph, glyph
     check_png(tmp_path / "zh.png", min_px=150)
@@ -97,7 +102,7 @@ def test_font_is_registered_at_figure_time_not_import_time():
     import subprocess
     import sys
 
-    code = ("import stylecluster.report, stylecluster.figures, matplotlib.font_manager as fm; "
+    code = ("import stylecluster.report.build, stylecluster.report.figures, matplotlib.font_manager as fm; "
             "print(any('WenQuanYi' in f.name for f in fm.fontManager.ttflist))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", "importing the report registered the font"
@@ -123,7 +128,7 @@ def test_silhouette_without_peak_is_annotated(tmp_path):
                                           "rule": "prominence"})
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert any("no interior peak" in t for t in texts), texts
-    io.write_figure(fig, tmp_path / "s.png")
+    storage.write_figure(fig, tmp_path / "s.png")
     check_png(tmp_path / "s.png")
     peak = figures.plot_silhouette(curve.assign(silhouette=[0.1, 0.3, 0.2, 0.1]),
                                    {"best_k": 3, "prominence": 0.2, "has_peak": True})
@@ -145,7 +150,7 @@ def test_many_clusters_and_months_stay_readable(tmp_path):
         "map.png": figures.plot_map(inputs.map2d, inputs.map_ids, inputs.labels, kw),
         "sizes.png": figures.plot_sizes(np.bincount(inputs.labels["cluster"]), inputs.metrics),
     }.items():
-        io.write_figure(fig, tmp_path / name)
+        storage.write_figure(fig, tmp_path / name)
         check_png(tmp_path / name)
     colors = figures.cluster_colors(25)
     assert len(set(colors[:20])) == 20 and colors[20] == colors[0]
@@ -172,5 +177,5 @@ def test_exemplars_with_missing_images(tmp_path):
     rows = [report.ExemplarRow(1, 0, 0.5, ["连衣裙"], ["p1"], [fake_image("p0001", 0)]),
             report.ExemplarRow(2, 1, 0.3, [], [], [])]
     fig = figures_trends.plot_exemplars("2024-01", rows, 3)
-    io.write_figure(fig, tmp_path / "e.png")
+    storage.write_figure(fig, tmp_path / "e.png")
     check_png(tmp_path / "e.png")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stylecluster import html, report
+from stylecluster.report import page as html
+from stylecluster.report import build as report
 from tests.unit.test_report import shared_report  # noqa: F401
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -120,7 +121,7 @@ def test_embedded_font_subset_is_reproducible(monkeypatch):
     from fontTools.misc import timeTools
     from fontTools.ttLib import TTFont
 
-    from stylecluster import fonts
+    from stylecluster.report import fonts
 
     def face_at(now: float) -> str:
         monkeypatch.setattr(timeTools.time, "time", lambda: now)

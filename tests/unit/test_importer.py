@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from stylecluster import importer, io
+from stylecluster import importer
+from stylecluster import storage
 from stylecluster.errors import ConfigError, DataError
 from tests.conftest import ROOT
 
@@ -96,7 +97,7 @@ def test_cli_import_each_format_then_validate(tmp_path, suffix):
         capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "4 copied" in proc.stderr
-    table = io.read_table(out / "posts.parquet")
+    table = storage.read_table(out / "posts.parquet")
     assert len(table) == 4
     # copies by default: the export's files never share an inode with the raw folder
     assert (out / "images/sub/0.jpg").read_bytes() == (tmp_path / "export_imgs/sub/0.jpg").read_bytes()
@@ -109,7 +110,7 @@ def test_cli_import_each_format_then_validate(tmp_path, suffix):
          tmp_path / "v", "--report", tmp_path / "r.json", "--params", tmp_path / "params.yaml"],
         capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    posts = io.read_table(tmp_path / "v/posts.parquet", "posts")
+    posts = storage.read_table(tmp_path / "v/posts.parquet", "posts")
     assert posts["month"].tolist() == ["2023-05", "2023-06", "2023-12", "2024-01"]
 
 

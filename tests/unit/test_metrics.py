@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from stylecluster.errors import DataError
-from stylecluster.metrics import (
+from stylecluster.pipeline.metrics import (
     hungarian_accuracy,
     label_agreement,
     length_skew,

@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from stylecluster import config, io, preprocess
+from stylecluster import config
+from stylecluster import storage
+from stylecluster.pipeline import preprocess
 from stylecluster.config import PreprocessParams
 from stylecluster.errors import ConfigError, DataError
 
@@ -217,7 +219,7 @@ def test_invalid_params_are_config_errors(raw, match):
 
 
 def test_project_params_and_stopword_file_load(stopwords):
-    params = config.load_section(io.read_params(ROOT / "params.yaml"), "preprocess")
+    params = config.load_section(storage.read_params(ROOT / "params.yaml"), "preprocess")
     assert params.user_dict is None or (ROOT / params.user_dict).is_file(), params.user_dict
     assert {"的", "了", "小红书", "好好看", "nan", "the"} <= stopwords
     assert not {"搭配", "穿搭", "连衣裙", "显瘦"} & stopwords, "outfit words must stay keywords"
@@ -255,7 +257,7 @@ def test_stage_script_writes_texts_and_summary(tmp_path):
     tmp = _write_project(tmp_path, "dict.txt")
     proc = _stage(tmp)
     assert proc.returncode == 0, proc.stderr
-    texts = io.read_table(tmp / "out" / "texts.parquet", "texts")  # checks the schema
+    texts = storage.read_table(tmp / "out" / "texts.parquet", "texts")  # checks the schema
     assert texts["post_id"].tolist() == [f"p{i}" for i in range(6)]
     assert texts["has_text"].tolist() == [True, True, False, True, False, True]
     assert texts["n_chars"].tolist() == texts["text"].str.len().tolist()

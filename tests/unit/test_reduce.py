@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from stylecluster import schemas
 from stylecluster.config import ReduceParams
 from stylecluster.errors import ConfigError, DataError
-from stylecluster.reduce import reduce_embeddings, select_modality
+from stylecluster.pipeline.reduce import reduce_embeddings, select_modality
 
 ROOT = Path(__file__).resolve().parents[2]
 N_IMAGE, N_TEXT, OFFSET = 150, 140, 20  # text covers p0020..p0159, image p0000..p0149

@@ -20,7 +20,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from stylecluster import io, keywords, report
+from stylecluster import storage
+from stylecluster.report import keywords
+from stylecluster.report import build as report
 from stylecluster.config import ReportParams
 from stylecluster.errors import DataError
 
@@ -148,11 +150,11 @@ def _shared_report(base: Path) -> tuple[Path, report.ReportInputs, report.Report
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # e.g. "Glyph ... missing from font(s)"
         for name, fig in rep.figures.items():
-            io.write_figure(fig, out / "figures" / name)
-    io.write_csv(rep.monthly, out / "monthly_proportions.csv")
-    io.write_csv(rep.top_per_month, out / "top5_per_month.csv")
-    io.write_json(rep.clusters, out / "clusters.json")
-    io.write_text(rep.html, out / "index.html")
+            storage.write_figure(fig, out / "figures" / name)
+    storage.write_csv(rep.monthly, out / "monthly_proportions.csv")
+    storage.write_csv(rep.top_per_month, out / "top5_per_month.csv")
+    storage.write_json(rep.clusters, out / "clusters.json")
+    storage.write_text(rep.html, out / "index.html")
     return out, inputs, rep
 
 
@@ -329,28 +331,28 @@ def write_upstream(root: Path, inputs: report.ReportInputs) -> dict[str, Path]:
              "embed": root / "embed", "reduce": root / "reduce", "select": root / "select_k",
              "cluster": root / "cluster", "metrics": root / "reports" / "metrics.json",
              "out": root / "reports"}
-    io.write_table(inputs.posts, paths["posts"], "posts")
-    io.write_json(inputs.validation, paths["validation"])
-    io.write_table(inputs.manifest, paths["segment"] / "manifest.parquet", "segment_manifest")
-    io.write_json(inputs.segment_summary, paths["segment"] / "summary.json")
+    storage.write_table(inputs.posts, paths["posts"], "posts")
+    storage.write_json(inputs.validation, paths["validation"])
+    storage.write_table(inputs.manifest, paths["segment"] / "manifest.parquet", "segment_manifest")
+    storage.write_json(inputs.segment_summary, paths["segment"] / "summary.json")
     cl = dict(zip(inputs.labels["post_id"], inputs.labels["cluster"]))
     for pid, rel in zip(inputs.manifest["post_id"], inputs.manifest["mask_path"]):
         if rel:
-            io.write_image(fake_image(pid, cl[pid]), paths["segment"] / rel)
-    io.write_table(inputs.texts, paths["texts"], "texts")
+            storage.write_image(fake_image(pid, cl[pid]), paths["segment"] / rel)
+    storage.write_table(inputs.texts, paths["texts"], "texts")
     dropped = inputs.dropped
-    io.write_table(dropped[dropped["stage"] != "reduce"], paths["embed"] / "dropped.parquet",
+    storage.write_table(dropped[dropped["stage"] != "reduce"], paths["embed"] / "dropped.parquet",
                    "dropped")
-    io.write_table(dropped[dropped["stage"] == "reduce"], paths["reduce"] / "dropped.parquet",
+    storage.write_table(dropped[dropped["stage"] == "reduce"], paths["reduce"] / "dropped.parquet",
                    "dropped")
-    io.write_matrix(inputs.map2d, paths["reduce"] / "map2d.npy")
-    io.write_table(inputs.map_ids, paths["reduce"] / "ids.parquet", "ids")
-    io.write_csv(inputs.curve, paths["select"] / "silhouette.csv")
-    io.write_json(dict(inputs.selection), paths["select"] / "select_k.json")
-    io.write_table(inputs.labels, paths["cluster"] / "labels.parquet", "labels")
-    io.write_table(inputs.representatives, paths["cluster"] / "representatives.parquet",
+    storage.write_matrix(inputs.map2d, paths["reduce"] / "map2d.npy")
+    storage.write_table(inputs.map_ids, paths["reduce"] / "ids.parquet", "ids")
+    storage.write_csv(inputs.curve, paths["select"] / "silhouette.csv")
+    storage.write_json(dict(inputs.selection), paths["select"] / "select_k.json")
+    storage.write_table(inputs.labels, paths["cluster"] / "labels.parquet", "labels")
+    storage.write_table(inputs.representatives, paths["cluster"] / "representatives.parquet",
                    "representatives")
-    io.write_json(dict(inputs.metrics), paths["metrics"])
+    storage.write_json(dict(inputs.metrics), paths["metrics"])
     return paths
 
 

@@ -1,4 +1,4 @@
-"""Tests for the deterministic synthetic sample (stylecluster.sample and its drawing modules)."""
+"""Tests for the deterministic synthetic sample (stylecluster.sample.generate and its drawing modules)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from stylecluster import sample
+from stylecluster.sample import generate as sample
 from stylecluster.errors import ConfigError
-from stylecluster.sample import (
+from stylecluster.sample.generate import (
     CAPTION_FAILURE_RATES, IMAGE_FAILURE_RATES, KINDS, STYLES, iter_sample, month_weights, plan_sample,
     sample_table,
 )
-from stylecluster.sample_outfit import DRESSERS, PALETTES, draw_outfit
-from stylecluster.sample_scene import HEIGHT, WIDTH, draw_face_closeup, draw_food, draw_scenery
-from stylecluster.sample_text import (
+from stylecluster.sample.outfit import DRESSERS, PALETTES, draw_outfit
+from stylecluster.sample.scene import HEIGHT, WIDTH, draw_face_closeup, draw_food, draw_scenery
+from stylecluster.sample.text import (
     GENERIC_CAPTION_RATE, GENERIC_TAGS, GENERIC_TAGS_RATE, NOISE_TAGS, STYLE_WORDS,
 )
 

@@ -15,7 +15,10 @@ import yaml
 from matplotlib import cbook
 from PIL import Image, ImageDraw
 
-from stylecluster import config, io, plots, schemas, segment
+from stylecluster import config, schemas
+from stylecluster import storage
+from stylecluster.report import plots
+from stylecluster.pipeline import segment
 from stylecluster.errors import BackendError, ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -268,7 +271,7 @@ def test_stage_end_to_end(tmp_path):
         "post_id": ids, "content": ["c"] * 4, "tags": ["t"] * 4,
         "posted_at": pd.to_datetime(["2024-01-05"] * 4, utc=True), "month": ["2024-01"] * 4,
         "image_path": [f"images/{i}.png" for i in ids]})
-    io.write_table(posts, tmp_path / "posts.parquet", "posts")
+    storage.write_table(posts, tmp_path / "posts.parquet", "posts")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(
         {"base": {"seed": 0, "progress": False}, "segment": {"min_clothing_share": 0.05}}))
     out = tmp_path / "out"
@@ -281,14 +284,14 @@ def test_stage_end_to_end(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "kept 2 of 4 images" in proc.stderr
-    m = io.read_table(out / "manifest.parquet", "segment_manifest")
+    m = storage.read_table(out / "manifest.parquet", "segment_manifest")
     assert m["kept"].tolist() == [True, True, False, False]
     assert m.loc[2, "reason"].startswith("clothing_share 0.0")
     assert m.loc[3, "reason"].startswith("unreadable image: ") and "p4.png" in m.loc[3, "reason"]
     assert sorted(p.name for p in (out / "masks").iterdir()) == ["p1.png", "p2.png"]
     for rel, digest in zip(m["mask_path"], m["mask_sha256"]):  # the manifest fingerprints masks
-        assert digest == (io.file_sha256(out / rel) if rel else "")
-    mask = np.asarray(io.read_image(out / m.loc[0, "mask_path"]))
+        assert digest == (storage.file_sha256(out / rel) if rel else "")
+    mask = np.asarray(storage.read_image(out / m.loc[0, "mask_path"]))
     assert mask.shape == (H, W, 3) and mask[5, 5].tolist() == [0, 0, 0]
     assert mask.any(axis=2).mean() == pytest.approx(m.loc[0, "clothing_share"], abs=0.005)
     summary = json.loads((out / "summary.json").read_text())

@@ -15,7 +15,7 @@ from sklearn.datasets import make_blobs
 
 from stylecluster.config import SelectKParams
 from stylecluster.errors import DataError
-from stylecluster.select_k import choose_k, k_range, select_k
+from stylecluster.pipeline.select_k import choose_k, k_range, select_k
 from tests.unit._shared import ids_frame, single_openmp_thread  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from sklearn.metrics import silhouette_score as sk_silhouette
 from threadpoolctl import threadpool_limits
 
 from stylecluster.errors import DataError
-from stylecluster.silhouette import silhouette_samples_many, silhouette_score, silhouette_scores
+from stylecluster.pipeline.silhouette import silhouette_samples_many, silhouette_score, silhouette_scores
 
 
 @pytest.fixture(scope="module", autouse=True)

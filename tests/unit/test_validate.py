@@ -5,7 +5,9 @@ import subprocess
 import pandas as pd
 import pytest
 
-from stylecluster import config, io, validate
+from stylecluster import config
+from stylecluster import storage
+from stylecluster.pipeline import validate
 from tests.conftest import ROOT, VENV_PYTHON, write_raw
 
 PARAMS = config.load_section({"validate": {"min_posts": 1}}, "validate")
@@ -118,7 +120,7 @@ def test_image_status_reads_files(raw_dir):
     (raw_dir / "images" / "p001.png").write_bytes(b"not a png")
     (raw_dir / "images" / "p002.png").unlink()
     paths = pd.Series(["images/p000.png", "images/p001.png", "images/p002.png", "../p.png"])
-    status = io.image_status(raw_dir, paths).tolist()
+    status = storage.image_status(raw_dir, paths).tolist()
     assert status[0] == "ok" and status[1].startswith("unreadable") and status[2] == "missing"
     assert status[3] == "unsafe path"
 
@@ -134,7 +136,7 @@ def test_stage_fails_with_summary_and_keeps_raw(raw_dir, tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "'image_path'" in proc.stderr and "p003" in proc.stderr and "Fix:" in proc.stderr
     assert "unreadable: 1" in proc.stderr
-    report = io.read_json(tmp_path / "validation.json")
+    report = storage.read_json(tmp_path / "validation.json")
     assert report["success"] is False
     assert not (tmp_path / "v" / "posts.parquet").exists()
     assert (raw_dir / "posts.parquet").read_bytes() == before
@@ -147,7 +149,7 @@ def test_stage_writes_posts(raw_dir, tmp_path):
          "--report", tmp_path / "validation.json", "--params", tmp_path / "params.yaml"],
         capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    posts = io.read_table(tmp_path / "v" / "posts.parquet", "posts")
+    posts = storage.read_table(tmp_path / "v" / "posts.parquet", "posts")
     assert len(posts) == 12 and posts["post_id"].is_unique
 
 

@@ -189,10 +189,10 @@ def onnx_session(load_torch: Callable[[], object], threads: int,
             f"efficientnet-lite0: the ONNX export differs from PyTorch by {diff:.3g} on the probe "
             f"(tolerance {PROBE_TOLERANCE}); set embed.image_runtime: torch and report this.")
     if path is not None:
-        from stylecluster import io
+        from stylecluster import storage
 
-        io.write_bytes(data, path)
-        io.write_matrix(expected, path.with_suffix(".probe.npy"))
+        storage.write_bytes(data, path)
+        storage.write_matrix(expected, path.with_suffix(".probe.npy"))
     return session
 
 

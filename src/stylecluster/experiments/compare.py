@@ -1,8 +1,8 @@
 """Compare DVC experiments: the grid, the table of params and metrics, verdicts and the overlay.
 
 Pure functions on parsed `dvc exp show --json` data, the experiments' logs and silhouette curves;
-`stylecluster.experiments` runs dvc and writes what these functions build (rendered by
-`stylecluster.compare_render`). The verdicts follow the
+`stylecluster.experiments.run` runs dvc and writes what these functions build (rendered by
+`stylecluster.experiments.render`). The verdicts follow the
 research's three criteria: a clear silhouette peak, balanced clusters and months, and coherent
 clusters (agreement with known labels, or keyword purity when the data has no labels).
 """

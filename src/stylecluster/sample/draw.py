@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from stylecluster.sample_scene import SS, H, W, Color, Layers, Shape, ellipse, mix, pick, polygon, shade
+from stylecluster.sample.scene import SS, H, W, Color, Layers, Shape, ellipse, mix, pick, polygon, shade
 
 Point = tuple[float, float]
 Texture = Callable[[int, int], Image.Image]  # (w, h) -> RGB patch

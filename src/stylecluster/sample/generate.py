@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from stylecluster import sample_text as text
+from stylecluster.sample import text
 from stylecluster.errors import ConfigError
-from stylecluster.sample_outfit import draw_outfit
-from stylecluster.sample_scene import draw_face_closeup, draw_food, draw_scenery
+from stylecluster.sample.outfit import draw_outfit
+from stylecluster.sample.scene import draw_face_closeup, draw_food, draw_scenery
 
 logger = logging.getLogger(__name__)
 

@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stylecluster import figures, figures_trends, html
+from stylecluster.report import figures
+from stylecluster.report import trend_figures as figures_trends
+from stylecluster.report import page as html
 from stylecluster.config import ReportParams
 from stylecluster.errors import DataError
-from stylecluster.keywords import MAX_DF, MIN_TOKEN_CHARS, cluster_keywords, token_list
+from stylecluster.report.keywords import MAX_DF, MIN_TOKEN_CHARS, cluster_keywords, token_list
 
 log = logging.getLogger(__name__)
 

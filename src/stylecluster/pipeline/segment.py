@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from stylecluster.config import SegmentParams
 from stylecluster.errors import BackendError, DataError, ImageMissingError, ImageTooLargeError
-from stylecluster.io import image_path_given, image_path_is_safe
+from stylecluster.storage import image_path_given, image_path_is_safe
 
 log = logging.getLogger(__name__)
 

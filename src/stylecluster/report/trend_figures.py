@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from stylecluster.figures import cjk_figure, cluster_colors, cluster_name, new_figure, text_color
+from stylecluster.report.figures import cjk_figure, cluster_colors, cluster_name, new_figure, text_color
 
 if TYPE_CHECKING:
-    from stylecluster.report import ExemplarRow
+    from stylecluster.report.build import ExemplarRow
 
 MIN_SEGMENT_LABEL = 0.06  # stacked-bar segments at least this tall carry their cluster id
 THUMB_PX = 220  # exemplar images are shrunk to fit this box before drawing

@@ -1,7 +1,7 @@
 """Render the experiment comparison: Markdown and HTML tables, and the silhouette-curve overlay.
 
-Pure: takes the table `stylecluster.compare.build_table` made and returns text or a Figure;
-`stylecluster.experiments` writes them to reports/compare/.
+Pure: takes the table `stylecluster.experiments.compare.build_table` made and returns text or a Figure;
+`stylecluster.experiments.run` writes them to reports/compare/.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from stylecluster.compare import Thresholds
+from stylecluster.experiments.compare import Thresholds
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

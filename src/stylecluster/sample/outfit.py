@@ -12,11 +12,11 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from stylecluster.sample_draw import (
+from stylecluster.sample.draw import (
     Body, along, arm_widths, bare_arms, brocade, buttons, denim, dots, florals, lapels, legs,
     leg_widths, limb, neck, plaid, pleats, quilted, shoes, skeleton, sleeves, solid, sym, torso, union,
 )
-from stylecluster.sample_scene import (
+from stylecluster.sample.scene import (
     HAIR_COLORS, HAIR_STYLES, SKIN_TONES, Color, Layers, Shape, background, ellipse, face, finish, hair_back,
     jitter, pick, polygon, shade,
 )

@@ -22,7 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from stylecluster import compare, compare_render, config, io
+from stylecluster import config
+from stylecluster.experiments import compare
+from stylecluster.experiments import render as compare_render
+from stylecluster import storage
 from stylecluster.errors import ConfigError, StyleclusterError
 
 log = logging.getLogger(__name__)
@@ -153,7 +156,7 @@ def run_compare(
         DvcError: A dvc command failed (DVC's message included).
     """
     params_file = root / "params.yaml"
-    params = io.read_params(params_file)
+    params = storage.read_params(params_file)
     compare.check_keys(params, [*axes, *fixed])
     points = compare.grid_points(axes)
     for point in points:  # every combination must pass the stages' own checks before queueing
@@ -210,10 +213,10 @@ def run_compare(
                                 thresholds, logs)
     best = compare.best_experiment(table)
     hint = compare.apply_hint(best)
-    io.write_csv(table, out_dir / "compare.csv")
-    io.write_text(compare_render.to_markdown(table, hint, thresholds), out_dir / "compare.md")
-    io.write_text(compare_render.to_html(table, hint, thresholds), out_dir / "compare.html")
-    io.write_figure(compare_render.overlay_figure(curves, {e.name: e.metrics.get("best_k")
+    storage.write_csv(table, out_dir / "compare.csv")
+    storage.write_text(compare_render.to_markdown(table, hint, thresholds), out_dir / "compare.md")
+    storage.write_text(compare_render.to_html(table, hint, thresholds), out_dir / "compare.html")
+    storage.write_figure(compare_render.overlay_figure(curves, {e.name: e.metrics.get("best_k")
                                                     for e in experiments}),
                     out_dir / "silhouette_overlay.png")
     return CompareResult(table, best, out_dir)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from stylecluster import fonts
+from stylecluster.report import fonts
 
 FIGURE_TITLES = {
     "silhouette.png": "Silhouette (and Davies-Bouldin, Calinski-Harabasz) over k",

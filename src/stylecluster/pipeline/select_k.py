@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stylecluster import cluster
+from stylecluster.pipeline import cluster
 from stylecluster.config import SelectKParams
 from stylecluster.errors import DataError
-from stylecluster.silhouette import silhouette_scores
+from stylecluster.pipeline.silhouette import silhouette_scores
 
 log = logging.getLogger(__name__)
 

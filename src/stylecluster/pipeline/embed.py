@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from stylecluster.cache import image_key, text_key
+from stylecluster.storage.cache import image_key, text_key
 from stylecluster.errors import DataError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ LOAD_THREADS = 2  # threads that hash files and load items ahead of the encoder
 
 
 class VectorCache(Protocol):
-    """What the core needs from a cache (stylecluster.cache.EmbeddingCache implements it)."""
+    """What the core needs from a cache (stylecluster.storage.cache.EmbeddingCache implements it)."""
 
     def get_many(self, encoder: str, keys: Sequence[str], dim: int) -> dict[str, np.ndarray]: ...
 
@@ -210,7 +210,7 @@ def embed_items(
     Args:
         ids: post_ids, one per item, in output row order.
         load: Returns item i (a PIL image or a text).
-        key_of: Content key of a loaded item (see stylecluster.cache).
+        key_of: Content key of a loaded item (see stylecluster.storage.cache).
         encoder: The encoder.
         cache: The per-item cache, or None to encode everything.
         batch_size: Items loaded and encoded together.

@@ -17,7 +17,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from stylecluster import fonts, plots
+from stylecluster.report import fonts
+from stylecluster.report import plots
 from stylecluster.errors import DataError
 
 DPI = 100

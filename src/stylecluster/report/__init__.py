@@ -1,0 +1,1 @@
+"""The report: pure trend tables, all drawing, and the HTML page."""
