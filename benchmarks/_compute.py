@@ -81,16 +81,17 @@ def silhouette_engine_worker(n: int, ks: list[int], repeats: int, seed: int,
 
     X = umap_like_points(n, seed)
     L = voronoi_labelings(X, ks, seed)
-    sk = config.load_section(storage.read_params(ROOT / "params.yaml"), "select_k")
+    raw = storage.read_params(ROOT / "params.yaml")
+    sk, block_mb = config.load_section(raw, "select_k"), _runtime().block_mb
     silhouette_scores(X[:50], L[:2, :50])  # warm-up (imports)
     if sampled:
         kwargs = dict(exact_max_n=sk.exact_max_n, sample_size=sk.sample_size,
-                      n_repeats=sk.n_repeats, random_state=seed, block_mb=sk.block_mb)
+                      n_repeats=sk.n_repeats, random_state=seed, block_mb=block_mb)
     else:
-        kwargs = dict(exact_max_n=None, block_mb=sk.block_mb)
+        kwargs = dict(exact_max_n=None, block_mb=block_mb)
     times, res = _timed(lambda: silhouette_scores(X, L, **kwargs), repeats)
     return {"times": times, "scores": res.scores.tolist(), "exact": bool(res.exact),
-            "n_scored": int(res.n), "n_repeats": int(res.n_repeats), "block_mb": sk.block_mb,
+            "n_scored": int(res.n), "n_repeats": int(res.n_repeats), "block_mb": block_mb,
             "sample_size": sk.sample_size, "exact_max_n": sk.exact_max_n,
             "stds": res.stds.tolist()}
 
@@ -138,8 +139,10 @@ def select_k_worker(n: int, k_min: int, k_max: int, repeats: int, seed: int) -> 
     X = umap_like_points(n, seed).astype(np.float32)  # reduce writes float32 features
     ids = pd.DataFrame({"post_id": [f"p{i:06d}" for i in range(n)]})
     warm = umap_like_points(60, seed + 1).astype(np.float32)
-    select_k(warm, ids.iloc[:60], dataclasses.replace(params, k_min=2, k_max=3), base_seed)
-    times, res = _timed(lambda: select_k(X, ids, params, base_seed), repeats)
+    block_mb = _runtime().block_mb
+    select_k(warm, ids.iloc[:60], dataclasses.replace(params, k_min=2, k_max=3), base_seed,
+             block_mb)
+    times, res = _timed(lambda: select_k(X, ids, params, base_seed, block_mb), repeats)
     s = res.summary
     return {"times": times, "best_k": s["best_k"], "exact": s["exact"], "n_scored": s["n_scored"],
             "algorithm": s["algorithm"], "n_init": s["n_init"], "exact_max_n": s["exact_max_n"],
@@ -181,6 +184,14 @@ def _embed_params() -> Any:
     return config.load_section(storage.read_params(ROOT / "params.yaml"), "embed")
 
 
+def _runtime() -> Any:
+    """params.yaml's runtime section (threads, block sizes)."""
+    from stylecluster import config
+    from stylecluster import storage
+
+    return config.load_section(storage.read_params(ROOT / "params.yaml"), "runtime")
+
+
 def _interleaved(batched: Any, single: Any, repeats: int) -> dict:
     """Alternate the two modes run by run, so load changes hit both alike."""
     tb, ts, vb, vs = [], [], None, None
@@ -196,7 +207,7 @@ def _interleaved(batched: Any, single: Any, repeats: int) -> dict:
 
 
 def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficientnet-lite0") -> dict:
-    """The stage's path (embed.embed_images, batched, `embed.image_runtime`) vs one image at a time.
+    """The stage's path (embed.embed_images, batched, `embed.options.efficientnet-lite0.runtime`) vs one image at a time.
 
     The baseline is the research notebooks' loop: the same weights in eager PyTorch (NCHW, the
     faster layout for one image here), `inference_mode`, one image per forward pass. Two more
@@ -219,7 +230,7 @@ def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficient
 
     p = _embed_params()
     t0 = time.perf_counter()
-    enc = encoders.get_encoder(encoder, "image", p)
+    enc = encoders.get_encoder(encoder, "image", p, runtime=_runtime())
     load_s = time.perf_counter() - t0
     eager = _pooled_features(load_model(torch.device("cpu"))
                              .to(memory_format=torch.contiguous_format))
@@ -239,8 +250,8 @@ def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficient
     # the two ablations, fewer repeats (they explain the ratio; the target is the one above)
     ab_repeats = max(1, repeats // 2)
     single_stage = _timed(lambda: np.vstack([enc.encode([img]) for img in images]), ab_repeats)[0]
-    torch_enc = encoders.get_encoder(encoder, "image",
-                                     dataclasses.replace(p, image_runtime="torch"))
+    torch_enc = encoders.get_encoder(encoder, "image", dataclasses.replace(
+        p, options={**p.options, "efficientnet-lite0": {"runtime": "torch"}}), runtime=_runtime())
     torch_batched = _timed(lambda: embed.embed_images(ids, images.__getitem__, torch_enc, None,
                                                       p.batch_size).matrix, ab_repeats)[0]
     x = torch.zeros((1, 3, IMAGE_SIZE, IMAGE_SIZE))
@@ -272,14 +283,14 @@ def text_embed_worker(name: str, texts: list[str], repeats: int) -> dict:
 
     p = _embed_params()
     t0 = time.perf_counter()
-    enc = encoders.get_encoder(name, "text", p)
+    enc = encoders.get_encoder(name, "text", p, runtime=_runtime())
     load_s = time.perf_counter() - t0
     ids = [f"t{i}" for i in range(len(texts))]
     enc.encode(texts[:2])  # warm-up
     enc.encode(texts[:1])
     out = _interleaved(lambda: embed.embed_texts(ids, texts, enc, None, p.batch_size).matrix,
                        lambda: np.vstack([enc.encode([t]) for t in texts]), repeats)
-    out.update(load_s=load_s, batch_size=p.batch_size, threads=p.torch_threads)
+    out.update(load_s=load_s, batch_size=p.batch_size, threads=_runtime().torch_threads)
     return out
 
 

@@ -74,7 +74,7 @@ class Project:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, dest)
         params = yaml.safe_load((self.dir / "params.yaml").read_text(encoding="utf-8"))
-        params["base"]["progress"] = False
+        params["runtime"]["progress"] = False
         (self.dir / "params.yaml").write_text(
             yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
         # `python` in front of PATH: DVC's stage commands go through the RSS wrapper

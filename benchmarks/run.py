@@ -294,9 +294,10 @@ def long_text_worker(name: str, caption: str, repeats: int, naive_max_chars: int
     from stylecluster import storage
 
     logging.getLogger("stylecluster").setLevel(logging.ERROR)
-    params = config.load_section(storage.read_params(C.ROOT / "params.yaml"), "embed")
+    raw = storage.read_params(C.ROOT / "params.yaml")
+    params, runtime = config.load_section(raw, "embed"), config.load_section(raw, "runtime")
     t0 = time.perf_counter()
-    enc = encoders.get_encoder(name, "text", params)
+    enc = encoders.get_encoder(name, "text", params, runtime=runtime)
     load_s = time.perf_counter() - t0
     enc.encode(["warm up", caption[:200]])
     t0 = time.perf_counter()
@@ -318,7 +319,7 @@ def long_text_worker(name: str, caption: str, repeats: int, naive_max_chars: int
             "max_tokens": enc.max_tokens, "tokens_sent": enc.count_tokens(at_limit),
             "chars_sent": len(at_limit), "naive_chars": len(naive), "naive_s": naive_s,
             "naive_tokens": enc.count_tokens(naive), "same_vector": bool((vh == vl).all()),
-            "threads": params.torch_threads}
+            "threads": runtime.torch_threads}
 
 
 def item_long_text(args: argparse.Namespace, S: dict, work: Path) -> list[dict]:

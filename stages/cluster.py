@@ -4,7 +4,8 @@ Inputs: --features folder (reduce), --select select_k.json, --posts validate/pos
 --texts preprocess/texts.parquet.
 Outputs: --out folder: labels.parquet (post_id, cluster 0 = largest, distance to its centre),
 representatives.parquet (cluster, rank, post_id, distance); --metrics reports/metrics.json.
-Params: `cluster` section (+ base.seed; algorithm and silhouette settings come from select_k.json).
+Params: `cluster` section (+ base.seed; algorithm and silhouette settings come from select_k.json;
+runtime.block_mb bounds the silhouette's memory).
 Usage: python stages/cluster.py --features data/interim/reduce --select data/interim/select_k/select_k.json --posts data/interim/validate/posts.parquet --texts data/interim/preprocess/texts.parquet --out data/processed/cluster --metrics reports/metrics.json
 """
 from stylecluster.pipeline import cluster
@@ -24,7 +25,8 @@ def main(ctx: StageContext) -> str:
                                   n_representatives=ctx.params.n_representatives)
     sil = silhouette_score(features, result.labels["cluster"].to_numpy(),
                            exact_max_n=sel["exact_max_n"], sample_size=sel["sample_size"],
-                           n_repeats=sel["n_repeats"], random_state=ctx.base.seed)
+                           n_repeats=sel["n_repeats"], random_state=ctx.base.seed,
+                           block_mb=ctx.runtime.block_mb)
     posts = storage.read_table(ctx.paths.posts, "posts")
     texts = storage.read_table(ctx.paths.texts, "texts")
     scores = metrics.quality_metrics(result.labels, posts, texts, sel, silhouette=sil)
@@ -38,4 +40,4 @@ def main(ctx: StageContext) -> str:
 
 if __name__ == "__main__":
     run_stage("cluster", main, paths=("features", "select", "posts", "texts", "out", "metrics"),
-              doc=__doc__)
+              sections=("base", "cluster"), doc=__doc__)

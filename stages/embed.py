@@ -9,7 +9,8 @@ Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parque
          DIR/summary.json (encoders, dims, counts, drops, texts cut to the text encoder's token
          limit: the same bytes for the same inputs),
          --run-log FILE (this run's cache hits, items encoded, timings, items/s; not a DVC output)
-Params:  `embed` section (image_encoder, text_encoder, batch_size, device, torch_threads, weights paths).
+Params:  `embed` section (image_encoder, text_encoder, batch_size, device, each backend's options;
+         runtime.torch_threads and runtime.progress).
 Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed --run-log logs/embed.json
 """
 
@@ -23,8 +24,7 @@ from stylecluster.stage import StageContext, run_stage
 
 def main(ctx: StageContext) -> str:
     p, out = ctx.params, ctx.paths.out
-    encoders.check_name(p.image_encoder, "image")  # fail on a typo before reading anything
-    encoders.check_name(p.text_encoder, "text")
+    encoders.check_params(p, str(ctx.paths.params))  # names, options: before reading anything
     encoders.check_device(p)
     manifest = storage.read_table(ctx.paths.segment / "manifest.parquet", "segment_manifest")
     inputs = embed.select_inputs(manifest, storage.read_table(ctx.paths.texts, "texts"))
@@ -50,11 +50,14 @@ def main(ctx: StageContext) -> str:
     models = ctx.paths.cache  # backends may keep derived model files here (the ONNX export)
     with EmbeddingCache(ctx.paths.cache) as cache:
         image = embed.embed_images(inputs.image_ids, lambda i: storage.read_image(mask_file(i)),
-                                   encoders.get_encoder(p.image_encoder, "image", p, models), cache,
-                                   p.batch_size, ctx.base.progress, file_digest=mask_digest)
+                                   encoders.get_encoder(p.image_encoder, "image", p, models,
+                                                        runtime=ctx.runtime),
+                                   cache, p.batch_size, ctx.runtime.progress,
+                                   file_digest=mask_digest)
         text = embed.embed_texts(inputs.text_ids, inputs.texts,
-                                 encoders.get_encoder(p.text_encoder, "text", p, models), cache,
-                                 p.batch_size, ctx.base.progress)
+                                 encoders.get_encoder(p.text_encoder, "text", p, models,
+                                                      runtime=ctx.runtime),
+                                 cache, p.batch_size, ctx.runtime.progress)
         cache_info = {"corrupt_entries": cache.corrupt, "reset": bool(cache.reset_files)}
     storage.write_matrix(image.matrix, out / "image.npy")
     storage.write_table(image.ids, out / "image_ids.parquet", "ids")
@@ -70,4 +73,5 @@ def main(ctx: StageContext) -> str:
 
 
 if __name__ == "__main__":
-    run_stage("embed", main, paths=("segment", "texts", "cache", "out", "run-log"), doc=__doc__)
+    run_stage("embed", main, paths=("segment", "texts", "cache", "out", "run-log"),
+              sections=("embed",), doc=__doc__)

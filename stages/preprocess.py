@@ -3,9 +3,9 @@
 Inputs: validate's posts.parquet, the curated stopword file, the optional jieba user dictionary
 (`preprocess.user_dict`). Outputs: OUT/texts.parquet (one row per post, none dropped) and
 OUT/summary.json (missing/'nan'/empty captions, tag-only posts, duplicates, lengths).
-jieba's dictionary cache lives in paths.jieba_cache (default data/cache/jieba, git-ignored).
-Params: `preprocess` section (and base.progress).
-Usage: python stages/preprocess.py --posts data/interim/validate/posts.parquet --stopwords data/external/stopwords_zh.txt --out data/interim/preprocess
+jieba's dictionary cache lives in --jieba-cache (paths.jieba_cache: data/cache/jieba, git-ignored).
+Params: `preprocess` section (and runtime.progress).
+Usage: python stages/preprocess.py --posts data/interim/validate/posts.parquet --stopwords data/external/stopwords_zh.txt --jieba-cache data/cache/jieba --out data/interim/preprocess
 """
 
 from pathlib import Path
@@ -15,8 +15,6 @@ from stylecluster.pipeline import preprocess
 from stylecluster.errors import ConfigError
 from stylecluster.stage import StageContext, run_stage
 
-DEFAULT_JIEBA_CACHE = "data/cache/jieba"  # relative to the project root, like every other path
-
 
 def main(ctx: StageContext) -> str:
     params = ctx.params
@@ -24,15 +22,14 @@ def main(ctx: StageContext) -> str:
     if params.user_dict is not None:
         if not Path(params.user_dict).is_file():
             raise ConfigError(
-                f"params.yaml [preprocess.user_dict] = {params.user_dict!r}: file not found. "
+                f"{ctx.paths.params} [preprocess.user_dict] = {params.user_dict!r}: file not found. "
                 "Set it to an existing jieba user dictionary (relative to the project root) or null."
             )
         user_dict = storage.read_text(params.user_dict, "jieba user dictionary")
     stopwords = preprocess.parse_word_list(storage.read_text(ctx.paths.stopwords, "stopword file"))
     posts = storage.read_table(ctx.paths.posts, "posts")
-    cache_dir = Path((ctx.raw_params.get("paths") or {}).get("jieba_cache", DEFAULT_JIEBA_CACHE))
-    result = preprocess.preprocess_posts(posts, params, stopwords, cache_dir=cache_dir,
-                                         user_dict=user_dict, progress=ctx.base.progress)
+    result = preprocess.preprocess_posts(posts, params, stopwords, cache_dir=ctx.paths.jieba_cache,
+                                         user_dict=user_dict, progress=ctx.runtime.progress)
     storage.write_table(result.texts, ctx.paths.out / "texts.parquet", "texts")
     storage.write_json(result.summary, ctx.paths.out / "summary.json")
     s = result.summary
@@ -42,4 +39,5 @@ def main(ctx: StageContext) -> str:
 
 
 if __name__ == "__main__":
-    run_stage("preprocess", main, paths=("posts", "stopwords", "out"), doc=__doc__)
+    run_stage("preprocess", main, paths=("posts", "stopwords", "jieba-cache", "out"),
+              sections=("preprocess",), doc=__doc__)

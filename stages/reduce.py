@@ -28,4 +28,4 @@ def main(ctx: StageContext) -> str:
 
 
 if __name__ == "__main__":
-    run_stage("reduce", main, paths=("embed", "out"), doc=__doc__)
+    run_stage("reduce", main, paths=("embed", "out"), sections=("base", "reduce"), doc=__doc__)

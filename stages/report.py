@@ -6,14 +6,19 @@ Inputs: --posts, --validation (validate), --segment folder, --texts (preprocess)
 select_k.json), --cluster folder (labels, representatives), --metrics (reports/metrics.json).
 Outputs: --out folder: index.html, figures/*.png, monthly_proportions.csv, top5_per_month.csv,
 clusters.json, trends.json.
-Params: `report` section (the page also shows every other section of params.yaml).
+Params: `report` section (the page also shows every other tracked section; not runtime).
 Usage: python stages/report.py --posts data/interim/validate/posts.parquet --validation reports/validation.json --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --embed data/interim/embed --reduce data/interim/reduce --select data/interim/select_k --cluster data/processed/cluster --metrics reports/metrics.json --out reports
 """
 import pandas as pd
 
 from stylecluster import storage
 from stylecluster.report import build as report
+from stylecluster.paramtypes import as_plain
 from stylecluster.stage import StageContext, run_stage
+
+# The page shows every tracked section, so each is declared (dvc.yaml's params: for report).
+SECTIONS = ("base", "paths", "validate", "segment", "preprocess", "embed", "reduce", "select_k",
+            "cluster", "report")
 
 
 def main(ctx: StageContext) -> str:
@@ -37,7 +42,7 @@ def main(ctx: StageContext) -> str:
         dropped=pd.concat([storage.read_table(p.embed / "dropped.parquet", "dropped"),
                            storage.read_table(p.reduce / "dropped.parquet", "dropped")],
                           ignore_index=True),
-        params=ctx.raw_params,
+        params=as_plain({name: ctx.section(name) for name in SECTIONS}),  # the params table
     )
     rep = report.build(inputs, ctx.params,
                        lambda pid: storage.read_image(p.segment / mask_of[pid]) if mask_of.get(pid)
@@ -60,4 +65,5 @@ def main(ctx: StageContext) -> str:
 
 if __name__ == "__main__":
     run_stage("report", main, paths=("posts", "validation", "segment", "texts", "embed", "reduce",
-                                     "select", "cluster", "metrics", "out"), doc=__doc__)
+                                     "select", "cluster", "metrics", "out"), sections=SECTIONS,
+              doc=__doc__)

@@ -35,7 +35,7 @@ def main(ctx: StageContext) -> str:
         result = segment.segment_posts(
             images, ctx.params, segmenter,
             on_kept=lambda _post_id, rel, masked: storage.write_image(masked, out / rel),
-            total=len(posts), progress=ctx.base.progress)
+            total=len(posts), progress=ctx.runtime.progress)
     rate = len(posts) / max(time.perf_counter() - start, 1e-9)
     storage.write_table(result.manifest, out / "manifest.parquet", "segment_manifest")
     storage.write_figure(plots.plot_clothing_share_hist(result.manifest, ctx.params.min_clothing_share),
@@ -48,4 +48,4 @@ def main(ctx: StageContext) -> str:
 
 
 if __name__ == "__main__":
-    run_stage("segment", main, paths=("posts", "raw", "out"), doc=__doc__)
+    run_stage("segment", main, paths=("posts", "raw", "out"), sections=("segment",), doc=__doc__)

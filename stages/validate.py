@@ -20,7 +20,7 @@ def main(ctx: StageContext) -> str:
     raw = storage.read_posts_file(posts_file)
     status = None
     if ctx.params.check_images and "image_path" in raw.columns:
-        status = storage.image_status(ctx.paths.raw, raw["image_path"], ctx.base.progress)
+        status = storage.image_status(ctx.paths.raw, raw["image_path"], ctx.runtime.progress)
     result = validate.validate_posts(raw, ctx.params, status)
     result.report["source"] = str(posts_file)
     storage.write_json(result.report, ctx.paths.report)
@@ -35,4 +35,5 @@ def main(ctx: StageContext) -> str:
 
 
 if __name__ == "__main__":
-    run_stage("validate", main, paths=("raw", "out", "report"), doc=__doc__)
+    run_stage("validate", main, paths=("raw", "out", "report"), sections=("validate",),
+              doc=__doc__)

@@ -44,7 +44,7 @@ def _import_options(args: argparse.Namespace) -> Any:
     timezone = args.timezone
     if timezone is None:  # the zone validate will read the posts in
         params = storage.read_params(args.params) if args.params.is_file() else {}
-        timezone = config.load_section(params, "validate").timezone
+        timezone = config.load_section(params, "validate", str(args.params)).timezone
     year: int | str | None = args.date_year
     if year not in (None, "infer"):
         if not str(year).isdigit() or not 1970 <= int(year) <= 2100:
@@ -96,17 +96,19 @@ def _cmd_import(args: argparse.Namespace) -> str:
 
 
 def _cmd_check_params(args: argparse.Namespace) -> str:
-    from stylecluster import config
-    from stylecluster import storage
+    from stylecluster import config, encoders, storage
 
-    from stylecluster import encoders
+    if args.write_defaults is not None:
+        from stylecluster import defaults
 
+        storage.write_text(defaults.render_params(), args.write_defaults)
+        args.params = args.write_defaults
+    where = str(args.params)
     params = storage.read_params(args.params)
-    config.check_sections(params, str(args.params))
-    sections = config.load_all(params)
-    encoders.check_name(sections["embed"].image_encoder, "image")
-    encoders.check_name(sections["embed"].text_encoder, "text")
-    return f"{args.params}: {len(sections)} sections valid"
+    sections = config.load_all(params, where)
+    encoders.check_params(sections["embed"], where)
+    written = "written and " if args.write_defaults is not None else ""
+    return f"{where}: {written}{len(sections)} sections valid"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,10 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check-params", help="validate a params file without running anything",
                        description="Check every section of a params file (unknown sections and "
-                       "keys, types, ranges, encoder and segmenter names, time zones) without "
-                       "running anything.")
+                       "keys, types, ranges, encoder and segmenter names and options, time zones) "
+                       "without running anything. Messages name the file checked. With "
+                       "--write-defaults, first render every default of src/stylecluster/config.py "
+                       "(and each backend's options) into that file, then check it.")
     p.add_argument("--params", default="params.yaml", type=Path,
                    help="the params file to check (default: params.yaml)")
+    p.add_argument("--write-defaults", default=None, type=Path, metavar="PATH",
+                   help="write the rendered defaults to PATH (params.yaml: re-render it after "
+                   "changing a default in config.py), then check PATH")
     p.set_defaults(func=_cmd_check_params)
     from stylecluster.experiments.run import add_compare_parser  # grid of dvc experiments
 

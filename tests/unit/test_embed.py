@@ -214,7 +214,7 @@ def write_fake_upstream(root: Path, n_images: int = 4) -> tuple[Path, Path]:
 
 def run_stage(root: Path, seg: Path, texts: Path, embed_params: dict) -> subprocess.CompletedProcess:
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params["base"]["progress"] = False
+    params["runtime"]["progress"] = False
     params["embed"].update(embed_params)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     cmd = [sys.executable, str(ROOT / "stages" / "embed.py"), "--segment", str(seg),

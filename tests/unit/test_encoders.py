@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from stylecluster import encoders
-from stylecluster.config import EmbedParams
+from stylecluster.config import EmbedParams, RuntimeParams
 from stylecluster.encoders.base import Encoder
 from stylecluster.errors import BackendError, ConfigError
 
@@ -30,6 +30,18 @@ TINY_IMAGEBIND = dict(
     thermal_embed_dim=16, thermal_num_blocks=1, thermal_num_heads=2,
     imu_embed_dim=16, imu_num_blocks=1, imu_num_heads=2,
 )
+
+
+def ST(path):  # noqa: N802  (embed params naming a sentence-transformers folder)
+    return EmbedParams(options={"sentence-transformers": {"path": path}})
+
+
+def IB(path):  # noqa: N802
+    return EmbedParams(options={"imagebind": {"checkpoint": path}})
+
+
+def CC(path):  # noqa: N802
+    return EmbedParams(options={"chinese-clip": {"path": path}})
 
 
 def _gray(a: np.ndarray) -> Image.Image:
@@ -151,7 +163,8 @@ def test_hash_stand_in_is_deterministic_and_content_keyed(images):
 
 @pytest.fixture(scope="module")
 def efficientnet():
-    return encoders.get_encoder("efficientnet-lite0", "image", EmbedParams(torch_threads=2))
+    return encoders.get_encoder("efficientnet-lite0", "image", EmbedParams(),
+                                runtime=RuntimeParams(torch_threads=2))
 
 
 @pytest.mark.slow
@@ -178,7 +191,8 @@ def test_efficientnet_weights_are_pretrained(efficientnet):
 def test_efficientnet_onnx_and_torch_runtimes_agree(efficientnet, images):
     assert efficientnet.runtime == "onnxruntime", "auto on the CPU should pick ONNX Runtime"
     eager = encoders.get_encoder("efficientnet-lite0", "image",
-                                 EmbedParams(torch_threads=2, image_runtime="torch"))
+                                 EmbedParams(options={"efficientnet-lite0": {"runtime": "torch"}}),
+                                 runtime=RuntimeParams(torch_threads=2))
     a, b = efficientnet.encode(images), eager.encode(images)
     assert np.abs(a - b).max() < 1e-4, f"max diff {np.abs(a - b).max():.2e}"
     # near-equal is not bit-equal: each runtime keeps its own cache entries
@@ -234,16 +248,18 @@ def test_onnx_export_is_kept_in_the_model_cache_and_redone_when_damaged(tmp_path
 def test_image_runtime_follows_the_device_and_rejects_onnx_on_cuda():
     from stylecluster.encoders.efficientnet import resolve_runtime
 
-    assert resolve_runtime(EmbedParams()) == "onnxruntime"
-    assert resolve_runtime(EmbedParams(device="cuda")) == "torch"
-    assert resolve_runtime(EmbedParams(image_runtime="torch")) == "torch"
-    with pytest.raises(ConfigError, match=r"embed\.image_runtime\] = 'onnxruntime' with "
-                                          r"\[embed\.device\] = 'cuda'.*image_runtime: auto"):
-        resolve_runtime(EmbedParams(device="cuda", image_runtime="onnxruntime"))
-    from stylecluster import config
+    def lite0(runtime="auto", device="cpu"):
+        return encoders.backend_config("efficientnet-lite0", EmbedParams(
+            device=device, options={"efficientnet-lite0": {"runtime": runtime}}))
 
-    with pytest.raises(ConfigError, match=r"embed.*image_runtime.*tensorrt"):
-        config.load_section({"embed": {"image_runtime": "tensorrt"}}, "embed")
+    assert resolve_runtime(lite0()) == "onnxruntime"
+    assert resolve_runtime(lite0(device="cuda")) == "torch"
+    assert resolve_runtime(lite0("torch")) == "torch"
+    with pytest.raises(ConfigError, match=r"embed\.options\.efficientnet-lite0\.runtime\] = "
+                       r"'onnxruntime' with \[embed\.device\] = 'cuda'.*runtime: auto"):
+        resolve_runtime(lite0("onnxruntime", "cuda"))
+    with pytest.raises(ConfigError, match=r"embed\.options\.efficientnet-lite0\.runtime.*tensorrt"):
+        lite0("tensorrt")
 
 
 @pytest.mark.slow
@@ -252,7 +268,7 @@ def test_onnx_export_is_checked_against_pytorch(monkeypatch):
 
     monkeypatch.setattr(lite0, "PROBE_TOLERANCE", -1.0)  # no export can pass: the check must fire
     with pytest.raises(BackendError, match=r"ONNX export differs from PyTorch by .*"
-                                           r"embed.image_runtime: torch"):
+                                           r"embed.options.efficientnet-lite0.runtime: torch"):
         encoders.get_encoder("efficientnet-lite0", "image", EmbedParams())
 
 
@@ -313,7 +329,7 @@ def minilm_folder():
 @pytest.mark.slow
 def test_sentence_transformers_backend_loads_a_local_folder(minilm_folder):
     enc = encoders.get_encoder("sentence-transformers", "text",
-                               EmbedParams(sentence_transformers_path=minilm_folder))
+                               ST(minilm_folder))
     v = enc.encode(["a woman in a white summer dress", "a white dress for summer",
                     "the stock market fell sharply today"])
     _assert_unit_rows(v, 3, 384)
@@ -322,17 +338,18 @@ def test_sentence_transformers_backend_loads_a_local_folder(minilm_folder):
 
 
 def test_sentence_transformers_without_path_names_the_param():
-    with pytest.raises(BackendError, match=r"embed\.sentence_transformers_path\] is not set"):
+    with pytest.raises(BackendError, match=r"embed\.options\.sentence-transformers\.path\] is not "
+                       r"set"):
         encoders.get_encoder("sentence-transformers", "text", EmbedParams())
 
 
 def test_sentence_transformers_folder_must_be_a_model(tmp_path):
     with pytest.raises(BackendError, match=r"has neither modules\.json nor config\.json"):
         encoders.get_encoder("sentence-transformers", "text",
-                             EmbedParams(sentence_transformers_path=str(tmp_path)))
+                             ST(str(tmp_path)))
     with pytest.raises(BackendError, match=r"no such folder"):
         encoders.get_encoder("sentence-transformers", "text",
-                             EmbedParams(sentence_transformers_path=str(tmp_path / "nope")))
+                             ST(str(tmp_path / "nope")))
 
 
 # ---- ImageBind: real loading code on a tiny random checkpoint -----------------------------------
@@ -365,7 +382,7 @@ def test_imagebind_image_and_text_match_the_original_model(tiny_imagebind, image
     from stylecluster.encoders import base, imagebind
 
     model, path = tiny_imagebind
-    params = EmbedParams(imagebind_checkpoint=str(path))
+    params = encoders.backend_config("imagebind", IB(str(path)))
     img_enc = imagebind.ImageBindEncoder(params, "image", arch=TINY_IMAGEBIND)
     v = img_enc.encode(images)
     _assert_unit_rows(v, 4, 16)
@@ -387,11 +404,12 @@ def test_imagebind_image_and_text_match_the_original_model(tiny_imagebind, image
 
 
 def test_imagebind_without_checkpoint_names_the_param():
-    with pytest.raises(BackendError, match=r"embed\.imagebind_checkpoint\] is not set"):
+    with pytest.raises(BackendError, match=r"embed\.options\.imagebind\.checkpoint\] is not set"):
         encoders.get_encoder("imagebind", "image", EmbedParams())
-    with pytest.raises(BackendError, match=r"embed\.imagebind_checkpoint\] = '/no/such\.pth': "
+    with pytest.raises(BackendError, match=r"embed\.options\.imagebind\.checkpoint\] = "
+                       r"'/no/such\.pth': "
                                            r"no such file"):
-        encoders.get_encoder("imagebind", "text", EmbedParams(imagebind_checkpoint="/no/such.pth"))
+        encoders.get_encoder("imagebind", "text", IB("/no/such.pth"))
 
 
 def test_imagebind_wrong_checkpoints_are_rejected(tiny_imagebind, tmp_path):
@@ -399,11 +417,12 @@ def test_imagebind_wrong_checkpoints_are_rejected(tiny_imagebind, tmp_path):
 
     _, path = tiny_imagebind
     with pytest.raises(BackendError, match=r"does not match the ImageBind huge architecture"):
-        imagebind.ImageBindEncoder(EmbedParams(imagebind_checkpoint=str(path)), "image")
+        imagebind.ImageBindEncoder(encoders.backend_config("imagebind", IB(str(path))),
+                                   "image")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(BackendError, match=r"is not a readable torch checkpoint"):
-        encoders.get_encoder("imagebind", "image", EmbedParams(imagebind_checkpoint=str(junk)))
+        encoders.get_encoder("imagebind", "image", IB(str(junk)))
 
 
 # ---- Chinese-CLIP: a tiny random model + tokenizer + processor saved offline -------------------
@@ -438,7 +457,7 @@ def tiny_chinese_clip(tmp_path_factory):
 
 @pytest.mark.slow
 def test_chinese_clip_image_and_text(tiny_chinese_clip, images):
-    params = EmbedParams(chinese_clip_path=str(tiny_chinese_clip))
+    params = CC(str(tiny_chinese_clip))
     img = encoders.get_encoder("chinese-clip", "image", params)
     v = img.encode(images)
     _assert_unit_rows(v, 4, 16)
@@ -450,7 +469,8 @@ def test_chinese_clip_image_and_text(tiny_chinese_clip, images):
 
 
 def test_chinese_clip_without_path_names_the_param(tmp_path):
-    with pytest.raises(BackendError, match=r"embed\.chinese_clip_path\] is not set"):
+    with pytest.raises(BackendError, match=r"embed\.options\.chinese-clip\.path\] is not set"):
         encoders.get_encoder("chinese-clip", "image", EmbedParams())
-    with pytest.raises(BackendError, match=r"embed\.chinese_clip_path\] = .* could not be loaded"):
-        encoders.get_encoder("chinese-clip", "text", EmbedParams(chinese_clip_path=str(tmp_path)))
+    with pytest.raises(BackendError, match=r"embed\.options\.chinese-clip\.path\] = .* could not be "
+                       r"loaded"):
+        encoders.get_encoder("chinese-clip", "text", CC(str(tmp_path)))

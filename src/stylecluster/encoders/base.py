@@ -21,6 +21,7 @@ import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,8 +31,6 @@ from stylecluster.errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
     from PIL import Image
-
-    from stylecluster.config import EmbedParams
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,22 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 FIRST_CUT_CHARS_PER_TOKEN = 4  # fit_prefix's first cut: characters kept per token of the limit
 SELF_CUT_MARGIN = 2  # a cut left to the model's own truncation keeps > 2 x its limit in tokens
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """What a backend is built from (`encoders.backend_config` assembles it from params).
+
+    Attributes:
+        options: The backend's own options dataclass (from `embed.options.<name>`), or None for a
+            backend that takes none.
+        device: `embed.device`, "cpu" or "cuda".
+        threads: `runtime.torch_threads`: CPU threads of torch, ONNX Runtime and the C encoders.
+    """
+
+    options: Any
+    device: str
+    threads: int
 
 
 class Encoder(ABC):
@@ -178,8 +193,11 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
 
-def check_device(params: EmbedParams) -> None:
+def check_device(params: Any) -> None:
     """Fail early if `embed.device` asks for CUDA where torch cannot see a GPU.
+
+    Args:
+        params: Anything with a `device` (the embed params, a BackendConfig).
 
     Raises:
         ConfigError: device is cuda but torch has no CUDA device (CPU build or no GPU).
@@ -197,13 +215,13 @@ def check_device(params: EmbedParams) -> None:
         )
 
 
-def torch_device(params: EmbedParams) -> Any:
-    """Set torch's CPU threads from `embed.torch_threads` and return the torch device to run on."""
+def torch_device(config: BackendConfig) -> Any:
+    """Set torch's CPU threads from `runtime.torch_threads` and return the torch device to run on."""
     import torch
 
-    check_device(params)
-    torch.set_num_threads(params.torch_threads)
-    return torch.device(params.device)
+    check_device(config)
+    torch.set_num_threads(config.threads)
+    return torch.device(config.device)
 
 
 def require_path(value: str | None, key: str, what: str, *, folder: bool) -> Path:
@@ -211,7 +229,7 @@ def require_path(value: str | None, key: str, what: str, *, folder: bool) -> Pat
 
     Args:
         value: The param's value (None when unset).
-        key: The param name inside `embed`, e.g. "imagebind_checkpoint".
+        key: The param name inside `embed`, e.g. "options.imagebind.checkpoint".
         what: What the path should hold, for the message.
         folder: Whether a folder (True) or a file (False) is expected.
 

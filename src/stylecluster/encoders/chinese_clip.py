@@ -1,6 +1,6 @@
 """Chinese-CLIP image and text encoder through transformers (a local model folder).
 
-Set `embed.chinese_clip_path` to a folder holding a ChineseCLIPModel and its processor (e.g. a
+Set `embed.options.chinese-clip.path` to a folder holding a ChineseCLIPModel and its processor (e.g. a
 snapshot of OFA-Sys/chinese-clip-vit-base-patch16). Both are loaded with `local_files_only=True`.
 Image and text share one space, so the same folder can serve both `embed.image_encoder` and
 `embed.text_encoder`; each encoder keeps only its own tower. Without torchvision, transformers
@@ -14,18 +14,24 @@ never tokenized whole.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from stylecluster.encoders.base import (Encoder, Modality, fingerprint, require_path,
+from stylecluster.encoders.base import (BackendConfig, Encoder, Modality, fingerprint, require_path,
                                         torch_device)
 from stylecluster.errors import BackendError
+from stylecluster.paramtypes import param
 
-if TYPE_CHECKING:
-    from stylecluster.config import EmbedParams
+KEY = "options.chinese-clip.path"
 
-KEY = "chinese_clip_path"
+
+@dataclass(frozen=True)
+class ChineseCLIPOptions:
+    """`embed.options.chinese-clip`."""
+
+    path: str | None = param(None, "local folder for image_encoder/text_encoder: chinese-clip")
 MAX_TEXT_TOKENS = 52
 
 
@@ -35,8 +41,8 @@ class ChineseCLIPEncoder(Encoder):
     name = "chinese-clip"
     truncates_itself = True  # the processor keeps MAX_TEXT_TOKENS
 
-    def __init__(self, params: EmbedParams, modality: Modality) -> None:
-        folder = require_path(params.chinese_clip_path, KEY,
+    def __init__(self, config: BackendConfig, modality: Modality) -> None:
+        folder = require_path(config.options.path, KEY,
                               "a Chinese-CLIP model folder (config.json, weights, processor files)",
                               folder=True)
         try:
@@ -47,7 +53,7 @@ class ChineseCLIPEncoder(Encoder):
                 "project (pip install -e . -c constraints.txt)."
             ) from exc
         self.modality = modality
-        self.device = torch_device(params)
+        self.device = torch_device(config)
         try:
             model = ChineseCLIPModel.from_pretrained(str(folder), local_files_only=True)
             self.processor = ChineseCLIPProcessor.from_pretrained(str(folder),

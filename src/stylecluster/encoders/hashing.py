@@ -11,14 +11,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from stylecluster.encoders.base import Encoder, Modality
+from stylecluster.encoders.base import BackendConfig, Encoder, Modality
 
-if TYPE_CHECKING:
-    from stylecluster.config import EmbedParams
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +39,7 @@ class HashEncoder(Encoder):
     dim = DIM
     cache_key = "hash/sha256-gaussian64/v1"
 
-    def __init__(self, params: EmbedParams | None = None, modality: Modality = "text") -> None:
+    def __init__(self, config: BackendConfig | None = None, modality: Modality = "text") -> None:
         self.modality = modality
         log.warning("%s encoder 'hash' is a deterministic test stand-in, NOT a real model; its "
                     "vectors carry no meaning", modality)

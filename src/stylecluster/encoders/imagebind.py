@@ -21,7 +21,7 @@ keeps the first 77 (start and end tokens included) but BPE-encodes the whole tex
 Python, so `fit_text` first cuts a longer text's characters, keeping more than twice that many
 tokens: the same 77 tokens reach the model, and a very long caption is never encoded whole.
 
-The checkpoint (`embed.imagebind_checkpoint`, e.g. imagebind_huge.pth) is read with
+The checkpoint (`embed.options.imagebind.checkpoint`, e.g. imagebind_huge.pth) is read with
 `torch.load(..., weights_only=True, mmap=True)` into a model built on the meta device and loaded
 with `strict=True, assign=True`: nothing is initialised twice, the 4.5 GB file is paged in only
 where used, and the other modalities (audio, depth, thermal, IMU) are dropped before moving to
@@ -38,21 +38,22 @@ import types
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stylecluster.encoders.base import (CLIP_MEAN, CLIP_STD, Encoder, Modality, fingerprint,
-                                        image_batch_array, require_path, torch_device)
+from stylecluster.encoders.base import (CLIP_MEAN, CLIP_STD, BackendConfig, Encoder, Modality,
+                                        fingerprint, image_batch_array, require_path,
+                                        torch_device)
 from stylecluster.errors import BackendError
+from stylecluster.paramtypes import param
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from stylecluster.config import EmbedParams
-
-KEY = "imagebind_checkpoint"
+KEY = "options.imagebind.checkpoint"
 IMAGE_SIZE = 224
 # imagebind_model.imagebind_huge(): the architecture of the released imagebind_huge.pth.
 HUGE_ARCH: dict[str, Any] = dict(
@@ -250,26 +251,34 @@ def load_imagebind(checkpoint: Path, arch: Mapping[str, Any], keep: Sequence[str
     return model.eval().to(device=device, dtype=torch.float32)
 
 
+@dataclass(frozen=True)
+class ImageBindOptions:
+    """`embed.options.imagebind`."""
+
+    checkpoint: str | None = param(
+        None, "path to imagebind_huge.pth for image_encoder/text_encoder: imagebind")
+
+
 class ImageBindEncoder(Encoder):
     """ImageBind huge, image or text tower, 1024-d (the joint space)."""
 
     name = "imagebind"
     truncates_itself = True  # SimpleTokenizer keeps the first context_length tokens
 
-    def __init__(self, params: EmbedParams, modality: Modality,
+    def __init__(self, config: BackendConfig, modality: Modality,
                  arch: Mapping[str, Any] | None = None) -> None:
-        """Load the checkpoint from `embed.imagebind_checkpoint`.
+        """Load the checkpoint from `embed.options.imagebind.checkpoint`.
 
         Args:
-            params: The embed section.
+            config: Options (`ImageBindOptions`), device and threads.
             modality: "image" or "text".
             arch: ImageBindModel arguments; None means the released huge model (tests pass a tiny
                 architecture to exercise this same loading path on a small random checkpoint).
         """
-        checkpoint = require_path(params.imagebind_checkpoint, KEY,
+        checkpoint = require_path(config.options.checkpoint, KEY,
                                   "the ImageBind checkpoint imagebind_huge.pth", folder=False)
         self.modality = modality
-        self.device = torch_device(params)
+        self.device = torch_device(config)
         arch = dict(HUGE_ARCH if arch is None else arch)
         self.model = load_imagebind(checkpoint, arch, [_MODALITY[modality]], self.device)
         self.dim = int(arch.get("out_embed_dim", 768))

@@ -1,6 +1,6 @@
 """Any local sentence-transformers model folder as the text encoder.
 
-Set `embed.sentence_transformers_path` to a folder saved by `SentenceTransformer.save(...)` (or a
+Set `embed.options.sentence-transformers.path` to a folder saved by `SentenceTransformer.save(...)` (or a
 downloaded snapshot), e.g. text2vec-large-chinese, bge-small-zh, m3e-base. The folder is loaded
 with `local_files_only=True`: nothing is downloaded. Texts are embedded as they are (no prompt); a
 model that expects an instruction prefix should be given one through its own
@@ -17,19 +17,24 @@ model without a usable `max_seq_length` gets no limit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
-from stylecluster.encoders.base import (Encoder, Modality, fingerprint, require_path,
+from stylecluster.encoders.base import (BackendConfig, Encoder, Modality, fingerprint, require_path,
                                         torch_device)
 from stylecluster.errors import BackendError
+from stylecluster.paramtypes import param
 
-if TYPE_CHECKING:
-    from stylecluster.config import EmbedParams
-
-KEY = "sentence_transformers_path"
+KEY = "options.sentence-transformers.path"
 NO_LIMIT = 1_000_000  # transformers' model_max_length when a tokenizer sets none is ~1e30
+
+
+@dataclass(frozen=True)
+class SentenceTransformersOptions:
+    """`embed.options.sentence-transformers`."""
+
+    path: str | None = param(None, "local folder for text_encoder: sentence-transformers")
 
 
 class SentenceTransformersEncoder(Encoder):
@@ -38,8 +43,8 @@ class SentenceTransformersEncoder(Encoder):
     name = "sentence-transformers"
     truncates_itself = True
 
-    def __init__(self, params: EmbedParams, modality: Modality = "text") -> None:
-        folder = require_path(params.sentence_transformers_path, KEY,
+    def __init__(self, config: BackendConfig, modality: Modality = "text") -> None:
+        folder = require_path(config.options.path, KEY,
                               "a sentence-transformers model folder (with modules.json)",
                               folder=True)
         if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
@@ -55,7 +60,7 @@ class SentenceTransformersEncoder(Encoder):
                 f"({exc}). Install the project (pip install -e . -c constraints.txt)."
             ) from exc
         self.modality = modality
-        self.device = torch_device(params)
+        self.device = torch_device(config)
         try:
             self.model = SentenceTransformer(str(folder), device=str(self.device),
                                              local_files_only=True)

