@@ -18,7 +18,6 @@ from stylecluster import encoders
 from stylecluster.pipeline import embed
 from stylecluster import storage
 from stylecluster.storage.cache import EmbeddingCache
-from stylecluster.errors import DataError
 from stylecluster.stage import StageContext, run_stage
 
 
@@ -29,31 +28,15 @@ def main(ctx: StageContext) -> str:
     manifest = storage.read_table(ctx.paths.segment / "manifest.parquet", "segment_manifest")
     inputs = embed.select_inputs(manifest, storage.read_table(ctx.paths.texts, "texts"))
 
-    def mask_file(i: int):
-        rel = inputs.mask_paths[i]
-        if not storage.image_path_is_safe(rel):
-            raise DataError(f"{ctx.paths.segment / 'manifest.parquet'}: post "
-                            f"{inputs.image_ids[i]} has unsafe mask_path {rel!r}; re-run segment.")
-        return ctx.paths.segment / rel
-
-    def mask_digest(i: int) -> str:
-        # The manifest fingerprints the masks (dvc.yaml tracks it, not the masks folder), so a
-        # mask that is not the one segment wrote is an error, not silently different input.
-        path = mask_file(i)
-        digest = storage.file_sha256(path)
-        if digest != inputs.mask_digests[i]:
-            raise DataError(f"{path}: the file differs from the one segment wrote (its SHA-256 is "
-                            f"not the manifest's mask_sha256 for post {inputs.image_ids[i]}). "
-                            "Masks are segment's output: re-run segment (dvc repro -f segment).")
-        return digest
-
+    masks = storage.MaskFiles(ctx.paths.segment, inputs.image_ids, inputs.mask_paths,
+                              inputs.mask_digests)
     models = ctx.paths.cache  # backends may keep derived model files here (the ONNX export)
     with EmbeddingCache(ctx.paths.cache) as cache:
-        image = embed.embed_images(inputs.image_ids, lambda i: storage.read_image(mask_file(i)),
+        image = embed.embed_images(inputs.image_ids, masks.read,
                                    encoders.get_encoder(p.image_encoder, "image", p, models,
                                                         runtime=ctx.runtime),
                                    cache, p.batch_size, ctx.runtime.progress,
-                                   file_digest=mask_digest)
+                                   file_digest=masks.digest)
         text = embed.embed_texts(inputs.text_ids, inputs.texts,
                                  encoders.get_encoder(p.text_encoder, "text", p, models,
                                                       runtime=ctx.runtime),

@@ -13,11 +13,11 @@ shrunk); a text-only post (no image_path), an unreadable image and one over Pill
 decompression-bomb limit are each a dropped row with its reason, never a crash or a silent skip.
 """
 
-import shutil
 import time
 
 from stylecluster import storage
 from stylecluster.report import plots
+from stylecluster import segmenters
 from stylecluster.pipeline import segment
 from stylecluster.stage import StageContext, run_stage
 
@@ -25,13 +25,13 @@ from stylecluster.stage import StageContext, run_stage
 def main(ctx: StageContext) -> str:
     posts = storage.read_table(ctx.paths.posts, "posts")
     out = ctx.paths.out
-    shutil.rmtree(out / "masks", ignore_errors=True)  # outputs are rewritten whole
+    storage.remove_tree(out / "masks")  # outputs are rewritten whole
 
     images = segment.load_images(
         posts["post_id"], posts["image_path"],
         lambda rel: storage.read_image(ctx.paths.raw / rel, max_side=ctx.params.max_side))
     start = time.perf_counter()
-    with segment.make_segmenter(ctx.params) as segmenter:
+    with segmenters.make_segmenter(ctx.params) as segmenter:
         result = segment.segment_posts(
             images, ctx.params, segmenter,
             on_kept=lambda _post_id, rel, masked: storage.write_image(masked, out / rel),

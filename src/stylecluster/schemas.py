@@ -1,12 +1,14 @@
 """Declared columns and dtypes of every table artifact (the data contracts in DESIGN.md).
 
-`io.read_table` / `io.write_table` check tables against these, so a stage that writes a wrong table
+`storage.read_table` / `storage.write_table` check tables against these, so a stage that writes a wrong table
 fails where it writes it, and a reader learns which file and column is wrong.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
 
 import pandas as pd
 
@@ -22,6 +24,8 @@ _KIND_CHECKS = {
     "list": pd.api.types.is_object_dtype,
     "any": lambda s: True,
 }
+_DTYPES = {"str": object, "int": "int64", "float": "float64", "bool": bool, "list": object,
+           "any": object, "datetime": "datetime64[ns, UTC]"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,10 @@ class Schema:
     columns: dict[str, str]
     optional: dict[str, str] = field(default_factory=dict)
     unique: tuple[str, ...] = ()
+
+    def dtypes(self) -> dict[str, object]:
+        """The required columns in order, each with the pandas dtype a writer builds it with."""
+        return {col: _DTYPES[kind] for col, kind in self.columns.items()}
 
     def check(self, df: pd.DataFrame, where: str) -> None:
         """Raise SchemaError naming `where` if `df` breaks this schema."""
@@ -74,9 +82,8 @@ SCHEMAS: dict[str, Schema] = {
         ),
         Schema(
             "segment_manifest",
-            {"post_id": "str", "clothing_share": "float", "kept": "bool", "reason": "str",
-             "mask_path": "str", "mask_sha256": "str"},
-            optional={"person_share": "float"},
+            {"post_id": "str", "clothing_share": "float", "person_share": "float", "kept": "bool",
+             "reason": "str", "mask_path": "str", "mask_sha256": "str"},
             unique=("post_id",),
         ),
         Schema(
@@ -101,3 +108,20 @@ SCHEMAS: dict[str, Schema] = {
 def check(df: pd.DataFrame, name: str, where: str) -> None:
     """Check `df` against the schema called `name`; `where` names the file in messages."""
     SCHEMAS[name].check(df, where)
+
+
+# The raw posts contract's image_path column: a relative POSIX path inside data/raw, or none.
+def image_path_is_safe(path: Any) -> bool:
+    """True if `path` is a non-empty relative POSIX path that stays inside its base folder."""
+    if not isinstance(path, str) or not path.strip():
+        return False
+    if "\\" in path or path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        return False
+    return ".." not in PurePosixPath(path).parts
+
+
+def image_path_given(path: Any) -> bool:
+    """False for a post without an image (image_path None, NaN or blank: a text-only post)."""
+    if isinstance(path, str):
+        return bool(path.strip())
+    return not (path is None or (pd.api.types.is_scalar(path) and pd.isna(path)))

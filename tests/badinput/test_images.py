@@ -21,6 +21,7 @@ from PIL import Image
 from stylecluster import config
 from stylecluster.pipeline import embed
 from stylecluster import storage
+from stylecluster import segmenters
 from stylecluster.pipeline import segment
 from stylecluster.errors import ConfigError, DataError, ImageTooLargeError
 
@@ -395,7 +396,7 @@ def test_segment_core_reads_no_image_and_keeps_bad_paths_off_disk():
 
     images = segment.load_images(["a", "b", "c", "d", "e"],
                                  ["a.png", None, float("nan"), "../etc/x.png", "big.png"], load)
-    with segment.make_segmenter(params) as s:
+    with segmenters.make_segmenter(params) as s:
         out = segment.segment_posts(images, params, s)
     assert asked == ["a.png", "big.png"], "no image and unsafe paths are never handed to the loader"
     assert out.manifest["reason"].tolist()[1:] == [

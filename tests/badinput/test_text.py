@@ -277,7 +277,7 @@ def write_upstream(root: Path, captions: dict[str, str]) -> tuple[Path, Path]:
         digests.append(storage.write_image(img, seg / rel))
         paths.append(rel)
     storage.write_table(pd.DataFrame({"post_id": ids, "clothing_share": [0.3] * len(ids),
-                                 "kept": [True] * len(ids), "reason": [""] * len(ids),
+                                      "person_share": [0.5] * len(ids), "kept": [True] * len(ids), "reason": [""] * len(ids),
                                  "mask_path": paths, "mask_sha256": digests}),
                    seg / "manifest.parquet", "segment_manifest")
     texts = root / "preprocess" / "texts.parquet"

@@ -14,7 +14,7 @@ from PIL import Image
 
 from stylecluster import encoders
 from stylecluster.pipeline import embed
-from stylecluster import storage
+from stylecluster import schemas, storage
 from stylecluster.storage.cache import FILENAME, EmbeddingCache
 from stylecluster.config import EmbedParams
 from stylecluster.errors import DataError
@@ -33,7 +33,8 @@ CAPTIONS = {
 
 def make_manifest(ids, kept, mask_paths, reasons=None, digests=None):
     return pd.DataFrame({
-        "post_id": ids, "clothing_share": [0.3] * len(ids), "kept": kept,
+        "post_id": ids, "clothing_share": [0.3] * len(ids), "person_share": [0.5] * len(ids),
+        "kept": kept,
         "reason": reasons or [""] * len(ids), "mask_path": mask_paths,
         "mask_sha256": digests or [f"{i:064x}" if k else "" for i, k in enumerate(kept)]})
 
@@ -77,7 +78,7 @@ def test_select_inputs_splits_and_lists_every_drop_with_its_reason():
     assert dropped.loc["p4"].tolist() == ["segment", "clothing share 0.010 < 0.05"]
     assert dropped.loc["p3"].tolist() == ["preprocess", embed.NO_TEXT]
     assert dropped.loc["p5"].tolist() == ["embed", embed.EMPTY_INPUT]
-    storage.schemas.check(got.dropped, "dropped", "test")
+    schemas.check(got.dropped, "dropped", "test")
 
 
 def test_select_inputs_rejects_tables_of_different_posts():

@@ -18,7 +18,9 @@ from PIL import Image, ImageDraw
 from stylecluster import config, schemas
 from stylecluster import storage
 from stylecluster.report import plots
+from stylecluster import segmenters
 from stylecluster.pipeline import segment
+from stylecluster.segmenters import mediapipe as mediapipe_segmenter
 from stylecluster.errors import BackendError, ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +83,7 @@ def real_photo(name: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def seg():
-    with segment.make_segmenter(DEFAULT) as s:
+    with segmenters.make_segmenter(DEFAULT) as s:
         yield s
 
 
@@ -104,7 +106,7 @@ def test_drawn_person_is_kept_with_a_sensible_share(person_result):
 
 
 def test_skin_and_head_removal_reduce_the_share(person_result):
-    with segment.make_segmenter(dataclasses.replace(DEFAULT, remove_skin=False,
+    with segmenters.make_segmenter(dataclasses.replace(DEFAULT, remove_skin=False,
                                                     remove_head=False)) as bare:
         whole = segment.segment_image(np.asarray(draw_person()), bare.params, bare)
     assert whole.clothing_share == pytest.approx(whole.person_share)
@@ -146,7 +148,7 @@ def test_threshold_param_is_respected(seg, person_result):
 def test_pose_gate_rejects_a_foreground_without_a_body():
     flower = real_photo("flower.jpg")  # the selfie model sees a "person" in the flower head
     gated = dataclasses.replace(DEFAULT, pose_gate=True)
-    with segment.make_segmenter(gated) as s:
+    with segmenters.make_segmenter(gated) as s:
         ungated = segment.segment_image(flower, DEFAULT, s)
         assert ungated.kept, \
             f"premise: flower passes on share alone ({ungated.clothing_share:.3f})"
@@ -158,7 +160,7 @@ def test_pose_gate_rejects_a_foreground_without_a_body():
 def test_method_none_keeps_every_image_unchanged():
     params = config.load_section({"segment": {"method": "none"}}, "segment")
     written = {}
-    with segment.make_segmenter(params) as s:
+    with segmenters.make_segmenter(params) as s:
         out = segment.segment_posts(
             [("a", draw_scenery()), ("b", np.asarray(draw_food()))], params, s,
             on_kept=lambda pid, rel, img: written.__setitem__(pid, (rel, img)))
@@ -222,7 +224,7 @@ def test_missing_mediapipe_names_the_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mediapipe", None)  # makes `import mediapipe` fail
     with pytest.raises(BackendError,
                        match=r"pip install --no-deps mediapipe==0\.10\.21.*method: none"):
-        segment.make_segmenter(DEFAULT)
+        segmenters.make_segmenter(DEFAULT)
 
 
 def test_skin_mask_covers_skin_tones_not_garment_colours():
@@ -230,12 +232,12 @@ def test_skin_mask_covers_skin_tones_not_garment_colours():
     cloth = [(40, 70, 160), (200, 40, 40), (20, 20, 20), (250, 250, 250), (60, 140, 70),
              (50, 50, 60), (230, 200, 40)]
     arr = np.array([skin + cloth], dtype=np.uint8)  # (1, 12, 3)
-    got = segment.skin_mask(arr)[0].tolist()
+    got = mediapipe_segmenter.skin_mask(arr)[0].tolist()
     assert got == [True] * len(skin) + [False] * len(cloth), got
 
 
 def test_head_mask_widens_and_clips_the_face_box():
-    m = segment.head_mask((100, 200), [(0.4, 0.2, 0.2, 0.2), (0.95, -0.1, 0.1, 0.2)])
+    m = mediapipe_segmenter.head_mask((100, 200), [(0.4, 0.2, 0.2, 0.2), (0.95, -0.1, 0.1, 0.2)])
     ys, xs = np.nonzero(m[:60, :150])
     assert (ys.min(), ys.max(), xs.min(), xs.max()) == (8, 42, 70, 129)
     assert m[0, 199] and m.shape == (100, 200)

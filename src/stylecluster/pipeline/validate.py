@@ -18,7 +18,7 @@ import pandas as pd
 
 from stylecluster.config import ValidateParams
 from stylecluster.dates import month_key, parse_dates
-from stylecluster.storage import image_path_given, image_path_is_safe
+from stylecluster.schemas import image_path_given, image_path_is_safe
 
 log = logging.getLogger(__name__)
 
