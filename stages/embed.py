@@ -16,7 +16,7 @@ Usage:   python stages/embed.py --segment data/interim/segment --texts data/inte
 
 from stylecluster import encoders
 from stylecluster.pipeline import embed
-from stylecluster import storage
+from stylecluster import catalog, storage
 from stylecluster.storage.cache import EmbeddingCache
 from stylecluster.stage import StageContext, run_stage
 
@@ -25,8 +25,8 @@ def main(ctx: StageContext) -> str:
     p, out = ctx.params, ctx.paths.out
     encoders.check_params(p, str(ctx.paths.params))  # names, options: before reading anything
     encoders.check_device(p)
-    manifest = storage.read_table(ctx.paths.segment / "manifest.parquet", "segment_manifest")
-    inputs = embed.select_inputs(manifest, storage.read_table(ctx.paths.texts, "texts"))
+    manifest = storage.read_artifact(catalog.SEGMENT_MANIFEST, ctx.paths.segment)
+    inputs = embed.select_inputs(manifest, storage.read_table(ctx.paths.texts, catalog.TEXTS.schema))
 
     masks = storage.MaskFiles(ctx.paths.segment, inputs.image_ids, inputs.mask_paths,
                               inputs.mask_digests)
@@ -42,12 +42,11 @@ def main(ctx: StageContext) -> str:
                                                       runtime=ctx.runtime),
                                  cache, p.batch_size, ctx.runtime.progress)
         cache_info = {"corrupt_entries": cache.corrupt, "reset": bool(cache.reset_files)}
-    storage.write_matrix(image.matrix, out / "image.npy")
-    storage.write_table(image.ids, out / "image_ids.parquet", "ids")
-    storage.write_matrix(text.matrix, out / "text.npy")
-    storage.write_table(text.ids, out / "text_ids.parquet", "ids")
-    storage.write_table(inputs.dropped, out / "dropped.parquet", "dropped")
-    storage.write_json(embed.summarise(image, text, inputs), out / "summary.json")
+    for obj, art in ((image.matrix, catalog.IMAGE_MATRIX), (image.ids, catalog.IMAGE_IDS),
+                     (text.matrix, catalog.TEXT_MATRIX), (text.ids, catalog.TEXT_IDS),
+                     (inputs.dropped, catalog.EMBED_DROPPED),
+                     (embed.summarise(image, text, inputs), catalog.EMBED_SUMMARY)):
+        storage.write_artifact(obj, art, out)
     storage.write_json(embed.run_record(image, text, p.device, cache_info), ctx.paths.run_log)
     return (f"image {image.matrix.shape} via {image.encoder} ({image.n_cached} cached, "
             f"{image.n_encoded} encoded); text {text.matrix.shape} via {text.encoder} "

@@ -10,7 +10,7 @@ Usage: python stages/preprocess.py --posts data/interim/validate/posts.parquet -
 
 from pathlib import Path
 
-from stylecluster import storage
+from stylecluster import catalog, storage
 from stylecluster.pipeline import preprocess
 from stylecluster.errors import ConfigError
 from stylecluster.stage import StageContext, run_stage
@@ -27,11 +27,11 @@ def main(ctx: StageContext) -> str:
             )
         user_dict = storage.read_text(params.user_dict, "jieba user dictionary")
     stopwords = preprocess.parse_word_list(storage.read_text(ctx.paths.stopwords, "stopword file"))
-    posts = storage.read_table(ctx.paths.posts, "posts")
+    posts = storage.read_table(ctx.paths.posts, catalog.POSTS.schema)
     result = preprocess.preprocess_posts(posts, params, stopwords, cache_dir=ctx.paths.jieba_cache,
                                          user_dict=user_dict, progress=ctx.runtime.progress)
-    storage.write_table(result.texts, ctx.paths.out / "texts.parquet", "texts")
-    storage.write_json(result.summary, ctx.paths.out / "summary.json")
+    storage.write_artifact(result.texts, catalog.TEXTS, ctx.paths.out)
+    storage.write_artifact(result.summary, catalog.PREPROCESS_SUMMARY, ctx.paths.out)
     s = result.summary
     return (f"{s['n_posts']} posts ({params.fields}, embed_text={params.embed_text}): "
             f"{s['has_text_false']} without text, {s['tag_only_posts']} tag-only, "

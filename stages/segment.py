@@ -15,7 +15,7 @@ decompression-bomb limit are each a dropped row with its reason, never a crash o
 
 import time
 
-from stylecluster import storage
+from stylecluster import catalog, storage
 from stylecluster.report import plots
 from stylecluster import segmenters
 from stylecluster.pipeline import segment
@@ -23,9 +23,9 @@ from stylecluster.stage import StageContext, run_stage
 
 
 def main(ctx: StageContext) -> str:
-    posts = storage.read_table(ctx.paths.posts, "posts")
+    posts = storage.read_table(ctx.paths.posts, catalog.POSTS.schema)
     out = ctx.paths.out
-    storage.remove_tree(out / "masks")  # outputs are rewritten whole
+    storage.remove_tree(catalog.SEGMENT_MASKS.path(out))  # outputs are rewritten whole
 
     images = segment.load_images(
         posts["post_id"], posts["image_path"],
@@ -37,10 +37,10 @@ def main(ctx: StageContext) -> str:
             on_kept=lambda _post_id, rel, masked: storage.write_image(masked, out / rel),
             total=len(posts), progress=ctx.runtime.progress)
     rate = len(posts) / max(time.perf_counter() - start, 1e-9)
-    storage.write_table(result.manifest, out / "manifest.parquet", "segment_manifest")
+    storage.write_artifact(result.manifest, catalog.SEGMENT_MANIFEST, out)
     storage.write_figure(plots.plot_clothing_share_hist(result.manifest, ctx.params.min_clothing_share),
                     out / "clothing_share_hist.png")
-    storage.write_json(result.summary, out / "summary.json")
+    storage.write_artifact(result.summary, catalog.SEGMENT_SUMMARY, out)
     s = result.summary
     return (f"kept {s['n_kept']} of {s['n_images']} images (dropped: {s['dropped_by_reason']}); "
             f"median clothing share {s['clothing_share_quantiles']['median'] or 0:.3f}; "

@@ -7,20 +7,18 @@ has_peak, rule, exact, n and the settings the cluster stage reuses).
 Params: `select_k` section (+ base.seed; runtime.block_mb bounds the silhouette's memory).
 Usage: python stages/select_k.py --features data/interim/reduce --out data/interim/select_k
 """
-from stylecluster import schemas
-from stylecluster import storage
+from stylecluster import catalog, storage
 from stylecluster.pipeline import select_k
 from stylecluster.stage import StageContext, run_stage
 
 
 def main(ctx: StageContext) -> str:
-    ids = storage.read_table(ctx.paths.features / "ids.parquet", "ids")
-    features = storage.read_matrix(ctx.paths.features / "features.npy", ids)
+    ids = storage.read_artifact(catalog.FEATURE_IDS, ctx.paths.features)
+    features = storage.read_artifact(catalog.FEATURES, ctx.paths.features, ids)
     result = select_k.select_k(features, ids, ctx.params, random_state=ctx.base.seed,
                                block_mb=ctx.runtime.block_mb)
-    schemas.check(result.curve, "silhouette", "select_k curve")
-    storage.write_csv(result.curve, ctx.paths.out / "silhouette.csv")
-    storage.write_json(result.summary, ctx.paths.out / "select_k.json")
+    storage.write_artifact(result.curve, catalog.SILHOUETTE, ctx.paths.out)
+    storage.write_artifact(result.summary, catalog.SELECT_K, ctx.paths.out)
     s = result.summary
     peak = f"peak prominence {s['prominence']:.3f}" if s["has_peak"] else "NO interior peak"
     mode = "exact" if s["exact"] else "sampled"

@@ -9,7 +9,7 @@ Usage:   python stages/validate.py --raw data/raw --out data/interim/validate --
 A blocking failure writes the report, then exits 1 with one line per failure naming column and fix.
 """
 
-from stylecluster import storage
+from stylecluster import catalog, storage
 from stylecluster.pipeline import validate
 from stylecluster.errors import DataError
 from stylecluster.stage import StageContext, run_stage
@@ -27,7 +27,7 @@ def main(ctx: StageContext) -> str:
     if not result.ok:
         raise DataError(f"{posts_file}: {len(result.blocking_failures)} blocking check(s) failed "
                         f"(details in {ctx.paths.report}):\n  " + "\n  ".join(result.blocking_failures))
-    storage.write_table(result.posts, ctx.paths.out / "posts.parquet", "posts")
+    storage.write_artifact(result.posts, catalog.POSTS, ctx.paths.out)
     report = result.report
     return (f"{len(result.posts)} posts over {len(report['months'])} months valid; "
             f"{report['n_soft_failures']} soft check(s) failed, "
