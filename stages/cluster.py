@@ -10,13 +10,15 @@ Usage: python stages/cluster.py --features data/interim/reduce --select data/int
 """
 from stylecluster import catalog, storage
 from stylecluster.pipeline.final import cluster_posts
+from stylecluster.records import SelectKRecord
 from stylecluster.stage import StageContext, run_stage
 
 
 def main(ctx: StageContext) -> str:
     ids = storage.read_artifact(catalog.FEATURE_IDS, ctx.paths.features)
     features = storage.read_artifact(catalog.FEATURES, ctx.paths.features, ids)
-    final = cluster_posts(features, ids, storage.read_json(ctx.paths.select), ctx.params,
+    selection = SelectKRecord.from_json(storage.read_json(ctx.paths.select), str(ctx.paths.select))
+    final = cluster_posts(features, ids, selection, ctx.params,
                           storage.read_table(ctx.paths.posts, catalog.POSTS.schema),
                           storage.read_table(ctx.paths.texts, catalog.TEXTS.schema),
                           random_state=ctx.base.seed, block_mb=ctx.runtime.block_mb)

@@ -14,7 +14,10 @@ Params:  `embed` section (image_encoder, text_encoder, batch_size, device, each 
 Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed --run-log logs/embed.json
 """
 
-from stylecluster import encoders
+import os
+from pathlib import Path
+
+from stylecluster import encoders, records
 from stylecluster.pipeline import embed
 from stylecluster import catalog, storage
 from stylecluster.storage.cache import EmbeddingCache
@@ -47,7 +50,9 @@ def main(ctx: StageContext) -> str:
                      (inputs.dropped, catalog.EMBED_DROPPED),
                      (embed.summarise(image, text, inputs), catalog.EMBED_SUMMARY)):
         storage.write_artifact(obj, art, out)
-    storage.write_json(embed.run_record(image, text, p.device, cache_info), ctx.paths.run_log)
+    record = embed.run_record(image, text, p.device, cache_info)
+    for path in records.run_record_paths(ctx.paths.run_log, os.environ, Path.cwd()):
+        storage.write_json(record.to_json(), path)  # compare reads a queued experiment's copy
     return (f"image {image.matrix.shape} via {image.encoder} ({image.n_cached} cached, "
             f"{image.n_encoded} encoded); text {text.matrix.shape} via {text.encoder} "
             f"({text.n_cached} cached, {text.n_encoded} encoded, {text.n_truncated} truncated); "

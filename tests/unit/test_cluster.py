@@ -14,6 +14,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
+from stylecluster import records
 from stylecluster import schemas
 from stylecluster.pipeline.cluster import fit_clusters, labelings, order_by_size
 from stylecluster.errors import ConfigError, DataError
@@ -103,10 +104,11 @@ def _write_inputs(tmp_path, X, y):
     np.save(feat / "features.npy", X)
     ids = _ids(n)
     ids.to_parquet(feat / "ids.parquet")
-    select = {"best_k": 4, "prominence": 0.4, "has_peak": True, "silhouette": 0.7,
-              "algorithm": "kmeans", "n_init": 4, "exact_max_n": 10000, "sample_size": 5000,
-              "n_repeats": 5}
-    (tmp_path / "select_k.json").write_text(json.dumps(select))
+    select = records.SelectKRecord(
+        best_k=4, prominence=0.4, has_peak=True, rule="prominence", fallback=None, exact=True,
+        n=n, n_scored=n, silhouette=0.7, k_min=2, k_max=8, k_step=1, algorithm="kmeans",
+        n_init=4, random_state=0, exact_max_n=10000, sample_size=5000, n_repeats=5, warnings=[])
+    (tmp_path / "select_k.json").write_text(json.dumps(select.to_json()))
     extra = [f"x{i}" for i in range(5)]  # posts dropped upstream
     all_ids = ids["post_id"].tolist() + extra
     posts = pd.DataFrame({

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from stylecluster import cli
+from stylecluster import records
 from stylecluster.experiments import compare
 from stylecluster.experiments import render as compare_render
 from stylecluster.experiments import run as experiments
@@ -175,9 +176,18 @@ def test_judge_names_the_failing_measurements():
                            "labels ARI 0.02 / NMI 0.10 < 0.2 / 0.4")
 
 
-def test_embed_reuse_from_logs():
+def _run(encoder, cached, encoded):
+    return records.ModalityRun(encoder=encoder, n=cached + encoded, cache_hits=cached,
+                               encoded=encoded, loaded=encoded, batch_size=32,
+                               encode_seconds=1.0, wall_seconds=2.0, items_per_s=None)
+
+
+def test_embed_reuse_from_dvc_logs_and_the_run_record():
+    record = records.EmbedRunRecord(image=_run("efficientnet-lite0", 50, 4),
+                                    text=_run("e5-small", 0, 57), device="cpu", cache={})
     assert compare.embed_reuse(LOG_SKIPPED) == "unchanged"
-    assert compare.embed_reuse(LOG_RAN) == "ran (50 cached, 61 encoded)"
+    assert compare.embed_reuse(LOG_RAN) == "ran", "a log line is never parsed for counts"
+    assert compare.embed_reuse(LOG_RAN, record) == "ran (50 cached, 61 encoded)"
     assert compare.embed_reuse("Restored stage 'embed' from run-cache\n") == "run-cache"
     assert compare.embed_reuse(None) == "unknown"
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from stylecluster import storage
 from stylecluster.encoders.base import (IMAGENET_MEAN, IMAGENET_STD, BackendConfig, Encoder,
                                         Modality, image_batch_array, torch_device)
 from stylecluster.errors import BackendError, ConfigError
@@ -191,7 +192,8 @@ def onnx_session(load_torch: Callable[[], object], threads: int,
             if model_cache is not None else None)
     if path is not None and path.is_file() and path.with_suffix(".probe.npy").is_file():
         try:
-            session, diff = checked(path.read_bytes(), np.load(path.with_suffix(".probe.npy")))
+            session, diff = checked(storage.read_bytes(path),
+                                    storage.read_matrix(path.with_suffix(".probe.npy")))
             if diff <= PROBE_TOLERANCE:
                 return session
         except Exception as exc:  # noqa: BLE001  (a damaged file: export it again below)
@@ -203,8 +205,6 @@ def onnx_session(load_torch: Callable[[], object], threads: int,
             f"efficientnet-lite0: the ONNX export differs from PyTorch by {diff:.3g} on the probe "
             f"(tolerance {PROBE_TOLERANCE}); set embed.options.efficientnet-lite0.runtime: torch and report this.")
     if path is not None:
-        from stylecluster import storage
-
         storage.write_bytes(data, path)
         storage.write_matrix(expected, path.with_suffix(".probe.npy"))
     return session

@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from stylecluster.errors import ConfigError
+from stylecluster.records import EmbedRunRecord
 
 log = logging.getLogger(__name__)
 
@@ -250,13 +251,20 @@ def metric_columns(experiments: Sequence[Experiment]) -> list[str]:
 # --- logs ------------------------------------------------------------------------------------
 
 
-def embed_reuse(log_text: str | None) -> str:
-    """How an experiment's run got its embeddings, from its DVC log.
+def embed_reuse(log_text: str | None, record: EmbedRunRecord | None = None) -> str:
+    """How an experiment's run got its embeddings.
+
+    Args:
+        log_text: The experiment's DVC log (DVC's own lines say whether the stage ran).
+        record: The embed stage's run record of that experiment, when the stage ran.
 
     Returns:
         "unchanged" (DVC skipped the stage), "run-cache" (restored by DVC), "ran (A cached,
-        B encoded)" (the stage ran; A items came from the per-item cache) or "unknown".
+        B encoded)" (from the stage's run record; A items came from the per-item cache), "ran"
+        (no record) or "unknown".
     """
+    if record is not None:
+        return f"ran ({record.n_cached} cached, {record.n_encoded} encoded)"
     if not log_text:
         return "unknown"
     if "Stage 'embed' didn't change" in log_text:
@@ -264,12 +272,6 @@ def embed_reuse(log_text: str | None) -> str:
     if "Restored stage 'embed' from run-cache" in log_text:
         return "run-cache"
     if "Running stage 'embed'" in log_text:
-        summary = [line for line in log_text.splitlines() if "embed:" in line and "cached" in line]
-        counts = re.findall(r"\((\d+) cached, (\d+) encoded\)", summary[-1] if summary else "")
-        if counts:
-            cached = sum(int(c) for c, _ in counts)
-            encoded = sum(int(e) for _, e in counts)
-            return f"ran ({cached} cached, {encoded} encoded)"
         return "ran"
     return "unknown"
 
@@ -285,8 +287,7 @@ def embed_summary(reuse: Mapping[str, str]) -> tuple[str, list[str]]:
     for name, how in reuse.items():
         key = "ran" if how.startswith("ran") else how
         counts[key] = counts.get(key, 0) + 1
-        match = re.search(r"(\d+) encoded", how)
-        if match and int(match.group(1)) > 0:
+        if how.startswith("ran (") and not how.endswith(" 0 encoded)"):
             encoded.append(name)
     parts = ", ".join(f"{what} in {n}" for what, n in sorted(counts.items()))
     return (f"embed stage of {len(reuse)} experiment(s): {parts} (unchanged = skipped by DVC, "
@@ -373,6 +374,7 @@ def build_table(
     param_keys: Sequence[str],
     thresholds: Thresholds,
     logs: Mapping[str, str | None] | None = None,
+    records: Mapping[str, EmbedRunRecord] | None = None,
 ) -> pd.DataFrame:
     """One row per experiment: experiment, status, params, metrics, verdicts, rank, embed, error.
 
@@ -381,11 +383,12 @@ def build_table(
         param_keys: Dotted params to show (`varied_keys`).
         thresholds: Where each criterion passes.
         logs: Each experiment's DVC log text by name (embed reuse and failure reasons).
+        records: Each experiment's embed run record by name, where the embed stage ran.
 
     Returns:
         The table; `rank` (1 = best) orders successful rows by criteria passed, then silhouette.
     """
-    logs = logs or {}
+    logs, records = logs or {}, records or {}
     metric_keys = metric_columns(experiments)
     rows = []
     for exp in experiments:
@@ -403,7 +406,7 @@ def build_table(
                        verdict=f"not judged ({exp.status})", _pass=-1)
             error = failure_reason(text) or ("see `dvc queue logs " + exp.name + "`"
                                               if exp.status == "failed" else None)
-        row.update(embed=embed_reuse(text), rev=(exp.rev or "")[:7] or None, error=error)
+        row.update(embed=embed_reuse(text, records.get(exp.name)), rev=(exp.rev or "")[:7] or None, error=error)
         rows.append(row)
     table = pd.DataFrame(rows, columns=["experiment", "status", *param_keys, *metric_keys,
                                         "peak", "balanced", "coherent", "verdict", "_pass",

@@ -10,7 +10,6 @@ unchanged and skips it; the log names how each experiment got its embeddings.
 from __future__ import annotations
 
 import argparse
-import io as _io
 import json
 import logging
 import os
@@ -18,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +27,7 @@ from stylecluster.experiments import compare
 from stylecluster.experiments import render as compare_render
 from stylecluster import storage
 from stylecluster.errors import ConfigError, StyleclusterError
+from stylecluster.records import EmbedRunRecord, experiment_record_path
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def read_curve(root: Path, rev: str, path: str) -> pd.DataFrame | None:
     import dvc.api
 
     try:
-        return pd.read_csv(_io.StringIO(dvc.api.read(path, repo=str(root), rev=rev)))
+        return pd.read_csv(StringIO(dvc.api.read(path, repo=str(root), rev=rev)))
     except Exception as exc:  # noqa: BLE001 - a missing curve leaves a gap, it is not fatal
         log.warning("compare: could not read %s at %s (%s); its curve is not drawn", path,
                     rev[:7], exc)
@@ -109,8 +110,16 @@ def read_curve(root: Path, rev: str, path: str) -> pd.DataFrame | None:
 
 def _read_log(path: str | None) -> str | None:
     if path and Path(path).is_file():
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        return storage.read_text(path, "experiment log", lenient=True)
     return None
+
+
+def _read_record(root: Path, logs_dir: str, name: str) -> EmbedRunRecord | None:
+    """The embed run record a queued experiment left in this project (None if the stage did not run)."""
+    path = experiment_record_path(root, logs_dir, name)
+    if not path.is_file():
+        return None
+    return EmbedRunRecord.from_json(storage.read_json(path), str(path))
 
 
 def _queue(root: Path, names: Sequence[str], overrides: Sequence[Mapping[str, str]],
@@ -183,7 +192,10 @@ def run_compare(
         log.warning("compare: the embed cache %s does not exist; each experiment that runs the "
                     "embed stage re-encodes everything. Run `dvc repro` first.", cache_dir)
 
-    snapshot = {p: p.read_bytes() for p in (params_file, root / "dvc.lock") if p.exists()}
+    logs_dir = params.get("paths", {}).get("logs", "logs")
+    for name in names:  # a record left by an earlier experiment of the same name is not this one's
+        storage.remove_tree(experiment_record_path(root, logs_dir, name).parent)
+    snapshot = {p: storage.read_bytes(p) for p in (params_file, root / "dvc.lock") if p.exists()}
     try:
         _queue(root, names, [{**fixed, **point} for point in points], copy)
         log.info("compare: queued %d experiment(s) %s; running them %d at a time",
@@ -194,14 +206,16 @@ def run_compare(
             log.error("compare: %s", exc)
     finally:
         for path, data in snapshot.items():
-            if path.read_bytes() != data:
+            if storage.read_bytes(path) != data:
                 log.warning("compare: %s changed during the run; restoring it", path.name)
-                path.write_bytes(data)
+                storage.write_bytes(data, path)
 
     experiments = compare.select(compare.parse_exp_show(exp_show(root)), names)
     logs = {e.name: _read_log(e.log_path) for e in experiments}
+    records = {e.name: r for e in experiments
+               for r in [_read_record(root, logs_dir, e.name)] if r is not None}
     summary, reencoded = compare.embed_summary(
-        {name: compare.embed_reuse(text) for name, text in logs.items()})
+        {name: compare.embed_reuse(text, records.get(name)) for name, text in logs.items()})
     log.info("compare: %s", summary)
     if reencoded:
         log.warning("compare: %s encoded items again (see the embed column): the embed stage's "
@@ -210,7 +224,7 @@ def run_compare(
     curves = {e.name: c for e in experiments if e.status == "success" and e.rev
               for c in [read_curve(root, e.rev, curve_path)] if c is not None}
     table = compare.build_table(experiments, compare.varied_keys(experiments, list(axes)),
-                                thresholds, logs)
+                                thresholds, logs, records)
     best = compare.best_experiment(table)
     hint = compare.apply_hint(best)
     storage.write_csv(table, out_dir / "compare.csv")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
+from stylecluster.records import EmbedRunRecord, ModalityRun
 from stylecluster.storage.cache import image_key, text_key
 from stylecluster.errors import DataError
 
@@ -120,16 +121,16 @@ class ModalityEmbedding:
             out.update(max_tokens=self.max_tokens, truncated=self.n_truncated)
         return out
 
-    def run_facts(self) -> dict[str, Any]:
-        """JSON-ready facts about this run: cache hits, items encoded, batch size, timings."""
+    def run_facts(self) -> ModalityRun:
+        """Facts about this run: cache hits, items encoded, batch size, timings."""
         rate = self.items_per_s
-        return {
-            "encoder": self.encoder, "n": int(self.matrix.shape[0]), "cache_hits": self.n_cached,
-            "encoded": self.n_encoded, "loaded": self.n_loaded, "batch_size": self.batch_size,
-            "encode_seconds": round(self.encode_seconds, 3),
-            "wall_seconds": round(self.wall_seconds, 3),
-            "items_per_s": None if rate is None else round(rate, 2),
-        }
+        return ModalityRun(
+            encoder=self.encoder, n=int(self.matrix.shape[0]), cache_hits=self.n_cached,
+            encoded=self.n_encoded, loaded=self.n_loaded, batch_size=self.batch_size,
+            encode_seconds=round(self.encode_seconds, 3),
+            wall_seconds=round(self.wall_seconds, 3),
+            items_per_s=None if rate is None else round(rate, 2),
+        )
 
 
 def select_inputs(manifest: pd.DataFrame, texts: pd.DataFrame) -> EmbedInputs:
@@ -368,11 +369,11 @@ def summarise(image: ModalityEmbedding, text: ModalityEmbedding,
 
 
 def run_record(image: ModalityEmbedding, text: ModalityEmbedding, device: str,
-               cache: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               cache: Mapping[str, Any] | None = None) -> EmbedRunRecord:
     """What this run did (cache hits, items encoded, speed, device, cache health), for the run log.
 
     These facts change from run to run (a warm cache, a busy machine), so they are kept out of the
     stage's DVC outputs.
     """
-    return {"image": image.run_facts(), "text": text.run_facts(), "device": device,
-            "cache": dict(cache or {})}
+    return EmbedRunRecord(image=image.run_facts(), text=text.run_facts(), device=device,
+                          cache=dict(cache or {}))

@@ -6,7 +6,6 @@ clustering is the one the curve scored at that k.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from stylecluster.config import ClusterParams
 from stylecluster.pipeline.cluster import ClusterResult, fit_clusters
 from stylecluster.pipeline.metrics import quality_metrics
 from stylecluster.pipeline.silhouette import DEFAULT_BLOCK_MB, silhouette_score
+from stylecluster.records import SelectKRecord
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class FinalClustering:
     metrics: dict[str, Any]
 
 
-def cluster_posts(features: np.ndarray, ids: pd.DataFrame, selection: Mapping[str, Any],
+def cluster_posts(features: np.ndarray, ids: pd.DataFrame, selection: SelectKRecord,
                   params: ClusterParams, posts: pd.DataFrame, texts: pd.DataFrame, *,
                   random_state: int, block_mb: float = DEFAULT_BLOCK_MB) -> FinalClustering:
     """Cluster at `params.n_clusters` (or select_k's best_k) and measure the result.
@@ -42,14 +42,13 @@ def cluster_posts(features: np.ndarray, ids: pd.DataFrame, selection: Mapping[st
         random_state: base.seed.
         block_mb: runtime.block_mb, the silhouette's memory bound (speed only).
     """
-    k = params.n_clusters or selection["best_k"]
-    result = fit_clusters(features, ids, k, algorithm=selection["algorithm"],
-                          n_init=selection["n_init"], random_state=random_state,
+    k = params.n_clusters or selection.best_k
+    result = fit_clusters(features, ids, k, algorithm=selection.algorithm,
+                          n_init=selection.n_init, random_state=random_state,
                           n_representatives=params.n_representatives)
     sil = silhouette_score(features, result.labels["cluster"].to_numpy(),
-                           exact_max_n=selection["exact_max_n"],
-                           sample_size=selection["sample_size"],
-                           n_repeats=selection["n_repeats"], random_state=random_state,
+                           exact_max_n=selection.exact_max_n, sample_size=selection.sample_size,
+                           n_repeats=selection.n_repeats, random_state=random_state,
                            block_mb=block_mb)
-    scores = quality_metrics(result.labels, posts, texts, selection, silhouette=sil)
+    scores = quality_metrics(result.labels, posts, texts, selection.to_json(), silhouette=sil)
     return FinalClustering(result, sil, scores)

@@ -26,6 +26,7 @@ import pandas as pd
 from stylecluster.pipeline import cluster
 from stylecluster.config import SelectKParams
 from stylecluster.errors import DataError
+from stylecluster.records import SelectKRecord
 from stylecluster.pipeline.silhouette import DEFAULT_BLOCK_MB, silhouette_scores
 
 log = logging.getLogger(__name__)
@@ -205,25 +206,25 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
     for text in warnings:
         log.warning("select_k: %s", text)
     row = curve.loc[curve["k"] == choice.best_k].iloc[0]
-    summary: dict[str, Any] = {
-        "best_k": choice.best_k,
-        "prominence": choice.prominence,
-        "has_peak": choice.has_peak,
-        "rule": params.rule,
-        "fallback": choice.fallback,
-        "exact": sil.exact,
-        "n": n,
-        "n_scored": sil.n,
-        "silhouette": float(row["silhouette"]),
-        "k_min": ks[0],
-        "k_max": ks[-1],
-        "k_step": params.k_step,
-        "algorithm": params.algorithm,
-        "n_init": params.n_init,
-        "random_state": random_state,
-        "exact_max_n": params.exact_max_n,
-        "sample_size": params.sample_size,
-        "n_repeats": params.n_repeats,
-        "warnings": warnings,
-    }
+    summary = SelectKRecord(
+        best_k=choice.best_k,
+        prominence=choice.prominence,
+        has_peak=choice.has_peak,
+        rule=params.rule,
+        fallback=choice.fallback,
+        exact=sil.exact,
+        n=n,
+        n_scored=sil.n,
+        silhouette=float(row["silhouette"]),
+        k_min=ks[0],
+        k_max=ks[-1],
+        k_step=params.k_step,
+        algorithm=params.algorithm,
+        n_init=params.n_init,
+        random_state=random_state,
+        exact_max_n=params.exact_max_n,
+        sample_size=params.sample_size,
+        n_repeats=params.n_repeats,
+        warnings=warnings,
+    ).to_json()
     return SelectKResult(curve, summary, labels)

@@ -122,6 +122,17 @@ def write_bytes(data: bytes, path: str | Path) -> None:
         Path(tmp).write_bytes(data)
 
 
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes (missing or unreadable: DataError naming the file)."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: file not found.") from exc
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc}).") from exc
+
+
 def write_matrix(matrix: np.ndarray, path: str | Path) -> None:
     """Write a float32 `(n, d)` matrix as .npy."""
     matrix = np.asarray(matrix)
@@ -179,8 +190,10 @@ def write_text(text: str, path: str | Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def read_text(path: str | Path, what: str = "text file") -> str:
+def read_text(path: str | Path, what: str = "text file", *, lenient: bool = False) -> str:
     """Read a UTF-8 text resource (stopword list, user dictionary); a leading BOM is dropped.
+
+    `lenient` replaces undecodable bytes instead of failing (for logs written by other tools).
 
     Raises:
         DataError: If the file is missing or is not UTF-8; the message names `what` and the path.
@@ -189,7 +202,7 @@ def read_text(path: str | Path, what: str = "text file") -> str:
     if not path.is_file():
         raise DataError(f"{path}: {what} not found. Check the path (params.yaml paths/sections).")
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig", errors="replace" if lenient else "strict")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: {what} is not UTF-8 ({exc}); re-save it as UTF-8.") from exc
 

@@ -1,0 +1,138 @@
+"""Typed JSON records that cross a process boundary: select_k.json and the embed run record.
+
+Each is a frozen dataclass with `to_json()` (the mapping `storage.write_json` writes, keys in field
+order) and `from_json(data, where)`, which names the file and the missing or mistyped key when a
+record is not what the writer wrote. The other stages' summary.json files are read only by people
+and by the report, which shows them as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, get_type_hints
+
+from stylecluster.errors import SchemaError
+
+R = TypeVar("R", bound="Record")
+_TYPES: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), bool: (bool,),
+                                       str: (str,)}
+
+
+class Record:
+    """Shared JSON conversion of the records below (dataclasses of plain JSON values)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as a JSON-ready mapping, keys in field order."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls: type[R], data: Mapping[str, Any], where: str) -> R:
+        """Build the record from what `to_json` wrote.
+
+        Raises:
+            SchemaError: A key is missing or has the wrong JSON type; the message names `where`.
+        """
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"{where}: expected a JSON object, got {type(data).__name__}.")
+        hints = get_type_hints(cls)
+        values = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name not in data:
+                raise SchemaError(f"{where}: key {f.name!r} is missing; re-run the stage that "
+                                  "writes it (dvc repro).")
+            values[f.name] = _convert(hints[f.name], data[f.name], f"{where} [{f.name}]")
+        return cls(**values)
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type) and issubclass(hint, Record):
+        return hint.from_json(value, where)
+    allowed = _TYPES.get(hint)
+    if allowed is not None:
+        if isinstance(value, bool) and hint is not bool or not isinstance(value, allowed):
+            raise SchemaError(f"{where}: expected {hint.__name__}, got {value!r}.")
+        return value
+    return value  # unions, lists and mappings of plain values: kept as written
+
+
+@dataclass(frozen=True)
+class SelectKRecord(Record):
+    """select_k.json: the chosen k and the settings the cluster stage must reuse."""
+
+    best_k: int
+    prominence: float
+    has_peak: bool
+    rule: str
+    fallback: str | None
+    exact: bool
+    n: int
+    n_scored: int
+    silhouette: float
+    k_min: int
+    k_max: int
+    k_step: int
+    algorithm: str
+    n_init: int
+    random_state: int
+    exact_max_n: int
+    sample_size: int
+    n_repeats: int
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class ModalityRun(Record):
+    """What the embed stage did for one modality in one run."""
+
+    encoder: str
+    n: int
+    cache_hits: int
+    encoded: int
+    loaded: int
+    batch_size: int
+    encode_seconds: float
+    wall_seconds: float
+    items_per_s: float | None
+
+
+@dataclass(frozen=True)
+class EmbedRunRecord(Record):
+    """The embed run record (`logs/embed.json`): cache hits, items encoded, timings, device.
+
+    It changes from run to run, so it is not a DVC output. Inside a queued `dvc exp run` the stage
+    runs in a temporary copy of the project; it then also writes the record to
+    `experiment_record_path(...)` in the parent project, where `stylecluster compare` reads it.
+    """
+
+    image: ModalityRun
+    text: ModalityRun
+    device: str
+    cache: dict[str, Any]
+
+    @property
+    def n_cached(self) -> int:
+        return self.image.cache_hits + self.text.cache_hits
+
+    @property
+    def n_encoded(self) -> int:
+        return self.image.encoded + self.text.encoded
+
+
+def experiment_record_path(parent_root: str | Path, logs_dir: str | Path, experiment: str,
+                           stage: str = "embed") -> Path:
+    """Where a queued experiment's run record goes in the parent project (`logs/exps/<name>/`)."""
+    return Path(parent_root) / logs_dir / "exps" / experiment / f"{stage}.json"
+
+
+def run_record_paths(run_log: str | Path, env: Mapping[str, str], cwd: str | Path) -> list[Path]:
+    """Every file a stage's run record goes to: `run_log`, and inside a queued `dvc exp run` (DVC
+    sets DVC_EXP_NAME, and DVC_ROOT to the parent project) its copy in the parent project."""
+    run_log = Path(run_log)
+    paths = [run_log]
+    name, root = env.get("DVC_EXP_NAME"), env.get("DVC_ROOT")
+    if name and root and not run_log.is_absolute() and Path(root).resolve() != Path(cwd).resolve():
+        paths.append(experiment_record_path(root, run_log.parent, name, run_log.stem))
+    return paths
