@@ -113,6 +113,10 @@ def _cmd_check_params(args: argparse.Namespace) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `stylecluster` command line (import, check-params, compare, sample).
+
+    Long on purpose: one declarative argparse block per subcommand, read top to bottom.
+    """
     parser = argparse.ArgumentParser(prog="stylecluster", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -17,8 +17,8 @@ import pytest
 
 from stylecluster import cli
 from stylecluster import records
-from stylecluster.experiments import compare
-from stylecluster.experiments import render as compare_render
+from stylecluster.experiments import compare, outcomes
+from stylecluster.experiments import render
 from stylecluster.experiments import run as experiments
 from stylecluster.errors import ConfigError
 
@@ -185,25 +185,25 @@ def _run(encoder, cached, encoded):
 def test_embed_reuse_from_dvc_logs_and_the_run_record():
     record = records.EmbedRunRecord(image=_run("efficientnet-lite0", 50, 4),
                                     text=_run("e5-small", 0, 57), device="cpu", cache={})
-    assert compare.embed_reuse(LOG_SKIPPED) == "unchanged"
-    assert compare.embed_reuse(LOG_RAN) == "ran", "a log line is never parsed for counts"
-    assert compare.embed_reuse(LOG_RAN, record) == "ran (50 cached, 61 encoded)"
-    assert compare.embed_reuse("Restored stage 'embed' from run-cache\n") == "run-cache"
-    assert compare.embed_reuse(None) == "unknown"
+    assert outcomes.embed_reuse(LOG_SKIPPED) == "unchanged"
+    assert outcomes.embed_reuse(LOG_RAN) == "ran", "a log line is never parsed for counts"
+    assert outcomes.embed_reuse(LOG_RAN, record) == "ran (50 cached, 61 encoded)"
+    assert outcomes.embed_reuse("Restored stage 'embed' from run-cache\n") == "run-cache"
+    assert outcomes.embed_reuse(None) == "unknown"
 
 
 def test_embed_summary_counts_and_names_reencoding():
-    line, encoded = compare.embed_summary({"a": "unchanged", "b": "ran (111 cached, 0 encoded)",
+    line, encoded = outcomes.embed_summary({"a": "unchanged", "b": "ran (111 cached, 0 encoded)",
                                            "c": "ran (50 cached, 10 encoded)", "d": "unknown"})
     assert line.startswith("embed stage of 4 experiment(s): ran in 2, unchanged in 1, unknown in 1")
     assert encoded == ["c"]
 
 
 def test_failure_reason_prefers_the_stage_message():
-    assert compare.failure_reason(LOG_FAILED).startswith("select_k failed: params.yaml")
+    assert outcomes.failure_reason(LOG_FAILED).startswith("select_k failed: params.yaml")
     dvc_only = "ERROR: failed to reproduce 'reduce': exited with 1\n"
-    assert compare.failure_reason(dvc_only) == "failed to reproduce 'reduce': exited with 1"
-    assert compare.failure_reason(LOG_SKIPPED) is None
+    assert outcomes.failure_reason(dvc_only) == "failed to reproduce 'reduce': exited with 1"
+    assert outcomes.failure_reason(LOG_SKIPPED) is None
 
 
 def test_check_keys_names_the_unknown_key():
@@ -257,18 +257,18 @@ def test_thresholds_are_checked():
 def test_markdown_html_and_figure(shown, table):
     hint = compare.apply_hint(compare.best_experiment(table))
     assert "dvc exp apply image-pca" in hint
-    md = compare_render.to_markdown(table, hint, compare.Thresholds())
+    md = render.to_markdown(table, hint, compare.Thresholds())
     assert md.count("\n| ") == 1 + len(table), md
     assert "| t-bad | failed |" in md
-    page = compare_render.to_html(table, hint, compare.Thresholds())
+    page = render.to_html(table, hint, compare.Thresholds())
     assert page.count("<tr>") == 1 + len(table)
     assert 'src="silhouette_overlay.png"' in page
     curves = {n: pd.DataFrame({"k": [2, 3, 4], "silhouette": [0.1, 0.3, 0.2]}) for n in GRID}
-    fig = compare_render.overlay_figure(curves, {"image-none": 3, "text-pca": 99})
+    fig = render.overlay_figure(curves, {"image-none": 3, "text-pca": 99})
     ax = fig.axes[0]
     assert len(ax.get_legend().get_texts()) == 4
     assert len(ax.lines) == 4 + 1, "one curve each, plus one marker for the chosen k that exists"
-    assert len(compare_render.overlay_figure({}, {}).axes[0].lines) == 0
+    assert len(render.overlay_figure({}, {}).axes[0].lines) == 0
 
 
 @pytest.fixture()

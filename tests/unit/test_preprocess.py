@@ -17,7 +17,7 @@ import yaml
 
 from stylecluster import config
 from stylecluster import storage
-from stylecluster.pipeline import preprocess
+from stylecluster.pipeline import emoji_words, preprocess
 from stylecluster.config import PreprocessParams
 from stylecluster.errors import ConfigError, DataError
 
@@ -110,9 +110,9 @@ def test_emoji_become_chinese_words(run):
 
 def test_fast_demojize_matches_emoji_package_on_every_emoji():
     every = "".join(emoji.EMOJI_DATA) + " 1️⃣ #️⃣ 12 #穿搭"
-    ours = preprocess._demojize(every)
+    ours = emoji_words.demojize(every)
     ref = emoji.demojize(every, language="zh", delimiters=(" ", " ")).replace("_", " ")
-    ref = preprocess._INVISIBLE.sub("", ref)
+    ref = emoji_words.INVISIBLE.sub("", ref)
     assert ours.split() == ref.split(), "names differ from emoji.demojize(language='zh')"
     assert emoji.emoji_count(ours) == 0
 

@@ -19,12 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from stylecluster import config
-from stylecluster.experiments import compare
-from stylecluster.experiments import render as compare_render
+from stylecluster import catalog, config
+from stylecluster.experiments import compare, outcomes
+from stylecluster.experiments import render
 from stylecluster import storage
 from stylecluster.errors import ConfigError, StyleclusterError
 from stylecluster.records import EmbedRunRecord, experiment_record_path
@@ -149,6 +150,8 @@ def run_compare(
 ) -> CompareResult:
     """Queue and run the grid as DVC experiments, then write the comparison to `out_dir`.
 
+    Long mostly by this docstring; the steps (plan, queue and run, read back, write) are helpers.
+
     Args:
         root: The project root (dvc.yaml, params.yaml, a git repository with a commit).
         axes: Dotted param -> the values to try, e.g. {"reduce.modality": ["image", "text"]}.
@@ -166,23 +169,7 @@ def run_compare(
     """
     params_file = root / "params.yaml"
     params = storage.read_params(params_file)
-    compare.check_keys(params, [*axes, *fixed])
-    points = compare.grid_points(axes)
-    for point in points:  # every combination must pass the stages' own checks before queueing
-        config.load_all(compare.apply_overrides(params, {**fixed, **point}))
-
-    before = compare.parse_exp_show(exp_show(root))
-    waiting = [e.name for e in before if e.status in ("queued", "running")]
-    if waiting:
-        raise ConfigError(f"compare: {len(waiting)} experiment(s) already queued or running "
-                          f"({waiting}); `dvc exp run --run-all` would run them too. Run them or "
-                          "`dvc queue remove --queued`, then compare again.")
-    stale = json.loads(run_dvc(["status", "--json", EMBED_STAGE], root) or "{}")
-    if stale:
-        log.warning("compare: %s and its upstream stages are not up to date (%s): every "
-                    "experiment will recompute them. Run `dvc repro %s` (and commit) first.",
-                    EMBED_STAGE, ", ".join(sorted(stale)), EMBED_STAGE)
-    names = compare.experiment_names(points, [e.name for e in before])
+    points, names = _plan(root, params, axes, fixed)
     # A queued experiment starts from a git clone: copy in what git does not carry. dvc.lock, in
     # case it is not committed yet (without it every stage runs again), and the embed cache (a
     # `persist` out DVC cannot restore; without it the embed stage runs again, re-encoding all).
@@ -214,26 +201,51 @@ def run_compare(
     logs = {e.name: _read_log(e.log_path) for e in experiments}
     records = {e.name: r for e in experiments
                for r in [_read_record(root, logs_dir, e.name)] if r is not None}
-    summary, reencoded = compare.embed_summary(
-        {name: compare.embed_reuse(text, records.get(name)) for name, text in logs.items()})
+    summary, reencoded = outcomes.embed_summary(
+        {name: outcomes.embed_reuse(text, records.get(name)) for name, text in logs.items()})
     log.info("compare: %s", summary)
     if reencoded:
         log.warning("compare: %s encoded items again (see the embed column): the embed stage's "
                     "inputs differ between experiments (e.g. preprocess.fields)", reencoded)
-    curve_path = f"{params['paths']['select_k']}/silhouette.csv"
-    curves = {e.name: c for e in experiments if e.status == "success" and e.rev
-              for c in [read_curve(root, e.rev, curve_path)] if c is not None}
     table = compare.build_table(experiments, compare.varied_keys(experiments, list(axes)),
                                 thresholds, logs, records)
+    curve_path = f"{params['paths']['select_k']}/{catalog.SILHOUETTE.name}"
+    curves = {e.name: c for e in experiments if e.status == "success" and e.rev
+              for c in [read_curve(root, e.rev, curve_path)] if c is not None}
     best = compare.best_experiment(table)
-    hint = compare.apply_hint(best)
-    storage.write_csv(table, out_dir / "compare.csv")
-    storage.write_text(compare_render.to_markdown(table, hint, thresholds), out_dir / "compare.md")
-    storage.write_text(compare_render.to_html(table, hint, thresholds), out_dir / "compare.html")
-    storage.write_figure(compare_render.overlay_figure(curves, {e.name: e.metrics.get("best_k")
-                                                    for e in experiments}),
-                    out_dir / "silhouette_overlay.png")
+    _write(out_dir, table, compare.apply_hint(best), thresholds,
+           render.overlay_figure(curves, {e.name: e.metrics.get("best_k") for e in experiments}))
     return CompareResult(table, best, out_dir)
+
+
+def _plan(root: Path, params: Mapping[str, Any], axes: Mapping[str, Sequence[str]],
+          fixed: Mapping[str, str]) -> tuple[list[dict[str, str]], list[str]]:
+    """Check the grid against params and the queue; return its points and new experiment names."""
+    compare.check_keys(params, [*axes, *fixed])
+    points = compare.grid_points(axes)
+    for point in points:  # every combination must pass the stages' own checks before queueing
+        config.load_all(compare.apply_overrides(params, {**fixed, **point}))
+    before = compare.parse_exp_show(exp_show(root))
+    waiting = [e.name for e in before if e.status in ("queued", "running")]
+    if waiting:
+        raise ConfigError(f"compare: {len(waiting)} experiment(s) already queued or running "
+                          f"({waiting}); `dvc exp run --run-all` would run them too. Run them or "
+                          "`dvc queue remove --queued`, then compare again.")
+    stale = json.loads(run_dvc(["status", "--json", EMBED_STAGE], root) or "{}")
+    if stale:
+        log.warning("compare: %s and its upstream stages are not up to date (%s): every "
+                    "experiment will recompute them. Run `dvc repro %s` (and commit) first.",
+                    EMBED_STAGE, ", ".join(sorted(stale)), EMBED_STAGE)
+    return points, compare.experiment_names(points, [e.name for e in before])
+
+
+def _write(out_dir: Path, table: pd.DataFrame, hint: str, thresholds: compare.Thresholds,
+           overlay: Any) -> None:
+    """compare.csv, .md, .html and silhouette_overlay.png."""
+    storage.write_csv(table, out_dir / "compare.csv")
+    storage.write_text(render.to_markdown(table, hint, thresholds), out_dir / "compare.md")
+    storage.write_text(render.to_html(table, hint, thresholds), out_dir / "compare.html")
+    storage.write_figure(overlay, out_dir / "silhouette_overlay.png")
 
 
 def _cmd_compare(args: argparse.Namespace) -> str:

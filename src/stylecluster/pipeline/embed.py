@@ -208,6 +208,8 @@ def embed_items(
 ) -> ModalityEmbedding:
     """Embed items batch by batch, taking what the cache has and encoding (and caching) the rest.
 
+    Long on purpose: one streaming loop (cache lookup, bounded prefetch, batched encode, cache write) whose counters and buffers are shared; split, its pieces would pass all of them around.
+
     Args:
         ids: post_ids, one per item, in output row order.
         load: Returns item i (a PIL image or a text).

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import emoji
 import jieba
 import numpy as np
 import pandas as pd
@@ -40,6 +39,7 @@ from tqdm.auto import tqdm
 
 from stylecluster.config import PreprocessParams
 from stylecluster.errors import DataError
+from stylecluster.pipeline.emoji_words import demojize
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,6 @@ _BOILERPLATE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\[([\u4e00-\u9fff]{1,6})R\]"), r" \1 "),  # Xiaohongshu stickers: [笑哭R] -> 笑哭
     (re.compile(r"@[^\s@#]{1,24}(?=\s|$)"), " "),
 )
-_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\ufe0e\ufe0f\u20e3]")
 _HASHTAG = re.compile(r"#([^#\s]+)#?")  # '#tag', '#tag#' (Weibo/Xiaohongshu style)
 _TAG_SPLIT = re.compile(r"[#\s,，、;；]+")
 _SPACES = re.compile(r"\s+")
@@ -138,54 +137,6 @@ def make_tokenizer(cache_dir: str | Path, user_dict: str | None = None) -> jieba
     return tokenizer
 
 
-@functools.lru_cache(maxsize=1)
-def _emoji_table() -> tuple[dict[str, str], re.Pattern[str], int]:
-    """Emoji -> Chinese name (emoji's zh data), a regex for runs of emoji, the longest sequence."""
-    emoji.config.load_language("zh")
-    names = {e: d["zh"].strip(":").replace("_", " ")  # 拇指向上_较浅肤色 -> 拇指向上 较浅肤色
-             for e, d in emoji.EMOJI_DATA.items() if d.get("zh")}
-    keycap_bases = set("#*0123456789")  # keycaps (1️⃣) start with ASCII: only with FE0F/20E3 after
-    starts = _char_class({e[0] for e in names} - keycap_bases)
-    parts = _char_class({c for e in names for c in e} - keycap_bases)
-    keycap = "[#*0-9](?=[\ufe0f\u20e3])"
-    run = re.compile(f"(?:{starts}|{keycap})(?:{parts}|{keycap})*")
-    return names, run, max(map(len, names))
-
-
-def _char_class(chars: set[str]) -> str:
-    """A regex class of `chars` as ranges (sre tests a long list of astral chars one by one)."""
-    ranges: list[list[int]] = []
-    for code in sorted(map(ord, chars)):
-        if ranges and code == ranges[-1][1] + 1:
-            ranges[-1][1] = code
-        else:
-            ranges.append([code, code])
-    return "[" + "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "")
-                         for a, b in ranges) + "]"
-
-
-def _demojize(text: str) -> str:
-    # Same names as emoji.demojize(text, language="zh", delimiters=(" ", " ")), about 10x faster:
-    # only runs of emoji code points are looked at, longest sequence first.
-    names, run, longest = _emoji_table()
-
-    def name_run(match: re.Match[str]) -> str:
-        seq, out, i = match.group(), [], 0
-        while i < len(seq):
-            for size in range(min(longest, len(seq) - i), 0, -1):
-                name = names.get(seq[i:i + size])
-                if name:
-                    out.append(f" {name} ")
-                    i += size
-                    break
-            else:  # a lone joiner, selector or modifier: dropped; an ASCII keycap base is kept
-                out.append(seq[i] if seq[i].isascii() else "")
-                i += 1
-        return "".join(out)
-
-    return _INVISIBLE.sub("", run.sub(name_run, text))
-
-
 def clean_text(text: str) -> str:
     """Clean one caption: boilerplate out, emoji to Chinese words, hashtags as ' #tag '.
 
@@ -197,7 +148,7 @@ def clean_text(text: str) -> str:
     """
     for pattern, repl in _BOILERPLATE:
         text = pattern.sub(repl, text)
-    text = _demojize(text)
+    text = demojize(text)
     text = _HASHTAG.sub(r" #\1 ", text)
     return _SPACES.sub(" ", text).strip()
 
@@ -324,6 +275,8 @@ def preprocess_posts(
     progress: bool = False,
 ) -> PreprocessResult:
     """Clean, tokenise and extract keywords for every post.
+
+    Long on purpose: the per-post steps and the summary counts they feed are one readable sequence.
 
     Args:
         posts: The validated posts table (post_id, content, tags; other columns ignored).

@@ -243,6 +243,8 @@ def reduce_embeddings(
 ) -> ReduceResult:
     """Select the modality, reduce it and compute the 2-D map.
 
+    Long on purpose: align modalities, weight, reduce, map to 2-D and summarise, in order.
+
     Args:
         embeddings: modality -> ((n_m, d_m) matrix, ids table), as in `select_modality`.
         params: The reduce params.

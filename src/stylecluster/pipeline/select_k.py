@@ -147,6 +147,8 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
              random_state: int, block_mb: float = DEFAULT_BLOCK_MB) -> SelectKResult:
     """Score every k in the range and choose one.
 
+    Long on purpose: score every k, then build the curve, warnings and record from the same arrays.
+
     Args:
         features: (n, d) reduced features, row-aligned with `ids`.
         ids: Table with a `post_id` column.
