@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # DVC stage commands call `python stages/<name>.py`: make that the venv's python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test install lock sample bench compare clean-venv
+.PHONY: run test test-fast install lock sample bench compare clean-venv
 
 install: $(STAMP)
 
@@ -29,9 +29,15 @@ run: $(STAMP)
 	@test -d data/raw || $(BIN)/stylecluster sample --out data/raw
 	$(BIN)/dvc repro
 
+# Every tier: tests/unit (pure, in-process), tests/integration and tests/badinput (stage scripts and
+# the CLI as subprocesses), tests/e2e (dvc in a copy of the project).
 test: $(STAMP)
 	bash scripts/test-deps.sh
 	$(BIN)/python -m pytest -q
+
+# The unit tier alone (about 30 s here): no subprocess, no dvc, no browser.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
 
 # A grid of DVC experiments over reduce.modality x reduce.method, compared in reports/compare/;
 # e.g. make compare COMPARE_ARGS="--fields content,tags,both"

@@ -125,34 +125,6 @@ def _write_inputs(tmp_path, X, y):
     texts.to_parquet(tmp_path / "texts.parquet")
 
 
-def _run(tmp_path, params):
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    return subprocess.run(
-        [sys.executable, "stages/cluster.py", "--features", str(tmp_path / "reduce"),
-         "--select", str(tmp_path / "select_k.json"), "--posts", str(tmp_path / "posts.parquet"),
-         "--texts", str(tmp_path / "texts.parquet"), "--out", str(tmp_path / "cluster"),
-         "--metrics", str(tmp_path / "reports" / "metrics.json"),
-         "--params", str(tmp_path / "params.yaml")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
-
-
-def test_stage_script_writes_labels_representatives_and_metrics(tmp_path, blobs):
-    X, y = blobs
-    _write_inputs(tmp_path, X, y)
-    proc = _run(tmp_path, {"base": {"seed": 42}, "cluster": {"n_representatives": 3}})
-    assert proc.returncode == 0, proc.stderr
-    labels = pd.read_parquet(tmp_path / "cluster" / "labels.parquet")
-    reps = pd.read_parquet(tmp_path / "cluster" / "representatives.parquet")
-    scores = json.loads((tmp_path / "reports" / "metrics.json").read_text())
-    assert len(labels) == len(X) and labels["cluster"].nunique() == 4
-    assert len(reps) == 12
-    assert scores["n_clusters"] == 4 and scores["best_k"] == 4
-    assert scores["n_posts_used"] == 300 and scores["n_posts_dropped"] == 5
-    assert scores["accuracy"] == 1.0 and scores["ari"] == 1.0, scores
-    assert 0.5 < scores["silhouette"] <= 1 and scores["prominence"] == 0.4
-    assert scores["largest_cluster_share"] == pytest.approx(0.4)
-
-
 def test_stage_script_n_clusters_override(tmp_path, blobs, monkeypatch):
     X, y = blobs
     _write_inputs(tmp_path, X, y)

@@ -119,29 +119,3 @@ def test_bad_input_messages(embeddings):
         reduce_embeddings({"image": (image[:3], ids[:3])}, ReduceParams(), 42)
 
 
-def test_stage_script(tmp_path, embeddings):
-    emb = tmp_path / "embed"
-    emb.mkdir()
-    for name, (matrix, ids) in embeddings.items():
-        np.save(emb / f"{name}.npy", matrix)
-        ids.to_parquet(emb / f"{name}_ids.parquet")
-    params = {"base": {"seed": 1}, "reduce": {"modality": "concat", "method": "pca",
-                                              "n_components": 3}}
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    out = tmp_path / "reduce"
-    proc = subprocess.run(
-        [sys.executable, "stages/reduce.py", "--embed", str(emb), "--out", str(out),
-         "--params", str(tmp_path / "params.yaml")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    features = np.load(out / "features.npy")
-    map2d = np.load(out / "map2d.npy")
-    ids = pd.read_parquet(out / "ids.parquet")
-    dropped = pd.read_parquet(out / "dropped.parquet")
-    summary = json.loads((out / "summary.json").read_text())
-    both = N_IMAGE - OFFSET
-    assert features.shape == (both, 3) and map2d.shape == (both, 2) and len(ids) == both
-    assert features.dtype == np.float32
-    assert len(dropped) == summary["n_dropped"] == 30 and set(dropped["stage"]) == {"reduce"}
-    assert summary["n_input"] == 160 and summary["weights"] == {"text": 1.0, "image": 1.0}
-    assert "30 excluded for a missing modality" in proc.stderr

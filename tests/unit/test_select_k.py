@@ -125,28 +125,6 @@ def test_sampled_mode_records_spread(blobs):
     assert res.summary["best_k"] == 6, res.curve
 
 
-def test_stage_script_writes_curve_and_choice(tmp_path, blobs):
-    X, _ = blobs
-    feat = tmp_path / "reduce"
-    feat.mkdir()
-    np.save(feat / "features.npy", X)
-    _ids(len(X)).to_parquet(feat / "ids.parquet")
-    params = {"base": {"seed": 42}, "select_k": {"k_min": 2, "k_max": 9}}
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    out = tmp_path / "select_k"
-    proc = subprocess.run(
-        [sys.executable, "stages/select_k.py", "--features", str(feat), "--out", str(out),
-         "--params", str(tmp_path / "params.yaml")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    chosen = json.loads((out / "select_k.json").read_text())
-    assert chosen["best_k"] == 6 and chosen["has_peak"] is True and chosen["exact"] is True
-    assert {"prominence", "rule", "n", "algorithm", "n_init"} <= set(chosen)
-    curve = pd.read_csv(out / "silhouette.csv")
-    assert curve["k"].tolist() == list(range(2, 10))
-    assert "best_k=6" in proc.stderr
-
-
 def test_stage_script_fails_clearly_on_nan(tmp_path, monkeypatch, caplog):
     feat = tmp_path / "reduce"
     feat.mkdir()

@@ -125,34 +125,6 @@ def test_image_status_reads_files(raw_dir):
     assert status[3] == "unsafe path"
 
 
-def test_stage_fails_with_summary_and_keeps_raw(raw_dir, tmp_path):
-    (raw_dir / "images" / "p003.png").write_bytes(b"garbage")
-    before = (raw_dir / "posts.parquet").read_bytes()
-    (tmp_path / "params.yaml").write_text("base: {progress: false}\nvalidate: {min_posts: 1}\n")
-    proc = subprocess.run(
-        [VENV_PYTHON, ROOT / "stages" / "validate.py", "--raw", raw_dir, "--out", tmp_path / "v",
-         "--report", tmp_path / "validation.json", "--params", tmp_path / "params.yaml"],
-        capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode == 1, proc.stderr
-    assert "'image_path'" in proc.stderr and "p003" in proc.stderr and "Fix:" in proc.stderr
-    assert "unreadable: 1" in proc.stderr
-    report = storage.read_json(tmp_path / "validation.json")
-    assert report["success"] is False
-    assert not (tmp_path / "v" / "posts.parquet").exists()
-    assert (raw_dir / "posts.parquet").read_bytes() == before
-
-
-def test_stage_writes_posts(raw_dir, tmp_path):
-    (tmp_path / "params.yaml").write_text("base: {progress: false}\nvalidate: {min_posts: 1}\n")
-    proc = subprocess.run(
-        [VENV_PYTHON, ROOT / "stages" / "validate.py", "--raw", raw_dir, "--out", tmp_path / "v",
-         "--report", tmp_path / "validation.json", "--params", tmp_path / "params.yaml"],
-        capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    posts = storage.read_table(tmp_path / "v" / "posts.parquet", "posts")
-    assert len(posts) == 12 and posts["post_id"].is_unique
-
-
 def test_text_only_and_undated_posts_are_posts(table):
     t = table.copy()
     t.loc[1, "image_path"] = None

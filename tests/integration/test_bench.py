@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.bench  # runs benchmarks/run.py --quick; deselect with -m 'not bench'
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "benchmarks" / "run.py"
 COMMON = ("name", "n", "median_s", "min_s", "max_s", "peak_rss_mb")

@@ -1,0 +1,49 @@
+"""Stage-script tests (integration tier) for cluster; pure tests live in tests/unit/test_cluster.py."""
+
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from stylecluster import records
+from stylecluster import schemas
+from stylecluster.pipeline.cluster import fit_clusters, labelings, order_by_size
+from stylecluster.errors import ConfigError, DataError
+from tests.harness import run_cli, run_stage
+from tests.unit._shared import ids_frame, single_openmp_thread  # noqa: F401
+from tests.unit.test_cluster import ROOT, _ids, _write_inputs, blobs  # noqa: F401 (fixtures too)
+
+
+def _run(tmp_path, params):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return run_stage("cluster", "--features", tmp_path / "reduce",
+                     "--select", tmp_path / "select_k.json", "--posts", tmp_path / "posts.parquet",
+                     "--texts", tmp_path / "texts.parquet", "--out", tmp_path / "cluster",
+                     "--metrics", tmp_path / "reports" / "metrics.json",
+                     params=tmp_path / "params.yaml", timeout=120)
+
+
+def test_stage_script_writes_labels_representatives_and_metrics(tmp_path, blobs):
+    X, y = blobs
+    _write_inputs(tmp_path, X, y)
+    proc = _run(tmp_path, {"base": {"seed": 42}, "cluster": {"n_representatives": 3}})
+    assert proc.returncode == 0, proc.stderr
+    labels = pd.read_parquet(tmp_path / "cluster" / "labels.parquet")
+    reps = pd.read_parquet(tmp_path / "cluster" / "representatives.parquet")
+    scores = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    assert len(labels) == len(X) and labels["cluster"].nunique() == 4
+    assert len(reps) == 12
+    assert scores["n_clusters"] == 4 and scores["best_k"] == 4
+    assert scores["n_posts_used"] == 300 and scores["n_posts_dropped"] == 5
+    assert scores["accuracy"] == 1.0 and scores["ari"] == 1.0, scores
+    assert 0.5 < scores["silhouette"] <= 1 and scores["prominence"] == 0.4
+    assert scores["largest_cluster_share"] == pytest.approx(0.4)

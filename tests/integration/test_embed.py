@@ -1,0 +1,119 @@
+"""Stage-script tests (integration tier) for embed; pure tests live in tests/unit/test_embed.py."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from stylecluster import encoders
+from stylecluster.pipeline import embed
+from stylecluster import schemas, storage
+from stylecluster.storage.cache import FILENAME, EmbeddingCache
+from stylecluster.config import EmbedParams
+from stylecluster.errors import DataError
+from tests.harness import run_stage
+from tests.unit.test_embed import CAPTIONS, HASH_DIM, ROOT, make_manifest, make_texts, synthetic_images  # noqa: F401 (fixtures too)
+
+
+def write_fake_upstream(root: Path, n_images: int = 4) -> tuple[Path, Path]:
+    """A segment folder (manifest + masked PNGs) and a texts.parquet for the five CAPTIONS posts."""
+    seg = root / "segment"
+    (seg / "masks").mkdir(parents=True)
+    ids = list(CAPTIONS)
+    kept = [i < n_images for i in range(len(ids))]
+    paths = [f"masks/{pid}.png" if k else "" for pid, k in zip(ids, kept)]
+    digests = [storage.write_image(img, seg / rel) if rel else ""
+               for img, rel in zip(synthetic_images(len(ids), seed=3), paths)]
+    reasons = ["" if k else "clothing share 0.010 < 0.05" for k in kept]
+    storage.write_table(make_manifest(ids, kept, paths, reasons, digests), seg / "manifest.parquet",
+                   "segment_manifest")
+    texts = root / "preprocess" / "texts.parquet"
+    storage.write_table(make_texts(CAPTIONS), texts, "texts")
+    return seg, texts
+
+
+def run_embed(root: Path, seg: Path, texts: Path, embed_params: dict) -> subprocess.CompletedProcess:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["runtime"]["progress"] = False
+    params["embed"].update(embed_params)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    return run_stage("embed", "--segment", seg, "--texts", texts, "--cache", root / "cache",
+                     "--out", root / "embed", "--run-log", root / "logs" / "embed.json",
+                     params=root / "params.yaml")
+
+
+def read_outputs(out: Path):
+    image_ids = storage.read_table(out / "image_ids.parquet", "ids")
+    text_ids = storage.read_table(out / "text_ids.parquet", "ids")
+    return (storage.read_matrix(out / "image.npy", image_ids), image_ids,
+            storage.read_matrix(out / "text.npy", text_ids), text_ids,
+            storage.read_table(out / "dropped.parquet", "dropped"), storage.read_json(out / "summary.json"),
+            storage.read_json(out.parent / "logs" / "embed.json"))
+
+
+def test_stage_end_to_end_with_the_stand_in_and_a_warm_cache(tmp_path):
+    seg, texts = write_fake_upstream(tmp_path)
+    first = run_embed(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash",
+                                             "batch_size": 2})
+    assert first.returncode == 0, first.stderr
+    image, image_ids, text, text_ids, dropped, summary, run = read_outputs(tmp_path / "embed")
+    assert list(image_ids.post_id) == ["p1", "p2", "p3", "p4"] and image.shape == (4, HASH_DIM)
+    assert list(text_ids.post_id) == ["p1", "p2", "p4", "p5"] and text.shape == (4, HASH_DIM)
+    assert dropped.to_dict("records") == [
+        {"post_id": "p5", "stage": "segment", "reason": "clothing share 0.010 < 0.05"},
+        {"post_id": "p3", "stage": "preprocess", "reason": embed.NO_TEXT}]
+    assert run["image"]["encoded"] == 4 and run["text"]["cache_hits"] == 0
+    assert summary["image"]["dim"] == HASH_DIM and summary["dropped"] == {"preprocess": 1,
+                                                                          "segment": 1}
+    assert "4 encoded" in first.stderr
+
+    second = run_embed(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
+    assert second.returncode == 0, second.stderr
+    image2, _, text2, _, _, summary2, run2 = read_outputs(tmp_path / "embed")
+    assert (run2["image"]["cache_hits"], run2["image"]["encoded"]) == (4, 0)
+    assert run["image"]["loaded"] == 4 and run2["image"]["loaded"] == 0, "no mask decoded again"
+    assert (run2["text"]["cache_hits"], run2["text"]["encoded"]) == (4, 0)
+    assert np.array_equal(image, image2) and np.array_equal(text, text2)
+    # a warm-cache run writes the same summary.json bytes: nothing in it depends on the history
+    assert summary2 == summary and run2 != run
+    assert "cache_hits" not in json.dumps(summary) and "seconds" not in json.dumps(summary)
+
+
+def test_stage_bad_inputs_fail_with_their_message(tmp_path):
+    seg, texts = write_fake_upstream(tmp_path)
+    bad = run_embed(tmp_path, seg, texts, {"image_encoder": "clip-vit", "text_encoder": "hash"})
+    assert bad.returncode == 1
+    assert "embed.image_encoder] = 'clip-vit' is not a registered encoder" in bad.stderr
+    (seg / "masks" / "p2.png").write_bytes(b"not a png")
+    edited = run_embed(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
+    assert edited.returncode == 1
+    assert ("p2.png: the file differs from the one segment wrote" in edited.stderr
+            and "re-run segment" in edited.stderr), edited.stderr[-2000:]
+    manifest = storage.read_table(seg / "manifest.parquet", "segment_manifest")
+    manifest.loc[manifest.post_id == "p2", "mask_sha256"] = storage.file_sha256(seg / "masks/p2.png")
+    storage.write_table(manifest, seg / "manifest.parquet", "segment_manifest")
+    corrupt = run_embed(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
+    assert corrupt.returncode == 1
+    assert "p2.png: image does not decode" in corrupt.stderr, corrupt.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_stage_with_the_real_default_encoders(tmp_path):
+    seg, texts = write_fake_upstream(tmp_path)
+    done = run_embed(tmp_path, seg, texts, {"batch_size": 4})
+    assert done.returncode == 0, done.stderr
+    image, _, text, _, _, summary, run = read_outputs(tmp_path / "embed")
+    assert image.shape == (4, 1280) and text.shape == (4, 384)
+    for name, m in (("image", image), ("text", text)):
+        norms = np.linalg.norm(m, axis=1)
+        assert np.isfinite(m).all() and np.allclose(norms, 1.0, atol=1e-4), (name, norms)
+    assert summary["image"]["encoder"] == "efficientnet-lite0"
+    assert summary["text"]["encoder"] == "e5-small"
+    assert run["image"]["items_per_s"] > 0 and run["text"]["items_per_s"] > 0

@@ -1,0 +1,74 @@
+"""Stage-script tests (integration tier) for preprocess; pure tests live in tests/unit/test_preprocess.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import emoji
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from stylecluster import config
+from stylecluster import storage
+from stylecluster.pipeline import emoji_words, preprocess
+from stylecluster.config import PreprocessParams
+from stylecluster.errors import ConfigError, DataError
+from tests.harness import run_stage
+from tests.unit.test_preprocess import EXAMPLE_CONTENT, EXAMPLE_TAGS, ROOT, STOPWORDS_FILE  # noqa: F401 (fixtures too)
+
+
+def _write_project(tmp: Path, user_dict: str | None) -> Path:
+    n = 6
+    posts = pd.DataFrame({
+        "post_id": [f"p{i}" for i in range(n)],
+        "content": [EXAMPLE_CONTENT, None, "nan", "白色衬衫😍 #通勤穿搭", "", "今天穿新中式马面裙"],
+        "tags": [EXAMPLE_TAGS, "#每日穿搭", None, None, None, ""],
+        "posted_at": pd.date_range("2023-05-01", periods=n, freq="D", tz="UTC"),
+        "month": ["2023-05"] * n,
+        "image_path": [f"images/p{i}.png" for i in range(n)],
+    })
+    posts.to_parquet(tmp / "posts.parquet")
+    (tmp / "dict.txt").write_text("新中式马面裙\n", encoding="utf-8")
+    params = {"base": {"seed": 1}, "runtime": {"progress": False},
+              "preprocess": {"fields": "both", "embed_text": "keywords", "user_dict": user_dict,
+                             "max_keywords": 10}}
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    return tmp
+
+
+def _stage(tmp: Path) -> subprocess.CompletedProcess:
+    return run_stage("preprocess", "--posts", "posts.parquet", "--stopwords", STOPWORDS_FILE,
+                     "--jieba-cache", "data/cache/jieba", "--out", "out",
+                     params=tmp / "params.yaml", cwd=tmp, timeout=120)
+
+
+def test_stage_script_writes_texts_and_summary(tmp_path):
+    tmp = _write_project(tmp_path, "dict.txt")
+    proc = _stage(tmp)
+    assert proc.returncode == 0, proc.stderr
+    texts = storage.read_table(tmp / "out" / "texts.parquet", "texts")  # checks the schema
+    assert texts["post_id"].tolist() == [f"p{i}" for i in range(6)]
+    assert texts["has_text"].tolist() == [True, True, False, True, False, True]
+    assert texts["n_chars"].tolist() == texts["text"].str.len().tolist()
+    assert "显瘦连衣裙" in list(texts["keywords"].iloc[0]), texts["keywords"].iloc[0]
+    assert "新中式马面裙" in list(texts["tokens"].iloc[5]), texts["tokens"].iloc[5]
+    assert texts["embed_input"].iloc[0] == " ".join(texts["keywords"].iloc[0])
+    summary = json.loads((tmp / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["n_posts"] == 6 and summary["has_text_false"] == 2, summary
+    assert summary["content"]["nan_literal"] == 1 and summary["tag_only_posts"] == 1, summary
+    # jieba's cache lands in the project (data/cache/jieba), not the system temp folder
+    assert (tmp / "data" / "cache" / "jieba" / "jieba.cache").is_file()
+
+
+def test_stage_script_missing_user_dict_names_the_param(tmp_path):
+    proc = _stage(_write_project(tmp_path, "no_such_dict.txt"))
+    assert proc.returncode == 1, proc.stderr
+    assert "preprocess.user_dict" in proc.stderr and "no_such_dict.txt" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out" / "texts.parquet").exists()

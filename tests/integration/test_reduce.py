@@ -1,0 +1,44 @@
+"""Stage-script tests (integration tier) for reduce; pure tests live in tests/unit/test_reduce.py."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from threadpoolctl import threadpool_limits
+
+from stylecluster import schemas
+from stylecluster.config import ReduceParams
+from stylecluster.errors import ConfigError, DataError
+from stylecluster.pipeline.reduce import reduce_embeddings, select_modality
+from tests.harness import run_cli, run_stage
+from tests.unit.test_reduce import N_IMAGE, N_TEXT, OFFSET, ROOT, _unit, embeddings  # noqa: F401 (fixtures too)
+
+
+def test_stage_script(tmp_path, embeddings):
+    emb = tmp_path / "embed"
+    emb.mkdir()
+    for name, (matrix, ids) in embeddings.items():
+        np.save(emb / f"{name}.npy", matrix)
+        ids.to_parquet(emb / f"{name}_ids.parquet")
+    params = {"base": {"seed": 1}, "reduce": {"modality": "concat", "method": "pca",
+                                              "n_components": 3}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    out = tmp_path / "reduce"
+    proc = run_stage("reduce", "--embed", emb, "--out", out, params=tmp_path / "params.yaml")
+    assert proc.returncode == 0, proc.stderr
+    features = np.load(out / "features.npy")
+    map2d = np.load(out / "map2d.npy")
+    ids = pd.read_parquet(out / "ids.parquet")
+    dropped = pd.read_parquet(out / "dropped.parquet")
+    summary = json.loads((out / "summary.json").read_text())
+    both = N_IMAGE - OFFSET
+    assert features.shape == (both, 3) and map2d.shape == (both, 2) and len(ids) == both
+    assert features.dtype == np.float32
+    assert len(dropped) == summary["n_dropped"] == 30 and set(dropped["stage"]) == {"reduce"}
+    assert summary["n_input"] == 160 and summary["weights"] == {"text": 1.0, "image": 1.0}
+    assert "30 excluded for a missing modality" in proc.stderr

@@ -1,0 +1,41 @@
+"""Stage-script tests (integration tier) for select_k; pure tests live in tests/unit/test_select_k.py."""
+
+import json
+import logging
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.datasets import make_blobs
+
+from stylecluster.config import SelectKParams
+from stylecluster.errors import DataError
+from stylecluster.pipeline.select_k import choose_k, k_range, select_k
+from tests.harness import run_cli, run_stage
+from tests.unit._shared import ids_frame, single_openmp_thread  # noqa: F401
+from tests.unit.test_select_k import ROOT, _ids, blobs  # noqa: F401 (fixtures too)
+
+
+def test_stage_script_writes_curve_and_choice(tmp_path, blobs):
+    X, _ = blobs
+    feat = tmp_path / "reduce"
+    feat.mkdir()
+    np.save(feat / "features.npy", X)
+    _ids(len(X)).to_parquet(feat / "ids.parquet")
+    params = {"base": {"seed": 42}, "select_k": {"k_min": 2, "k_max": 9}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    out = tmp_path / "select_k"
+    proc = run_stage("select_k", "--features", feat, "--out", out,
+                     params=tmp_path / "params.yaml", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    chosen = json.loads((out / "select_k.json").read_text())
+    assert chosen["best_k"] == 6 and chosen["has_peak"] is True and chosen["exact"] is True
+    assert {"prominence", "rule", "n", "algorithm", "n_init"} <= set(chosen)
+    curve = pd.read_csv(out / "silhouette.csv")
+    assert curve["k"].tolist() == list(range(2, 10))
+    assert "best_k=6" in proc.stderr
