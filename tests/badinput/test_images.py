@@ -18,6 +18,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from tests.harness import run_stage
 from stylecluster import config
 from stylecluster.pipeline import embed
 from stylecluster import storage
@@ -351,11 +352,8 @@ def test_segment_counts_each_drop_and_embed_skips_them(sentinel, raw):
         {"runtime": {"progress": False}, "segment": {"method": "none", "max_side": 128}}))
     out = project / "segment"
     sentinel.snapshot()
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "stages" / "segment.py"),
-         "--posts", str(project / "posts.parquet"), "--raw", str(raw.parent), "--out", str(out),
-         "--params", str(project / "params.yaml")],
-        capture_output=True, text=True, timeout=120)
+    proc = run_stage("segment", "--posts", project / "posts.parquet", "--raw", raw.parent,
+                     "--out", out, params=project / "params.yaml", timeout=120)
     sentinel.assert_unchanged(allowed=(out,))
     assert proc.returncode == 0, proc.stderr[-3000:]
     m = storage.read_table(out / "manifest.parquet", "segment_manifest")

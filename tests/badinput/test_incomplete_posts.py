@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 from PIL import Image
 
+from tests.harness import run_stage
 from stylecluster import cli
 from tests.conftest import ROOT, VENV_PYTHON
 
@@ -48,10 +49,8 @@ def _params(path):
 
 
 def _run(stage, params, **paths):
-    argv = [str(VENV_PYTHON), str(ROOT / "stages" / f"{stage}.py"), "--params", str(params)]
-    for flag, value in paths.items():
-        argv += [f"--{flag.replace('_', '-')}", str(value)]
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    flags = [a for flag, value in paths.items() for a in (f"--{flag.replace('_', '-')}", value)]
+    proc = run_stage(stage, *flags, params=params)
     assert proc.returncode == 0, f"{stage} failed:\n{proc.stderr[-3000:]}"
     return proc.stderr
 

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from tests.harness import run_stage
 from stylecluster import encoders
 from stylecluster.pipeline import embed
 from stylecluster import storage
@@ -302,11 +303,8 @@ def test_the_embed_stage_counts_the_cut_caption_in_summary_json(sentinel):
                                          encoding="utf-8")
     out, cache, logs = project / "embed", project / "cache", project / "logs"
     sentinel.snapshot()
-    cmd = [sys.executable, str(ROOT / "stages" / "embed.py"), "--segment", str(seg), "--texts",
-           str(texts), "--cache", str(cache), "--out", str(out), "--run-log",
-           str(logs / "embed.json"), "--params", str(project / "params.yaml")]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    runs = [subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    runs = [run_stage("embed", "--segment", seg, "--texts", texts, "--cache", cache, "--out", out,
+                      "--run-log", logs / "embed.json", params=project / "params.yaml")
             for _ in range(2)]  # the second finds every vector in the cache
     for done in runs:
         assert done.returncode == 0, done.stderr[-3000:]
