@@ -9,10 +9,8 @@ clusters.json, trends.json.
 Params: `report` section (the page also shows every other tracked section; not runtime).
 Usage: python stages/report.py --posts data/interim/validate/posts.parquet --validation reports/validation.json --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --embed data/interim/embed --reduce data/interim/reduce --select data/interim/select_k --cluster data/processed/cluster --metrics reports/metrics.json --out reports
 """
-import pandas as pd
-
 from stylecluster import storage
-from stylecluster.report import build as report
+from stylecluster.report import build
 from stylecluster.paramtypes import as_plain
 from stylecluster.stage import StageContext, run_stage
 
@@ -26,7 +24,7 @@ def main(ctx: StageContext) -> str:
     manifest = storage.read_table(p.segment / "manifest.parquet", "segment_manifest")
     mask_of = dict(zip(manifest["post_id"], manifest["mask_path"].where(manifest["kept"], "")))
     map_ids = storage.read_table(p.reduce / "ids.parquet", "ids")
-    inputs = report.ReportInputs(
+    inputs = build.ReportInputs(
         posts=storage.read_table(p.posts, "posts"),
         texts=storage.read_table(p.texts, "texts"),
         labels=storage.read_table(p.cluster / "labels.parquet", "labels"),
@@ -39,12 +37,11 @@ def main(ctx: StageContext) -> str:
         manifest=manifest,
         segment_summary=storage.read_json(p.segment / "summary.json"),
         validation=storage.read_json(p.validation),
-        dropped=pd.concat([storage.read_table(p.embed / "dropped.parquet", "dropped"),
-                           storage.read_table(p.reduce / "dropped.parquet", "dropped")],
-                          ignore_index=True),
+        dropped=[storage.read_table(p.embed / "dropped.parquet", "dropped"),
+                 storage.read_table(p.reduce / "dropped.parquet", "dropped")],
         params=as_plain({name: ctx.section(name) for name in SECTIONS}),  # the params table
     )
-    rep = report.build(inputs, ctx.params,
+    rep = build.build(inputs, ctx.params,
                        lambda pid: storage.read_image(p.segment / mask_of[pid]) if mask_of.get(pid)
                        else None)
     for stale in (p.out / "figures").glob("*.png"):  # outputs are rewritten whole

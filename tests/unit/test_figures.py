@@ -14,11 +14,11 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from stylecluster.report import figures
-from stylecluster.report import trend_figures as figures_trends
+from stylecluster.report import trend_figures
 from stylecluster.report import fonts
 from stylecluster import storage
 from stylecluster.report import keywords
-from stylecluster.report import build as report
+from stylecluster.report import build, trends
 from stylecluster.errors import BackendError, DataError
 from tests.unit.test_report import fake_image, make_inputs, shared_report  # noqa: F401
 
@@ -39,7 +39,7 @@ def check_png(path: Path, min_px: int = 300, max_px: int = 6000) -> np.ndarray:
 
 
 @pytest.fixture()
-def saved(shared_report) -> tuple[Path, report.Report]:
+def saved(shared_report) -> tuple[Path, build.Report]:
     """The shared synthetic report's figures folder (saved with missing glyphs as errors)."""
     out, _, rep = shared_report
     return out / "figures", rep
@@ -55,14 +55,24 @@ def test_every_figure_is_a_sane_nonblank_png(saved):
         check_png(out / name)
 
 
-def test_exemplar_grid_shows_the_masked_images(saved):
+def test_exemplar_grid_shows_the_masked_images(saved, shared_report):
     out, rep = saved
     grey = check_png(out / f"exemplars_{rep.clusters['months'][0]}.png")
     rgb = np.asarray(Image.open(out / f"exemplars_{rep.clusters['months'][0]}.png").convert("RGB"))
     black = (rgb.sum(axis=2) == 0).mean()
     assert black > 0.05, f"masked images (black backgrounds) cover only {black:.1%} of the grid"
     assert grey.shape[0] > grey.shape[1], "5 rows of 3 images: taller than wide"
-    assert rep.figures, "figures were saved above"
+    month = rep.clusters["months"][0]
+    fig = rep.figures[f"exemplars_{month}.png"]
+    top = rep.top_per_month[rep.top_per_month["month"] == month].sort_values("rank")
+    titles = [sub.get_suptitle() for sub in fig.subfigs]
+    assert [t.split()[1] for t in titles] == [f"c{c}" for c in top["cluster"]], titles
+    _, inputs, _ = shared_report
+    cluster_of = dict(zip(inputs.labels["post_id"], inputs.labels["cluster"]))
+    month_of = dict(zip(inputs.posts["post_id"], inputs.posts["month"]))
+    for sub, c in zip(fig.subfigs, top["cluster"]):
+        shown = [ax.get_xlabel() for ax in sub.axes]
+        assert shown and all(cluster_of[p] == c and month_of[p] == month for p in shown), shown
 
 
 def test_chinese_renders_without_missing_glyph_warnings(tmp_path):
@@ -140,12 +150,12 @@ def test_many_clusters_and_months_stay_readable(tmp_path):
     """k = 25 over 13 months: colours cycle, the timeline grows, figures stay within bounds."""
     months = tuple(str(p) for p in pd.period_range("2023-11", periods=13, freq="M"))
     inputs = make_inputs(n=250, k=25, seed=11, months=months)
-    table = report.join_posts(inputs.labels, inputs.posts, inputs.texts)
-    monthly = report.monthly_proportions(table, 25)
+    table = trends.join_posts(inputs.labels, inputs.posts, inputs.texts)
+    monthly = trends.monthly_proportions(table, 25)
     kw = keywords.cluster_keywords(table, 25, 3)
     for name, fig in {
-        "monthly.png": figures_trends.plot_monthly(monthly, kw),
-        "timeline.png": figures_trends.plot_timeline(monthly, report.month_range(months),
+        "monthly.png": trend_figures.plot_monthly(monthly, kw),
+        "timeline.png": trend_figures.plot_timeline(monthly, trends.month_range(months),
                                                      kw),
         "map.png": figures.plot_map(inputs.map2d, inputs.map_ids, inputs.labels, kw),
         "sizes.png": figures.plot_sizes(np.bincount(inputs.labels["cluster"]), inputs.metrics),
@@ -160,7 +170,7 @@ def test_many_clusters_and_months_stay_readable(tmp_path):
 def test_timeline_marks_months_without_posts(tmp_path):
     monthly = pd.DataFrame({"month": ["2024-01", "2024-01", "2024-04", "2024-04"],
                             "cluster": [0, 1, 0, 1], "share": [0.7, 0.3, 0.2, 0.8]})
-    fig = figures_trends.plot_timeline(monthly, report.month_range(["2024-01", "2024-04"]),
+    fig = trend_figures.plot_timeline(monthly, trends.month_range(["2024-01", "2024-04"]),
                                        [["甲"], ["乙"]])
     assert "grey: no posts" in fig.axes[0].get_title()
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
@@ -174,8 +184,11 @@ def test_map_rejects_misaligned_coordinates():
 
 
 def test_exemplars_with_missing_images(tmp_path):
-    rows = [report.ExemplarRow(1, 0, 0.5, ["连衣裙"], ["p1"], [fake_image("p0001", 0)]),
-            report.ExemplarRow(2, 1, 0.3, [], [], [])]
-    fig = figures_trends.plot_exemplars("2024-01", rows, 3)
+    rows = [trends.ExemplarRow(1, 0, 0.5, ["连衣裙"], ["p1"], [fake_image("p0001", 0)]),
+            trends.ExemplarRow(2, 1, 0.3, [], [], [])]
+    fig = trend_figures.plot_exemplars("2024-01", rows, 3)
     storage.write_figure(fig, tmp_path / "e.png")
     check_png(tmp_path / "e.png")
+    cells = [[t.get_text() for ax in sub.axes for t in ax.texts] for sub in fig.subfigs]
+    assert cells == [["no image", "no image"], ["no image"] * 3], cells
+    assert [ax.get_xlabel() for ax in fig.subfigs[0].axes] == ["p1", "", ""]

@@ -9,10 +9,11 @@ import shutil
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from stylecluster.report import page as html
-from stylecluster.report import build as report
+from stylecluster.report import page
+from stylecluster.report import build
 from tests.unit.test_report import shared_report  # noqa: F401
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -20,50 +21,101 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture()
-def written(shared_report) -> tuple[Path, report.Report]:
+def written(shared_report) -> tuple[Path, build.Report]:
     """The shared synthetic report, written as the stage writes it (see test_report)."""
     return shared_report[0], shared_report[2]
 
 
 def test_page_links_every_figure_and_table(written):
     out, rep = written
-    page = rep.html
-    srcs = re.findall(r'<img src="([^"]+)"', page)
+    html = rep.html
+    srcs = re.findall(r'<img src="([^"]+)"', html)
     assert sorted(srcs) == sorted(f"figures/{n}" for n in rep.figures), srcs
     for src in srcs:
         assert (out / src).is_file(), f"{src} does not exist beside the page"
     for name in ("monthly_proportions.csv", "top5_per_month.csv", "clusters.json"):
-        assert f'href="{name}"' in page
+        assert f'href="{name}"' in html
     for section in ("metrics", "selection", "map", "trends", "exemplars", "clusters", "data",
                     "params"):
-        assert f'id="{section}"' in page
+        assert f'id="{section}"' in html
 
 
 def test_page_is_offline_and_escapes_user_text(written):
     _, rep = written
-    page = rep.html
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I), \
+    html = rep.html
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I), \
         "a src/href leaves the file system"
-    assert "http://" not in page and "https://" not in page
-    assert "<script" not in page.lower()
-    assert "&lt;b&gt;好看&lt;/b&gt;" in page, "caption HTML must be escaped"
-    assert "&lt;script&gt;x&lt;/script&gt;" in page, "params must be escaped"
-    assert "@font-face" in page and "data:font/woff;base64," in page
+    assert "http://" not in html and "https://" not in html
+    assert "<script" not in html.lower()
+    assert "&lt;b&gt;好看&lt;/b&gt;" in html, "caption HTML must be escaped"
+    assert "&lt;script&gt;x&lt;/script&gt;" in html, "params must be escaped"
+    assert "@font-face" in html and "data:font/woff;base64," in html
 
 
 def test_page_shows_the_run_facts(written):
     _, rep = written
-    page = rep.html
+    html = rep.html
     for text in ("low_clothing_share", "no text after cleaning", "no image embedding",
                  "expect_column_values_to_be_unique", "largest_cluster_share", "top_n_coverage_mean",
                  "majority label", "连衣裙", "c-TF-IDF"):
-        assert text in page, f"{text!r} not in the page"
+        assert text in html, f"{text!r} not in the page"
 
 
-def test_esc_and_fmt():
-    assert html.esc('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
-    assert html.fmt(None) == "—" and html.fmt(0.123456) == "0.1235" and html.fmt(True) == "yes"
-    assert html.fmt(float("nan")) == "—" and html.fmt([1, "a"]) == "1, a"
+def test_fmt():
+    assert page.fmt(None) == "—" and page.fmt(0.123456) == "0.1235" and page.fmt(True) == "yes"
+    assert page.fmt(float("nan")) == "—" and page.fmt([1, "a"]) == "1, a"
+
+
+EVIL = "<script>alert(1)</script> & co"
+
+
+def small_page_data(**changes) -> page.PageData:
+    """A small PageData by hand: one month, one cluster whose caption and keyword are `EVIL`."""
+    cluster = {"cluster": 0, "size": 3, "share": 1.0, "peak_month": "2024-01", "peak_share": 1.0,
+               "lifetime_months": 1, "months_present": 1, "median_chars": 12.0,
+               "keywords": [EVIL, "连衣裙"], "rake_keywords": ["碎花"],
+               "examples": [{"post_id": "p1", "month": "2024-01", "text": EVIL, "distance": 0.1}]}
+    data = {
+        "monthly": pd.DataFrame({"month": ["2024-01"], "cluster": [0], "share": [1.0]}),
+        "top": pd.DataFrame({"month": ["2024-01"], "rank": [1], "cluster": [0], "share": [1.0]}),
+        "clusters": {"n_posts": 3, "n_clusters": 1, "months": ["2024-01"],
+                     "keyword_method": "c-TF-IDF", "clusters": [cluster]},
+        "trends": {"n_months": 1}, "drops": pd.DataFrame({"source": ["validate"],
+                                                          "reason": [EVIL], "n_posts": [1]}),
+        "metrics": {"silhouette": 0.5}, "selection": {"best_k": 1, "warnings": [EVIL]},
+        "validation": {"success": True}, "segment_summary": {"method": "mediapipe"},
+        "params": {"report": {"top_n": 5}, "note": EVIL},
+        "figures": ["silhouette.png"], "exemplar_figures": {"2024-01": "exemplars_2024-01.png"},
+    }
+    return page.PageData(**{**data, **changes})
+
+
+def test_rendered_page_escapes_data_and_keeps_its_sections():
+    html = page.render(small_page_data())
+    assert "<script" not in html.lower() and "alert(1)</script>" not in html
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"
+    # caption, keyword, drop reason, select_k warning and params value: each escaped
+    assert html.count(escaped) >= 5, html.count(escaped)
+    assert f'<span class="kw">{escaped}</span>' in html
+    assert f"<li>{escaped} " in html
+    assert " & co" not in html, "a bare & reached the page"
+    for heading in ("Metrics", "Choice of k", "Map of the posts", "Monthly trends",
+                    "Exemplars per month", "Clusters", "Data and drops", "Params of this run"):
+        assert f"<h2>{heading}</h2>" in html, heading
+    assert 'id="cluster-0"' in html and "<h3>Cluster c0</h3>" in html
+    assert '<img src="figures/silhouette.png"' in html
+    assert '<img src="figures/exemplars_2024-01.png"' in html
+    assert "map2d.png" not in html, "a figure that was not drawn is linked"
+    assert "@font-face" in html, "the page's Chinese needs the embedded font"
+    assert html.startswith("<!DOCTYPE html>") and html.endswith("</html>\n")
+
+
+def test_template_names_must_exist():
+    """StrictUndefined: a value the template uses but the context lacks is an error, not ''."""
+    import jinja2
+
+    with pytest.raises(jinja2.UndefinedError):
+        page.environment().get_template("body.html").render({"headline": "x"})
 
 
 @pytest.mark.slow

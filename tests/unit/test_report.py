@@ -22,7 +22,7 @@ import yaml
 
 from stylecluster import storage
 from stylecluster.report import keywords
-from stylecluster.report import build as report
+from stylecluster.report import build, trends
 from stylecluster.config import ReportParams
 from stylecluster.errors import DataError
 
@@ -42,7 +42,7 @@ SHARED = ["穿搭", "今日", "分享"]  # in every caption: must not become a t
 def make_inputs(n: int = 120, months: tuple[str, ...] = ("2024-01", "2024-02", "2024-03",
                                                           "2024-04"),
                 k: int = 5, seed: int = 0, labels: bool = True,
-                only_month: dict[int, str] | None = None) -> report.ReportInputs:
+                only_month: dict[int, str] | None = None) -> build.ReportInputs:
     """Synthetic upstream artifacts: `n` posts over `months`, `k` clusters (cluster c mostly
     style c % 5), with cluster sizes decreasing with c. `only_month` pins a cluster's posts to one
     month (the other clusters stay spread)."""
@@ -99,7 +99,7 @@ def make_inputs(n: int = 120, months: tuple[str, ...] = ("2024-01", "2024-02", "
                             "reason": ["clothing_share 0.010 < 0.05", "unreadable image: broken",
                                        "no image embedding (reduce.modality = image)",
                                        "no image embedding (reduce.modality = image)"]})
-    return report.ReportInputs(
+    return build.ReportInputs(
         posts=posts, texts=texts, labels=lab, representatives=reps, map2d=map2d,
         map_ids=pd.DataFrame({"post_id": ids}), curve=curve,
         selection={"best_k": k, "prominence": 0.12, "has_peak": True, "rule": "prominence",
@@ -120,7 +120,7 @@ def make_inputs(n: int = 120, months: tuple[str, ...] = ("2024-01", "2024-02", "
                     "results": [{"expectation": "expect_column_values_to_be_unique",
                                  "column": "post_id", "success": True, "blocking": True,
                                  "unexpected_count": 0, "examples": []}]},
-        dropped=dropped,
+        dropped=[dropped.iloc[:2], dropped.iloc[2:]],  # embed's (segment drops), reduce's
         params={"base": {"seed": 42}, "report": {"top_n": 5},
                 "preprocess": {"fields": "both", "user_dict": "<script>x</script>"}},
     )
@@ -135,18 +135,18 @@ def fake_image(post_id: str, cluster: int) -> np.ndarray:
     return img
 
 
-def loader(inputs: report.ReportInputs):
+def loader(inputs: build.ReportInputs):
     cl = dict(zip(inputs.labels["post_id"], inputs.labels["cluster"]))
     return lambda pid: fake_image(pid, cl[pid]) if pid in cl else None
 
 
 @functools.lru_cache(maxsize=1)
-def _shared_report(base: Path) -> tuple[Path, report.ReportInputs, report.Report]:
+def _shared_report(base: Path) -> tuple[Path, build.ReportInputs, build.Report]:
     """One report from `make_inputs()`, written under `base` as the stage writes it; cached so that
     test_report, test_figures and test_html (one pytest process) build and render it once."""
     out = base / "shared_report"
     inputs = make_inputs()
-    rep = report.build(inputs, ReportParams(exemplars_per_cluster=3), loader(inputs))
+    rep = build.build(inputs, ReportParams(exemplars_per_cluster=3), loader(inputs))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # e.g. "Glyph ... missing from font(s)"
         for name, fig in rep.figures.items():
@@ -159,13 +159,13 @@ def _shared_report(base: Path) -> tuple[Path, report.ReportInputs, report.Report
 
 
 @pytest.fixture(scope="session")
-def shared_report(tmp_path_factory) -> tuple[Path, report.ReportInputs, report.Report]:
+def shared_report(tmp_path_factory) -> tuple[Path, build.ReportInputs, build.Report]:
     """(output folder, inputs, Report) of the shared synthetic report (see `_shared_report`)."""
     return _shared_report(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture()
-def built(shared_report) -> tuple[report.ReportInputs, report.Report]:
+def built(shared_report) -> tuple[build.ReportInputs, build.Report]:
     return shared_report[1], shared_report[2]
 
 
@@ -275,7 +275,7 @@ def test_drops_list_every_source(built):
 
 def test_single_month_dataset():
     inputs = make_inputs(n=30, months=("2024-05",), k=3, seed=1)
-    rep = report.build(inputs, ReportParams(exemplars_per_cluster=1), loader(inputs))
+    rep = build.build(inputs, ReportParams(exemplars_per_cluster=1), loader(inputs))
     assert rep.monthly["month"].unique().tolist() == ["2024-05"]
     assert rep.monthly["share"].sum() == pytest.approx(1.0)
     assert rep.trends["top_n_turnover_mean"] is None
@@ -287,7 +287,7 @@ def test_single_month_dataset():
 def test_cluster_that_exists_in_one_month_only():
     months = ("2024-01", "2024-02", "2024-03")
     inputs = make_inputs(n=60, months=months, k=4, seed=2, only_month={3: "2024-02"})
-    rep = report.build(inputs, ReportParams(top_n=3, exemplars_per_cluster=1), loader(inputs))
+    rep = build.build(inputs, ReportParams(top_n=3, exemplars_per_cluster=1), loader(inputs))
     c3 = rep.monthly[rep.monthly["cluster"] == 3].set_index("month")["share"]
     assert c3["2024-01"] == 0 and c3["2024-03"] == 0 and c3["2024-02"] > 0, c3.to_dict()
     entry = rep.clusters["clusters"][3]
@@ -299,7 +299,7 @@ def test_cluster_that_exists_in_one_month_only():
 
 
 def test_month_range_fills_gaps():
-    assert report.month_range(["2024-03", "2023-12", "2024-01"]) == [
+    assert trends.month_range(["2024-03", "2023-12", "2024-01"]) == [
         "2023-12", "2024-01", "2024-02", "2024-03"]
 
 
@@ -308,9 +308,9 @@ def test_labels_naming_unknown_posts_are_rejected():
     bad = inputs.labels.copy()
     bad.loc[0, "post_id"] = "ghost"
     with pytest.raises(DataError, match=r"1 clustered post\(s\) are not in .*ghost"):
-        report.join_posts(bad, inputs.posts, inputs.texts)
+        trends.join_posts(bad, inputs.posts, inputs.texts)
     with pytest.raises(DataError, match="labels.parquet has no rows"):
-        report.join_posts(bad.iloc[:0], inputs.posts, inputs.texts)
+        trends.join_posts(bad.iloc[:0], inputs.posts, inputs.texts)
 
 
 def test_report_params_reject_bad_values():
@@ -323,7 +323,7 @@ def test_report_params_reject_bad_values():
 
 # --- the stage script end to end -----------------------------------------------------------------
 
-def write_upstream(root: Path, inputs: report.ReportInputs) -> dict[str, Path]:
+def write_upstream(root: Path, inputs: build.ReportInputs) -> dict[str, Path]:
     """Write `inputs` in the upstream stages' file layout under `root`; return the path flags."""
     paths = {"posts": root / "validate" / "posts.parquet",
              "validation": root / "reports" / "validation.json",
@@ -340,11 +340,9 @@ def write_upstream(root: Path, inputs: report.ReportInputs) -> dict[str, Path]:
         if rel:
             storage.write_image(fake_image(pid, cl[pid]), paths["segment"] / rel)
     storage.write_table(inputs.texts, paths["texts"], "texts")
-    dropped = inputs.dropped
-    storage.write_table(dropped[dropped["stage"] != "reduce"], paths["embed"] / "dropped.parquet",
-                   "dropped")
-    storage.write_table(dropped[dropped["stage"] == "reduce"], paths["reduce"] / "dropped.parquet",
-                   "dropped")
+    embed_dropped, reduce_dropped = inputs.dropped
+    storage.write_table(embed_dropped, paths["embed"] / "dropped.parquet", "dropped")
+    storage.write_table(reduce_dropped, paths["reduce"] / "dropped.parquet", "dropped")
     storage.write_matrix(inputs.map2d, paths["reduce"] / "map2d.npy")
     storage.write_table(inputs.map_ids, paths["reduce"] / "ids.parquet", "ids")
     storage.write_csv(inputs.curve, paths["select"] / "silhouette.csv")

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from stylecluster import config, schemas
 from stylecluster import storage
-from stylecluster.report import plots
+from stylecluster.report import figures
 from stylecluster import segmenters
 from stylecluster.pipeline import segment
 from stylecluster.segmenters import mediapipe as mediapipe_segmenter
@@ -254,11 +254,11 @@ def test_mask_paths_stay_inside_the_masks_folder():
 def test_histogram_marks_the_threshold():
     m = pd.DataFrame({"clothing_share": [0.01, 0.2, 0.3, math.nan],
                       "kept": [False, True, True, False]})
-    fig = plots.plot_clothing_share_hist(m, 0.05)
+    fig = figures.plot_clothing_share_hist(m, 0.05)
     ax = fig.axes[0]
     assert any(list(line.get_xdata()) == [0.05, 0.05] for line in ax.lines)
     assert "1 unreadable" in ax.get_title()
-    plots.plot_clothing_share_hist(m.iloc[:0], 0.05)  # empty manifest still plots
+    figures.plot_clothing_share_hist(m.iloc[:0], 0.05)  # empty manifest still plots
 
 
 def test_stage_end_to_end(tmp_path):

@@ -1,9 +1,10 @@
-"""The report's model-selection and overview figures; each function returns a drawn Figure.
+"""The report's model-selection and overview figures, the segment stage's clothing-share
+histogram, and the drawing helpers the trend figures share; each function returns a drawn Figure.
 
 Figures are built on the Agg canvas directly (no pyplot: no global figure state, no display) inside
 `fonts.cjk_context`, so Chinese labels use the packaged CJK font even when the stage saves them later
-with `io.write_figure`. Trend figures (months, timelines, exemplar grids)
-live in `figures_trends`.
+with `storage.write_figure`. Trend figures (months, timelines, exemplar grids) live in
+`trend_figures`, which builds on the helpers here.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from stylecluster.report import fonts
-from stylecluster.report import plots
 from stylecluster.errors import DataError
+from stylecluster.report import fonts
 
 DPI = 100
 UNCLUSTERED = (0.78, 0.78, 0.78, 1.0)
@@ -79,6 +79,8 @@ def cluster_name(cluster: int, keywords: Sequence[Sequence[str]], n_words: int =
 @cjk_figure
 def plot_silhouette(curve: pd.DataFrame, selection: Mapping[str, Any]) -> Figure:
     """Silhouette over k (large panel) with Davies-Bouldin and Calinski-Harabasz beside it.
+
+    Long on purpose: one figure's three panels and annotations read best as one sequence.
 
     The chosen k is marked on all three; on the silhouette panel, the peak's prominence is drawn
     as a bracket below the peak, or "no interior peak" is written when select_k found none.
@@ -261,4 +263,41 @@ def plot_sizes(sizes: Sequence[int], metrics: Mapping[str, Any]) -> Figure:
 @cjk_figure
 def plot_clothing_share(manifest: pd.DataFrame, threshold: float) -> Figure:
     """segment's clothing-share histogram (kept and dropped counts, threshold marked)."""
-    return plots.plot_clothing_share_hist(manifest, threshold)
+    return plot_clothing_share_hist(manifest, threshold)
+
+
+def plot_clothing_share_hist(manifest: pd.DataFrame, threshold: float) -> Figure:
+    """Histogram of clothing shares, kept and dropped stacked, with the threshold marked.
+
+    Args:
+        manifest: The segment manifest (columns clothing_share, kept); unreadable images
+            (clothing_share NaN) are counted in the title, not in the bars.
+        threshold: `segment.min_clothing_share`, drawn as a vertical line.
+
+    Drawn without the CJK font context (its labels are ASCII); `plot_clothing_share` is the
+    report's copy, drawn inside it.
+
+    Returns:
+        A Figure (Agg canvas attached).
+    """
+    fig = Figure(figsize=(7, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    shares = manifest["clothing_share"]
+    readable = shares.notna()
+    kept = manifest["kept"].astype(bool)
+    bins = np.linspace(0.0, 1.0, 51)
+    ax.hist([shares[readable & kept].to_numpy(), shares[readable & ~kept].to_numpy()], bins=bins,
+            stacked=True, color=["tab:blue", "tab:gray"],
+            label=[f"kept ({int((readable & kept).sum())})",
+                   f"dropped ({int((readable & ~kept).sum())})"])
+    ax.axvline(threshold, color="tab:red", linestyle="--",
+               label=f"min_clothing_share = {threshold:g}")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("clothing share (clothing pixels / image pixels)")
+    ax.set_ylabel("images")
+    ax.set_title(f"Clothing share of {int(readable.sum())} images "
+                 f"({int((~readable).sum())} unreadable, not shown)")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    return fig

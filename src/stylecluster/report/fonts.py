@@ -99,7 +99,7 @@ def web_font_face(text: str, family: str = "ReportCJK") -> str:
 @functools.lru_cache(maxsize=8)
 def _font_face(chars: str, family: str) -> str:
     import base64
-    import io as _io
+    import io
 
     from fontTools import subset
     from fontTools.ttLib import TTFont
@@ -115,7 +115,7 @@ def _font_face(chars: str, family: str) -> str:
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=chars)
     subsetter.subset(font)
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     font.save(buf)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return (f"@font-face {{ font-family: '{family}'; font-style: normal; font-weight: 400; "

@@ -2,13 +2,15 @@
 
 No script, no external stylesheet, font or image: CSS is inline, the CJK font is embedded as a
 subset (`fonts.web_font_face`), figures are linked by relative paths (`figures/<name>.png`), so the
-page works opened straight from the file system. Every value that comes from the data (captions,
-keywords, labels, params, reasons) is escaped with `html.escape`.
+page works opened straight from the file system. The markup lives in Jinja2 templates
+(templates/page.html, body.html, macros.html, shipped as package data); this module turns a
+`PageData` into plain values for them. Autoescape is on, so every value that comes from the data
+(captions, keywords, labels, params, reasons) is escaped; undefined names are errors.
 """
 
 from __future__ import annotations
 
-import html as _html
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
 import pandas as pd
 
 from stylecluster.report import fonts
@@ -29,48 +32,6 @@ FIGURE_TITLES = {
     "clothing_share.png": "Clothing share of the images (segment)",
     "cluster_sizes.png": "Cluster sizes and balance",
 }
-
-CSS = """
-:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg: #f6f8fa; --accent: #0969da; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--fg); background: #fff; line-height: 1.5; font-size: 15px;
-  font-family: ReportCJK, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-  "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif; }
-header { background: #24292f; color: #fff; padding: 18px 32px; }
-header h1 { margin: 0 0 4px; font-size: 24px; }
-header p { margin: 0; color: #d0d7de; }
-nav { position: sticky; top: 0; background: #fff; border-bottom: 1px solid var(--line);
-  padding: 8px 32px; z-index: 1; font-size: 14px; }
-nav a { margin-right: 14px; color: var(--accent); text-decoration: none; }
-main { max-width: 1280px; margin: 0 auto; padding: 8px 32px 48px; }
-section { margin-top: 28px; scroll-margin-top: 44px; }
-h2 { border-bottom: 1px solid var(--line); padding-bottom: 4px; font-size: 20px; }
-h3 { font-size: 16px; margin: 18px 0 6px; }
-figure { margin: 12px 0 20px; }
-figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
-figcaption { color: var(--muted); font-size: 13px; }
-table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: var(--bg); font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.scroll { overflow-x: auto; max-width: 100%; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 14px; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; background: #fff; }
-.card h3 { margin-top: 2px; }
-.facts { display: flex; flex-wrap: wrap; gap: 2px 14px; font-size: 13px; margin-bottom: 4px; }
-.facts span { color: var(--muted); } .facts b { color: var(--fg); }
-.cols { display: flex; flex-wrap: wrap; gap: 0 40px; align-items: flex-start; }
-.kw { display: inline-block; background: #ddf4ff; color: #0a3069; border-radius: 10px;
-  padding: 0 8px; margin: 2px 3px 2px 0; font-size: 13px; }
-.kw.rake { background: #fff8c5; color: #4d2d00; }
-.muted { color: var(--muted); font-size: 13px; }
-ol.examples { padding-left: 22px; margin: 6px 0; font-size: 13px; }
-ol.examples li { margin-bottom: 3px; word-break: break-word; }
-details { margin: 6px 0 12px; }
-summary { cursor: pointer; color: var(--accent); }
-.warn { color: #9a6700; }
-.ok { color: #1a7f37; } .bad { color: #cf222e; }
-"""
 
 
 @dataclass(frozen=True)
@@ -91,9 +52,20 @@ class PageData:
     exemplar_figures: Mapping[str, str]
 
 
-def esc(value: Any) -> str:
-    """Escape any value for HTML text or an attribute."""
-    return _html.escape(str(value), quote=True)
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: its text (escaped by the template) and whether it is right-aligned."""
+
+    text: str
+    num: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for the template's `table` macro."""
+
+    header: list[str]
+    rows: list[list[Cell]]
 
 
 def fmt(value: Any) -> str:
@@ -113,41 +85,31 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-def _cell(value: Any) -> str:
-    cls = ' class="num"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
-    return f"<td{cls}>{esc(fmt(value))}</td>"
+def _cell(value: Any) -> Cell:
+    return Cell(fmt(value), isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """An HTML table; every cell is escaped."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    """A table of formatted cells (`fmt`); numbers are right-aligned."""
+    return Table([str(h) for h in header], [[_cell(v) for v in row] for row in rows])
 
 
-def kv_table(mapping: Mapping[str, Any]) -> str:
+def kv_table(mapping: Mapping[str, Any]) -> Table:
     """A two-column key/value table."""
     return table(["key", "value"], [(k, v) for k, v in mapping.items()])
-
-
-def figure(name: str, caption: str) -> str:
-    """A linked figure, `figures/<name>` relative to the page."""
-    src = "figures/" + quote(name)
-    return (f'<figure><a href="{esc(src)}"><img src="{esc(src)}" alt="{esc(caption)}"></a>'
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
 def _pct(value: float) -> str:
     return f"{value:.1%}"
 
 
-def _monthly_table(monthly: pd.DataFrame) -> str:
+def _monthly_table(monthly: pd.DataFrame) -> Table:
     wide = monthly.pivot(index="month", columns="cluster", values="share").sort_index()
     rows = [[m, *[_pct(v) for v in wide.loc[m]]] for m in wide.index]
     return table(["month", *[f"c{c}" for c in wide.columns]], rows)
 
 
-def _top_table(top: pd.DataFrame, keywords: Mapping[int, list[str]]) -> str:
+def _top_table(top: pd.DataFrame, keywords: Mapping[int, list[str]]) -> Table:
     n = int(top["rank"].max()) if len(top) else 0
     rows = []
     for month, group in top.groupby("month", sort=True):
@@ -157,9 +119,8 @@ def _top_table(top: pd.DataFrame, keywords: Mapping[int, list[str]]) -> str:
     return table(["month", *[f"#{i}" for i in range(1, n + 1)]], rows)
 
 
-def _cluster_card(c: Mapping[str, Any]) -> str:
-    kws = "".join(f'<span class="kw">{esc(w)}</span>' for w in c.get("keywords", []))
-    rake = "".join(f'<span class="kw rake">{esc(w)}</span>' for w in c.get("rake_keywords", []))
+def _card(c: Mapping[str, Any]) -> dict[str, Any]:
+    """One cluster's card: facts (label, text), keywords, RAKE keywords and example captions."""
     facts = [("size", c["size"]), ("share", _pct(c["share"])), ("peak month", c["peak_month"]),
              ("peak share", _pct(c["peak_share"])), ("months at ≥ half the peak",
                                                      c["lifetime_months"]),
@@ -167,54 +128,46 @@ def _cluster_card(c: Mapping[str, Any]) -> str:
     if "purity" in c:
         facts += [("majority label", c.get("majority_label")),
                   ("purity", None if c.get("purity") is None else _pct(c["purity"]))]
-    fact_html = "".join(f"<span>{esc(k)} <b>{esc(fmt(v))}</b></span>" for k, v in facts)
-    examples = "".join(f'<li>{esc(e["text"])} <span class="muted">({esc(e["post_id"])}, '
-                       f'{esc(e["month"])})</span></li>' for e in c.get("examples", []))
-    return (f'<div class="card" id="cluster-{int(c["cluster"])}"><h3>Cluster c{int(c["cluster"])}'
-            f'</h3><div class="facts">{fact_html}</div>'
-            f'<div><span class="muted">c-TF-IDF:</span> {kws or "—"}</div>'
-            f'<div><span class="muted">RAKE:</span> {rake or "—"}</div>'
-            f"<details open><summary>{len(c.get('examples', []))} representative captions"
-            f'</summary><ol class="examples">{examples}</ol></details></div>')
+    return {"id": int(c["cluster"]), "facts": [(k, fmt(v)) for k, v in facts],
+            "keywords": list(c.get("keywords", [])), "rake": list(c.get("rake_keywords", [])),
+            "examples": list(c.get("examples", []))}
 
 
-def _validation(v: Mapping[str, Any]) -> str:
+def _summary_table(clusters: Sequence[Mapping[str, Any]]) -> Table:
+    rows = [(f"c{c['cluster']}", c["size"], _pct(c["share"]), c["peak_month"],
+             c["lifetime_months"], c.get("median_chars"), " ".join(c.get("keywords", [])[:5]),
+             *([c.get("majority_label"), None if c.get("purity") is None
+                else _pct(c["purity"])] if "purity" in c else []))
+            for c in clusters]
+    head = ["cluster", "size", "share", "peak month", "lifetime (months)", "median chars",
+            "top keywords (c-TF-IDF)",
+            *(["majority label", "purity"] if clusters and "purity" in clusters[0] else [])]
+    return table(head, rows)
+
+
+def _validation(v: Mapping[str, Any]) -> dict[str, Table | None]:
     summary = {k: v.get(k) for k in ("source", "success", "n_rows", "n_blocking_failures",
                                      "n_soft_failures", "n_missing_content") if k in v}
-    out = kv_table(summary)
     months = v.get("months") or {}
-    if months:
-        out += "<h3>Posts per month</h3>" + table(["month", "posts"], list(months.items()))
     results = v.get("results") or []
-    if results:
-        rows = [(r.get("expectation"), r.get("column"), r.get("success"), r.get("blocking"),
-                 r.get("unexpected_count"), r.get("examples") or "") for r in results]
-        out += ("<details><summary>All checks</summary>"
-                + table(["expectation", "column", "success", "blocking", "unexpected", "examples"],
-                        rows) + "</details>")
-    return out
+    rows = [(r.get("expectation"), r.get("column"), r.get("success"), r.get("blocking"),
+             r.get("unexpected_count"), r.get("examples") or "") for r in results]
+    return {"validation": kv_table(summary),
+            "validation_months": table(["month", "posts"], list(months.items())) if months
+            else None,
+            "validation_checks": table(["expectation", "column", "success", "blocking",
+                                        "unexpected", "examples"], rows) if results else None}
 
 
-def _selection(sel: Mapping[str, Any]) -> str:
-    keys = ("best_k", "has_peak", "prominence", "rule", "fallback", "silhouette", "algorithm",
-            "k_min", "k_max", "k_step", "exact", "n", "n_scored")
-    out = kv_table({k: sel[k] for k in keys if k in sel})
-    for w in sel.get("warnings") or []:
-        out += f'<p class="warn">select_k warning: {esc(w)}</p>'
-    return out
+SELECTION_KEYS = ("best_k", "has_peak", "prominence", "rule", "fallback", "silhouette",
+                  "algorithm", "k_min", "k_max", "k_step", "exact", "n", "n_scored")
+NAV = [("metrics", "Metrics"), ("selection", "Choice of k"), ("map", "Map"),
+       ("trends", "Monthly trends"), ("exemplars", "Exemplars"), ("clusters", "Clusters"),
+       ("data", "Data & drops"), ("params", "Params")]
 
 
-def _params(params: Mapping[str, Any]) -> str:
-    parts = []
-    for section, values in params.items():
-        body = (kv_table(values) if isinstance(values, Mapping)
-                else f"<p>{esc(fmt(values))}</p>")
-        parts.append(f"<div><h3>{esc(section)}</h3>{body}</div>")
-    return '<div class="cols">' + "".join(parts) + "</div>"
-
-
-def render_body(d: PageData) -> str:
-    """The page's <body> content."""
+def context(d: PageData) -> dict[str, Any]:
+    """The body template's values, all plain text, tables or lists of them."""
     cl = d.clusters
     clusters = list(cl.get("clusters", []))
     keywords = {int(c["cluster"]): list(c.get("keywords") or c.get("rake_keywords") or [])
@@ -225,74 +178,44 @@ def render_body(d: PageData) -> str:
     headline = (f"{cl.get('n_posts', 0)} posts · {cl.get('n_clusters', 0)} clusters · "
                 f"{len(months)} months ({span})"
                 + (f" · silhouette {sil:.3f}" if isinstance(sil, (int, float)) else ""))
-    nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in [
-        ("metrics", "Metrics"), ("selection", "Choice of k"), ("map", "Map"),
-        ("trends", "Monthly trends"), ("exemplars", "Exemplars"), ("clusters", "Clusters"),
-        ("data", "Data & drops"), ("params", "Params")])
-    figs = set(d.figures)
+    return {
+        "headline": headline, "nav": NAV,
+        "figures": {n: FIGURE_TITLES.get(n, n) for n in d.figures},
+        "metrics": kv_table(d.metrics), "trends": kv_table(d.trends),
+        "selection": kv_table({k: d.selection[k] for k in SELECTION_KEYS if k in d.selection}),
+        "selection_warnings": [str(w) for w in d.selection.get("warnings") or []],
+        "monthly": _monthly_table(d.monthly), "top": _top_table(d.top, keywords),
+        "exemplars": sorted(d.exemplar_figures.items()),
+        "keyword_method": cl.get("keyword_method", ""),
+        "summary": _summary_table(clusters), "cards": [_card(c) for c in clusters],
+        "drops": table(["source", "reason", "posts"], d.drops.itertuples(index=False)),
+        "segment": kv_table({k: v for k, v in d.segment_summary.items()
+                             if k != "unreadable_post_ids"}),
+        **_validation(d.validation),
+        "params": [{"name": section,
+                    "table": kv_table(values) if isinstance(values, Mapping) else None,
+                    "text": fmt(values)} for section, values in d.params.items()],
+    }
 
-    def fig(name: str) -> str:
-        return figure(name, FIGURE_TITLES.get(name, name)) if name in figs else ""
 
-    exemplars = "".join(f"<h3>{esc(m)}</h3>" + figure(n, f"{m}: top clusters, exemplar images")
-                        for m, n in sorted(d.exemplar_figures.items()))
-    cards = "".join(_cluster_card(c) for c in clusters)
-    summary_rows = [(f"c{c['cluster']}", c["size"], _pct(c["share"]), c["peak_month"],
-                     c["lifetime_months"], c.get("median_chars"),
-                     " ".join(c.get("keywords", [])[:5]),
-                     *([c.get("majority_label"), None if c.get("purity") is None
-                        else _pct(c["purity"])] if "purity" in c else []))
-                    for c in clusters]
-    summary_head = ["cluster", "size", "share", "peak month", "lifetime (months)",
-                    "median chars", "top keywords (c-TF-IDF)",
-                    *(["majority label", "purity"] if clusters and "purity" in clusters[0]
-                      else [])]
-    return f"""
-<header><h1>stylecluster: outfit styles and their monthly trends</h1>
-<p>{esc(headline)}</p></header>
-<nav>{nav}</nav>
-<main>
-<section id="metrics"><h2>Metrics</h2>
-<p class="muted">reports/metrics.json (cluster stage) and reports/trends.json (this stage).</p>
-<div class="cols"><div><h3>Clustering (metrics.json)</h3>{kv_table(d.metrics)}</div>
-<div><h3>Trends (trends.json)</h3>{kv_table(d.trends)}</div></div></section>
-<section id="selection"><h2>Choice of k</h2>{fig("silhouette.png")}{_selection(d.selection)}
-</section>
-<section id="map"><h2>Map of the posts</h2>{fig("map2d.png")}{fig("cluster_sizes.png")}</section>
-<section id="trends"><h2>Monthly trends</h2>
-{fig("monthly_proportions.png")}
-<details><summary>Monthly proportions table (also
-<a href="monthly_proportions.csv">monthly_proportions.csv</a>)</summary>
-{_monthly_table(d.monthly)}</details>
-{fig("top_per_month.png")}
-<p>Top clusters per month (also <a href="top5_per_month.csv">top5_per_month.csv</a>):</p>
-{_top_table(d.top, keywords)}
-{fig("timelines.png")}</section>
-<section id="exemplars"><h2>Exemplars per month</h2>
-<p class="muted">For each month its top clusters, with the masked images of that month's posts
-closest to the cluster's centre.</p>{exemplars}</section>
-<section id="clusters"><h2>Clusters</h2>
-<p class="muted">Keywords: {esc(cl.get("keyword_method", ""))}. Full data:
-<a href="clusters.json">clusters.json</a>.</p>
-{table(summary_head, summary_rows)}
-<div class="cards">{cards}</div></section>
-<section id="data"><h2>Data and drops</h2>
-<h3>Posts dropped or left without text</h3>
-<p class="muted">Sources overlap: a post whose image segment dropped is listed again by embed and,
-for image features, by reduce.</p>
-{table(["source", "reason", "posts"], d.drops.itertuples(index=False))}
-<h3>Segmentation</h3>{fig("clothing_share.png")}
-{kv_table({k: v for k, v in d.segment_summary.items() if k != "unreadable_post_ids"})}
-<h3>Validation</h3>{_validation(d.validation)}</section>
-<section id="params"><h2>Params of this run</h2>{_params(d.params)}</section>
-</main>"""
+@functools.lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the page's templates (autoescape, strict undefined)."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("stylecluster.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["urlquote"] = quote
+    return env
+
+
+def render_body(d: PageData) -> str:
+    """The page's <body> content."""
+    return environment().get_template("body.html").render(context(d))
 
 
 def render(d: PageData) -> str:
     """The whole page as one HTML string."""
     body = render_body(d)
-    font_css = fonts.web_font_face(body)
-    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>stylecluster report</title><style>{font_css}\n{CSS}</style></head>"
-            f"<body>{body}</body></html>\n")
+    # both are markup already (`| safe` in page.html): the escaped body and the @font-face rule
+    return environment().get_template("page.html").render(
+        body=body, font_css=fonts.web_font_face(body))

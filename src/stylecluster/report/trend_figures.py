@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from stylecluster.report.figures import cjk_figure, cluster_colors, cluster_name, new_figure, text_color
-
-if TYPE_CHECKING:
-    from stylecluster.report.build import ExemplarRow
+from stylecluster.report import trends
+from stylecluster.report.figures import (cjk_figure, cluster_colors, cluster_name, new_figure,
+                                         text_color)
 
 MIN_SEGMENT_LABEL = 0.06  # stacked-bar segments at least this tall carry their cluster id
 THUMB_PX = 220  # exemplar images are shrunk to fit this box before drawing
@@ -158,7 +157,7 @@ def _thumbnail(image: Any) -> np.ndarray:
 
 
 @cjk_figure
-def plot_exemplars(month: str, rows: Sequence[ExemplarRow], n_images: int) -> Figure:
+def plot_exemplars(month: str, rows: Sequence[trends.ExemplarRow], n_images: int) -> Figure:
     """A month's exemplar grid: one row per top cluster, its masked images closest to the centre.
 
     Each row is captioned with rank, cluster id, the cluster's share of the month and its top
@@ -166,7 +165,7 @@ def plot_exemplars(month: str, rows: Sequence[ExemplarRow], n_images: int) -> Fi
 
     Args:
         month: "YYYY-MM".
-        rows: From `report.month_exemplars`, rank order.
+        rows: From `trends.month_exemplars`, rank order.
         n_images: Images per row.
     """
     n_rows = max(len(rows), 1)
