@@ -16,7 +16,7 @@ decompression-bomb limit are each a dropped row with its reason, never a crash o
 import time
 
 from stylecluster import catalog, storage
-from stylecluster.report import figures
+from stylecluster.report.share_hist import plot_clothing_share_hist
 from stylecluster import segmenters
 from stylecluster.pipeline import segment
 from stylecluster.stage import StageContext, run_stage
@@ -38,8 +38,8 @@ def main(ctx: StageContext) -> str:
             total=len(posts), progress=ctx.runtime.progress)
     rate = len(posts) / max(time.perf_counter() - start, 1e-9)
     storage.write_artifact(result.manifest, catalog.SEGMENT_MANIFEST, out)
-    storage.write_figure(figures.plot_clothing_share_hist(result.manifest, ctx.params.min_clothing_share),
-                    out / "clothing_share_hist.png")
+    storage.write_artifact(plot_clothing_share_hist(result.manifest, ctx.params.min_clothing_share),
+                           catalog.SEGMENT_HIST, out)
     storage.write_artifact(result.summary, catalog.SEGMENT_SUMMARY, out)
     s = result.summary
     return (f"kept {s['n_kept']} of {s['n_images']} images (dropped: {s['dropped_by_reason']}); "
