@@ -10,7 +10,6 @@ undated ones are clustered, left out of the monthly tables and counted in metric
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pandas as pd
 import yaml
@@ -18,7 +17,7 @@ from PIL import Image
 
 from tests.harness import run_stage
 from stylecluster import cli
-from tests.conftest import ROOT, VENV_PYTHON
+from tests.conftest import ROOT
 
 STAGES = ["validate", "segment", "preprocess", "embed", "reduce", "select_k", "cluster", "report"]
 

@@ -11,9 +11,6 @@ counts the texts cut in summary.json. The table of cases is `README.md` (## Text
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np

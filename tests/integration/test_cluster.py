@@ -1,26 +1,13 @@
 """Stage-script tests (integration tier) for cluster; pure tests live in tests/unit/test_cluster.py."""
 
 import json
-import runpy
-import subprocess
-import sys
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from sklearn.cluster import AgglomerativeClustering
-from sklearn.datasets import make_blobs
-from sklearn.metrics import adjusted_rand_score
 
-from stylecluster import records
-from stylecluster import schemas
-from stylecluster.pipeline.cluster import fit_clusters, labelings, order_by_size
-from stylecluster.errors import ConfigError, DataError
-from tests.harness import run_cli, run_stage
-from tests.unit._shared import ids_frame, single_openmp_thread  # noqa: F401
-from tests.unit.test_cluster import ROOT, _ids, _write_inputs, blobs  # noqa: F401 (fixtures too)
+from tests.harness import run_stage
+from tests.unit.test_cluster import _write_inputs, blobs  # noqa: F401 (fixtures too)
 
 
 def _run(tmp_path, params):

@@ -1,23 +1,15 @@
 """Stage-script tests (integration tier) for embed; pure tests live in tests/unit/test_embed.py."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
-from PIL import Image
 
-from stylecluster import encoders
 from stylecluster.pipeline import embed
-from stylecluster import schemas, storage
-from stylecluster.storage.cache import FILENAME, EmbeddingCache
-from stylecluster.config import EmbedParams
-from stylecluster.errors import DataError
+from stylecluster import storage
 from tests.harness import run_stage
 from tests.unit.test_embed import CAPTIONS, HASH_DIM, ROOT, make_manifest, make_texts, synthetic_images  # noqa: F401 (fixtures too)
 

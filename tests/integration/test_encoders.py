@@ -6,16 +6,13 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from stylecluster import encoders
-from stylecluster.config import EmbedParams, RuntimeParams
-from stylecluster.encoders.base import Encoder
-from stylecluster.errors import BackendError, ConfigError
+from stylecluster.config import EmbedParams
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-from tests.unit.test_encoders import _gray, crossword_image, dress_image, images, noise_image, window_screen_image  # noqa: F401 (fixtures too)
+from tests.unit.test_encoders import images  # noqa: F401 (fixtures too)
 
 
 @pytest.mark.slow

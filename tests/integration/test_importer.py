@@ -1,16 +1,10 @@
 """Stage-script tests (integration tier) for importer; pure tests live in tests/unit/test_importer.py."""
 
-import subprocess
 
-import pandas as pd
 import pytest
-from PIL import Image
 
-from stylecluster import importer
 from stylecluster import storage
-from stylecluster.errors import ConfigError, DataError
 from tests.harness import run_cli, run_stage
-from tests.conftest import ROOT
 from tests.unit.test_importer import MAP, _export  # noqa: F401 (fixtures too)
 
 

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-import emoji
-import numpy as np
 import pandas as pd
-import pytest
 import yaml
 
-from stylecluster import config
 from stylecluster import storage
-from stylecluster.pipeline import emoji_words, preprocess
-from stylecluster.config import PreprocessParams
-from stylecluster.errors import ConfigError, DataError
 from tests.harness import run_stage
-from tests.unit.test_preprocess import EXAMPLE_CONTENT, EXAMPLE_TAGS, ROOT, STOPWORDS_FILE  # noqa: F401 (fixtures too)
+from tests.unit.test_preprocess import EXAMPLE_CONTENT, EXAMPLE_TAGS, STOPWORDS_FILE  # noqa: F401 (fixtures too)
 
 
 def _write_project(tmp: Path, user_dict: str | None) -> Path:

@@ -1,22 +1,13 @@
 """Stage-script tests (integration tier) for reduce; pure tests live in tests/unit/test_reduce.py."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
-from threadpoolctl import threadpool_limits
 
-from stylecluster import schemas
-from stylecluster.config import ReduceParams
-from stylecluster.errors import ConfigError, DataError
-from stylecluster.pipeline.reduce import reduce_embeddings, select_modality
-from tests.harness import run_cli, run_stage
-from tests.unit.test_reduce import N_IMAGE, N_TEXT, OFFSET, ROOT, _unit, embeddings  # noqa: F401 (fixtures too)
+from tests.harness import run_stage
+from tests.unit.test_reduce import N_IMAGE, OFFSET, embeddings  # noqa: F401 (fixtures too)
 
 
 def test_stage_script(tmp_path, embeddings):

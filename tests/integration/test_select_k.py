@@ -1,24 +1,13 @@
 """Stage-script tests (integration tier) for select_k; pure tests live in tests/unit/test_select_k.py."""
 
 import json
-import logging
-import runpy
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
-from sklearn.datasets import make_blobs
 
-from stylecluster.config import SelectKParams
-from stylecluster.errors import DataError
-from stylecluster.pipeline.select_k import choose_k, k_range, select_k
-from tests.harness import run_cli, run_stage
-from tests.unit._shared import ids_frame, single_openmp_thread  # noqa: F401
-from tests.unit.test_select_k import ROOT, _ids, blobs  # noqa: F401 (fixtures too)
+from tests.harness import run_stage
+from tests.unit.test_select_k import _ids, blobs  # noqa: F401 (fixtures too)
 
 
 def test_stage_script_writes_curve_and_choice(tmp_path, blobs):

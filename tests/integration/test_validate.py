@@ -1,15 +1,9 @@
 """Stage-script tests (integration tier) for validate; pure tests live in tests/unit/test_validate.py."""
 
-import subprocess
 
-import pandas as pd
-import pytest
 
-from stylecluster import config
 from stylecluster import storage
-from stylecluster.pipeline import validate
-from tests.harness import run_cli, run_stage
-from tests.conftest import ROOT, VENV_PYTHON, write_raw
+from tests.harness import run_stage
 
 
 def test_stage_fails_with_summary_and_keeps_raw(raw_dir, tmp_path):

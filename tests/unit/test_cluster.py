@@ -2,7 +2,6 @@
 
 import json
 import runpy
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from stylecluster import records
 from stylecluster import schemas
 from stylecluster.pipeline.cluster import fit_clusters, labelings, order_by_size
 from stylecluster.errors import ConfigError, DataError
-from tests.unit._shared import ids_frame, single_openmp_thread  # noqa: F401
+from tests.unit._shared import ids_frame  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 

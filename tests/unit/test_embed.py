@@ -1,15 +1,10 @@
 """The embed core (input selection, batching through the cache) and the stage end to end."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from PIL import Image
 
 from stylecluster import encoders

@@ -3,7 +3,6 @@ backends through their real loading code (a real sentence-transformers folder, a
 ImageBind checkpoint, a tiny random Chinese-CLIP folder), and every bad input's message."""
 
 import os
-import subprocess
 import sys
 
 import numpy as np

@@ -108,17 +108,6 @@ def test_chinese_renders_without_missing_glyph_warnings(tmp_path):
     assert any("Glyph" in str(w.message) for w in caught), "DejaVu Sans unexpectedly has 连"
 
 
-def test_font_is_registered_at_figure_time_not_import_time():
-    import subprocess
-    import sys
-
-    code = ("import stylecluster.report.build, stylecluster.report.figures, matplotlib.font_manager as fm; "
-            "print(any('WenQuanYi' in f.name for f in fm.fontManager.ttflist))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False", "importing the report registered the font"
-    assert fonts.cjk_font_path().is_file()
-
-
 def test_missing_font_package_names_the_fix(monkeypatch):
     monkeypatch.setattr(fonts, "FONT_PACKAGES", (("no-such-font-pkg", "x.ttf", "X"),))
     fonts._find_font.cache_clear()

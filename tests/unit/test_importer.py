@@ -1,15 +1,12 @@
 """import: column mapping, date formats, and each bad input's message."""
 
-import subprocess
 
 import pandas as pd
 import pytest
 from PIL import Image
 
 from stylecluster import importer
-from stylecluster import storage
 from stylecluster.errors import ConfigError, DataError
-from tests.conftest import ROOT
 
 
 def _export(tmp_path, n=4):

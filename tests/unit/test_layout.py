@@ -79,3 +79,15 @@ def test_pipeline_cores_do_no_file_io():
         assert not any(m == "stylecluster.storage" or m.startswith("stylecluster.storage.")
                        and not m.endswith(".cache") for m in imported), \
             f"{path.name} imports storage; cores take and return objects (stages do the IO)"
+
+
+def test_the_unit_tier_refuses_to_start_a_python_process():
+    import subprocess
+    import sys
+
+    with pytest.raises(AssertionError, match="move the test to tests/integration"):
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+    with pytest.raises(AssertionError, match="tests/integration"):
+        subprocess.run(["dvc", "status"], capture_output=True)
+    # a library's own small helper is not refused
+    assert subprocess.run(["true"]).returncode == 0

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -13,7 +10,6 @@ import emoji
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from stylecluster import config
 from stylecluster import storage

@@ -1,14 +1,10 @@
 """reduce: modality selection, concat weighting, exclusions, reducers, bad input, stage script."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from threadpoolctl import threadpool_limits
 
 from stylecluster import schemas

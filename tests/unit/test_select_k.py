@@ -1,14 +1,11 @@
 """select_k: the k range, the choice rules, the criteria curve and the stage script."""
 
-import json
 import logging
 import runpy
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 from sklearn.datasets import make_blobs
@@ -16,7 +13,7 @@ from sklearn.datasets import make_blobs
 from stylecluster.config import SelectKParams
 from stylecluster.errors import DataError
 from stylecluster.pipeline.select_k import choose_k, k_range, select_k
-from tests.unit._shared import ids_frame, single_openmp_thread  # noqa: F401
+from tests.unit._shared import ids_frame  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,5 @@
 """validate: each expectation fails on a crafted bad table and is named in the report."""
 
-import subprocess
 
 import pandas as pd
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from stylecluster import config
 from stylecluster import storage
 from stylecluster.pipeline import validate
-from tests.conftest import ROOT, VENV_PYTHON, write_raw
+from tests.conftest import write_raw
 
 PARAMS = config.load_section({"validate": {"min_posts": 1}}, "validate")
 
