@@ -9,7 +9,7 @@ clusters.json, trends.json.
 Params: `report` section (the page also shows every other tracked section; not runtime).
 Usage: python stages/report.py --posts data/interim/validate/posts.parquet --validation reports/validation.json --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --embed data/interim/embed --reduce data/interim/reduce --select data/interim/select_k --cluster data/processed/cluster --metrics reports/metrics.json --out reports
 """
-from stylecluster import storage
+from stylecluster import catalog, storage
 from stylecluster.report import build
 from stylecluster.paramtypes import as_plain
 from stylecluster.stage import StageContext, run_stage
@@ -21,44 +21,38 @@ SECTIONS = ("base", "paths", "validate", "segment", "preprocess", "embed", "redu
 
 def main(ctx: StageContext) -> str:
     p = ctx.paths
-    manifest = storage.read_table(p.segment / "manifest.parquet", "segment_manifest")
+    manifest = storage.read_artifact(catalog.SEGMENT_MANIFEST, p.segment)
     mask_of = dict(zip(manifest["post_id"], manifest["mask_path"].where(manifest["kept"], "")))
-    map_ids = storage.read_table(p.reduce / "ids.parquet", "ids")
+    map_ids = storage.read_artifact(catalog.FEATURE_IDS, p.reduce)
     inputs = build.ReportInputs(
-        posts=storage.read_table(p.posts, "posts"),
-        texts=storage.read_table(p.texts, "texts"),
-        labels=storage.read_table(p.cluster / "labels.parquet", "labels"),
-        representatives=storage.read_table(p.cluster / "representatives.parquet", "representatives"),
-        map2d=storage.read_matrix(p.reduce / "map2d.npy", map_ids),
+        posts=storage.read_table(p.posts, catalog.POSTS.schema),
+        texts=storage.read_table(p.texts, catalog.TEXTS.schema),
+        labels=storage.read_artifact(catalog.LABELS, p.cluster),
+        representatives=storage.read_artifact(catalog.REPRESENTATIVES, p.cluster),
+        map2d=storage.read_artifact(catalog.MAP2D, p.reduce, map_ids),
         map_ids=map_ids,
-        curve=storage.read_csv(p.select / "silhouette.csv"),
-        selection=storage.read_json(p.select / "select_k.json"),
+        curve=storage.read_artifact(catalog.SILHOUETTE, p.select),
+        selection=storage.read_artifact(catalog.SELECT_K, p.select),
         metrics=storage.read_json(p.metrics),
         manifest=manifest,
-        segment_summary=storage.read_json(p.segment / "summary.json"),
+        segment_summary=storage.read_artifact(catalog.SEGMENT_SUMMARY, p.segment),
         validation=storage.read_json(p.validation),
-        dropped=[storage.read_table(p.embed / "dropped.parquet", "dropped"),
-                 storage.read_table(p.reduce / "dropped.parquet", "dropped")],
+        dropped=[storage.read_artifact(catalog.EMBED_DROPPED, p.embed),
+                 storage.read_artifact(catalog.REDUCE_DROPPED, p.reduce)],
         params=as_plain({name: ctx.section(name) for name in SECTIONS}),  # the params table
     )
     rep = build.build(inputs, ctx.params,
-                       lambda pid: storage.read_image(p.segment / mask_of[pid]) if mask_of.get(pid)
-                       else None)
-    for stale in (p.out / "figures").glob("*.png"):  # outputs are rewritten whole
-        if stale.name not in rep.figures:
-            stale.unlink()
-    for name, fig in rep.figures.items():
-        storage.write_figure(fig, p.out / "figures" / name)
-        fig.clear()  # free the artists (no pyplot, nothing else holds the figure)
-    storage.write_csv(rep.monthly, p.out / "monthly_proportions.csv")
-    storage.write_csv(rep.top_per_month, p.out / "top5_per_month.csv")
-    storage.write_json(rep.clusters, p.out / "clusters.json")
-    storage.write_json(rep.trends, p.out / "trends.json")
-    storage.write_text(rep.html, p.out / "index.html")
+                      lambda pid: storage.read_image(p.segment / mask_of[pid]) if mask_of.get(pid)
+                      else None)
+    storage.write_figures(rep.figures, catalog.REPORT_FIGURES.path(p.out))
+    storage.write_artifact(rep.monthly, catalog.MONTHLY, p.out)
+    storage.write_artifact(rep.top_per_month, catalog.TOP_PER_MONTH, p.out)
+    storage.write_artifact(rep.clusters, catalog.CLUSTERS, p.out)
+    storage.write_artifact(rep.trends, catalog.TRENDS, p.out)
+    storage.write_artifact(rep.html, catalog.REPORT_PAGE, p.out)
     return (f"{rep.clusters['n_posts']} posts, {rep.clusters['n_clusters']} clusters, "
             f"{len(rep.clusters['months'])} months, {len(rep.figures)} figures -> "
-            f"{p.out / 'index.html'}")
-
+            f"{catalog.REPORT_PAGE.path(p.out)}")
 
 if __name__ == "__main__":
     run_stage("report", main, paths=("posts", "validation", "segment", "texts", "embed", "reduce",

@@ -184,6 +184,18 @@ def write_figure(fig: Any, path: str | Path) -> None:
         fig.savefig(tmp, format=Path(path).suffix.lower().lstrip("."))
 
 
+def write_figures(figures: dict[str, Any], folder: str | Path) -> None:
+    """Write each named Figure into `folder` and remove the PNGs a previous run left there that are
+    not in `figures` (the folder is rewritten whole); each Figure is cleared once written."""
+    folder = Path(folder)
+    for stale in folder.glob("*.png"):
+        if stale.name not in figures:
+            stale.unlink()
+    for name, fig in figures.items():
+        write_figure(fig, folder / name)
+        fig.clear()  # free the artists (no pyplot, nothing else holds the figure)
+
+
 def write_text(text: str, path: str | Path) -> None:
     """Write a UTF-8 text file (HTML, Markdown)."""
     with atomic_path(path) as tmp:
