@@ -45,10 +45,11 @@ def main(ctx: StageContext) -> str:
                                                       runtime=ctx.runtime),
                                  cache, p.batch_size, ctx.runtime.progress)
         cache_info = {"corrupt_entries": cache.corrupt, "reset": bool(cache.reset_files)}
+    summary = embed.summarise(image, text, inputs)
     for obj, art in ((image.matrix, catalog.IMAGE_MATRIX), (image.ids, catalog.IMAGE_IDS),
                      (text.matrix, catalog.TEXT_MATRIX), (text.ids, catalog.TEXT_IDS),
                      (inputs.dropped, catalog.EMBED_DROPPED),
-                     (embed.summarise(image, text, inputs), catalog.EMBED_SUMMARY)):
+                     (summary.to_json(), catalog.EMBED_SUMMARY)):
         storage.write_artifact(obj, art, out)
     record = embed.run_record(image, text, p.device, cache_info)
     for path in records.run_record_paths(ctx.paths.run_log, os.environ, Path.cwd()):
@@ -56,7 +57,8 @@ def main(ctx: StageContext) -> str:
     return (f"image {image.matrix.shape} via {image.encoder} ({image.n_cached} cached, "
             f"{image.n_encoded} encoded); text {text.matrix.shape} via {text.encoder} "
             f"({text.n_cached} cached, {text.n_encoded} encoded, {text.n_truncated} truncated); "
-            f"dropped {len(inputs.dropped)}")
+            f"posts without an image vector {summary.without_image} (segment dropped them), "
+            f"without a text vector {summary.without_text} (no text)")
 
 
 if __name__ == "__main__":

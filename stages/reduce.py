@@ -19,11 +19,11 @@ def main(ctx: StageContext) -> str:
     out = ctx.paths.out
     for obj, art in ((result.features, catalog.FEATURES), (result.map2d, catalog.MAP2D),
                      (result.ids, catalog.FEATURE_IDS), (result.dropped, catalog.REDUCE_DROPPED),
-                     (result.summary, catalog.REDUCE_SUMMARY)):
+                     (result.summary.to_json(), catalog.REDUCE_SUMMARY)):
         storage.write_artifact(obj, art, out)
     s = result.summary
-    return (f"{s['n_used']} posts, {s['modality']} {s['dim_in']}-d -> {s['method']} "
-            f"{s['dim_out']}-d; {s['n_dropped']} excluded for a missing modality")
+    return (f"{s.n_used} posts, {s.modality} {s.dim_in}-d -> {s.method} {s.dim_out}-d; "
+            f"{s.n_dropped} excluded for a missing modality")
 
 
 if __name__ == "__main__":

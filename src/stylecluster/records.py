@@ -1,9 +1,9 @@
-"""Typed JSON records that cross a process boundary: select_k.json and the embed run record.
+"""Typed JSON records that cross a process boundary: select_k.json, the embed and reduce
+summaries and the embed run record.
 
 Each is a frozen dataclass with `to_json()` (the mapping `storage.write_json` writes, keys in field
-order) and `from_json(data, where)`, which names the file and the missing or mistyped key when a
-record is not what the writer wrote. The other stages' summary.json files are read only by people
-and by the report, which shows them as they are.
+order; optional fields left at None are omitted) and `from_json(data, where)`, which names the file
+and the missing or mistyped key when a record is not what the writer wrote.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, ClassVar, TypeVar, get_type_hints
 
 from stylecluster.errors import SchemaError
 
@@ -24,9 +24,18 @@ _TYPES: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), bool: (
 class Record:
     """Shared JSON conversion of the records below (dataclasses of plain JSON values)."""
 
+    # Fields written only when set (absent from the JSON when None).
+    OPTIONAL: ClassVar[tuple[str, ...]] = ()
+
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON-ready mapping, keys in field order."""
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        out = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if f.name in self.OPTIONAL and value is None:
+                continue
+            out[f.name] = value.to_json() if isinstance(value, Record) else value
+        return out
 
     @classmethod
     def from_json(cls: type[R], data: Mapping[str, Any], where: str) -> R:
@@ -40,6 +49,9 @@ class Record:
         hints = get_type_hints(cls)
         values = {}
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name not in data and f.name in cls.OPTIONAL:
+                values[f.name] = None
+                continue
             if f.name not in data:
                 raise SchemaError(f"{where}: key {f.name!r} is missing; re-run the stage that "
                                   "writes it (dvc repro).")
@@ -81,6 +93,56 @@ class SelectKRecord(Record):
     sample_size: int
     n_repeats: int
     warnings: list[str]
+
+
+@dataclass(frozen=True)
+class VectorsSummary(Record):
+    """One modality's vectors in embed/summary.json: encoder, cache key, dim, count; for text also
+    the encoder's token limit and how many texts were cut to it."""
+
+    OPTIONAL = ("max_tokens", "truncated")
+
+    encoder: str
+    cache_key: str
+    dim: int
+    n: int
+    max_tokens: int | None = None
+    truncated: int | None = None
+
+
+@dataclass(frozen=True)
+class EmbedSummary(Record):
+    """embed/summary.json. It holds only what follows from the inputs and params, so a warm-cache
+    re-run writes the same bytes (run facts go to `EmbedRunRecord`).
+
+    `dropped` counts rows of embed/dropped.parquet by the stage that caused them; the two
+    `without_*` counts say what each drop costs: a post segment dropped has no image vector, a post
+    with no (or empty) text has no text vector.
+    """
+
+    image: VectorsSummary
+    text: VectorsSummary
+    dropped: dict[str, int]
+    n_dropped: int
+    without_image: int
+    without_text: int
+
+
+@dataclass(frozen=True)
+class ReduceSummary(Record):
+    """reduce/summary.json: the modality and method, how many posts went in and were used, the
+    posts left out (they lack the chosen modality) by reason, and the dimensions."""
+
+    modality: str
+    method: str
+    n_input: int
+    n_used: int
+    n_dropped: int
+    dropped_by_reason: dict[str, int]
+    dim_in: int
+    dim_out: int
+    weights: dict[str, float] | None
+    shared_knn: bool
 
 
 @dataclass(frozen=True)

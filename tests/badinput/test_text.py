@@ -127,7 +127,7 @@ def test_a_100k_character_caption_reaches_the_model_as_at_most_512_tokens(e5_spi
     assert e5.max_tokens == 512
     got = embed.embed_texts(["p1"], [HUGE], e5, None, batch_size=32)
     assert got.n_truncated == 1 and got.max_tokens == 512
-    assert got.summary()["truncated"] == 1 and got.summary()["max_tokens"] == 512
+    assert got.summary().truncated == 1 and got.summary().max_tokens == 512
     (batch,) = engine.calls
     (sent,) = batch
     n_sent = e5.model.token_count(sent, True)

@@ -64,6 +64,8 @@ def test_stage_end_to_end_with_the_stand_in_and_a_warm_cache(tmp_path):
     assert run["image"]["encoded"] == 4 and run["text"]["cache_hits"] == 0
     assert summary["image"]["dim"] == HASH_DIM and summary["dropped"] == {"preprocess": 1,
                                                                           "segment": 1}
+    assert (summary["without_image"], summary["without_text"]) == (1, 1)
+    assert "without an image vector 1 (segment dropped them), without a text vector 1" in first.stderr
     assert "4 encoded" in first.stderr
 
     second = run_embed(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})

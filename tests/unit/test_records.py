@@ -43,3 +43,19 @@ def test_run_record_goes_to_the_parent_project_inside_a_queued_experiment(tmp_pa
     assert got[1] == parent / "logs" / "exps" / "image-umap" / "embed.json"
     assert records.run_record_paths("logs/embed.json", env, parent) == [got[0]], "a plain repro"
     assert records.run_record_paths("logs/embed.json", {}, work) == [got[0]]
+
+
+def test_embed_summary_omits_unset_optional_fields_and_reads_them_back(tmp_path):
+    image = records.VectorsSummary(encoder="efficientnet-lite0", cache_key="k1", dim=1280, n=4)
+    text = records.VectorsSummary(encoder="e5-small", cache_key="k2", dim=384, n=3,
+                                  max_tokens=512, truncated=1)
+    rec = records.EmbedSummary(image=image, text=text, dropped={"segment": 1, "preprocess": 2},
+                               n_dropped=3, without_image=1, without_text=2)
+    storage.write_json(rec.to_json(), tmp_path / "summary.json")
+    data = storage.read_json(tmp_path / "summary.json")
+    assert sorted(data["image"]) == ["cache_key", "dim", "encoder", "n"]  # no nulls for images
+    assert data["text"]["truncated"] == 1
+    assert records.EmbedSummary.from_json(data, "summary.json") == rec
+    del data["text"]["dim"]
+    with pytest.raises(SchemaError, match=r"summary.json \[text\].*'dim' is missing"):
+        records.EmbedSummary.from_json(data, "summary.json")

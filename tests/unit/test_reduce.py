@@ -54,7 +54,7 @@ def test_umap_shapes_finite_and_separate_map(umap_result):
     assert np.isfinite(r.features).all() and np.isfinite(r.map2d).all()
     assert r.ids["post_id"].tolist() == [f"p{i:04d}" for i in range(N_IMAGE)]
     assert len(r.dropped) == 10  # p0150..p0159 have text only
-    assert r.summary["n_used"] == N_IMAGE and r.summary["dim_out"] == 5
+    assert r.summary.n_used == N_IMAGE and r.summary.dim_out == 5
 
 
 def test_umap_is_seeded(embeddings, umap_result):
@@ -84,7 +84,7 @@ def test_concat_blocks_are_normalised_and_weighted(embeddings):
 def test_none_and_pca_reducers(embeddings):
     none = reduce_embeddings(embeddings, ReduceParams(modality="text", method="none"), 42)
     assert none.features.shape == (N_TEXT, 16) and none.map2d.shape == (N_TEXT, 2)
-    assert none.summary["dropped_by_reason"] == {"no text embedding (reduce.modality = text)": 20}
+    assert none.summary.dropped_by_reason == {"no text embedding (reduce.modality = text)": 20}
     pca = reduce_embeddings(embeddings, ReduceParams(modality="image", method="pca",
                                                      n_components=4), 42)
     assert pca.features.shape == (N_IMAGE, 4) and np.isfinite(pca.features).all()

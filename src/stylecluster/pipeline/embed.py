@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from stylecluster.records import EmbedRunRecord, ModalityRun
+from stylecluster.records import EmbedRunRecord, EmbedSummary, ModalityRun, VectorsSummary
 from stylecluster.storage.cache import image_key, text_key
 from stylecluster.errors import DataError
 
@@ -110,16 +110,15 @@ class ModalityEmbedding:
             return None
         return self.n_encoded / self.encode_seconds
 
-    def summary(self) -> dict[str, Any]:
-        """JSON-ready facts about the vectors: encoder, key, dim, count, texts truncated.
+    def summary(self) -> VectorsSummary:
+        """Facts about the vectors: encoder, key, dim, count, texts truncated.
 
         All follow from the inputs and params, so they are the same every run.
         """
-        out = {"encoder": self.encoder, "cache_key": self.cache_key,
-               "dim": int(self.matrix.shape[1]), "n": int(self.matrix.shape[0])}
-        if self.n_truncated is not None:
-            out.update(max_tokens=self.max_tokens, truncated=self.n_truncated)
-        return out
+        return VectorsSummary(encoder=self.encoder, cache_key=self.cache_key,
+                              dim=int(self.matrix.shape[1]), n=int(self.matrix.shape[0]),
+                              max_tokens=self.max_tokens if self.n_truncated is not None else None,
+                              truncated=self.n_truncated)
 
     def run_facts(self) -> ModalityRun:
         """Facts about this run: cache hits, items encoded, batch size, timings."""
@@ -355,19 +354,20 @@ def embed_texts(
 
 
 def summarise(image: ModalityEmbedding, text: ModalityEmbedding,
-              inputs: EmbedInputs) -> dict[str, Any]:
+              inputs: EmbedInputs) -> EmbedSummary:
     """The stage's summary.json: per-modality encoder, dim and count, and the drops.
 
     It holds only what follows from the inputs and params, so re-running the stage on the same
     inputs writes the same bytes (and leaves dvc.lock alone); see `run_record` for the rest.
     """
-    return {
-        "image": image.summary(),
-        "text": text.summary(),
-        "dropped": {f"{stage}": int(n) for stage, n in
-                    inputs.dropped.groupby("stage").size().items()},
-        "n_dropped": int(len(inputs.dropped)),
-    }
+    by_stage = inputs.dropped.groupby("stage").size()
+    return EmbedSummary(
+        image=image.summary(), text=text.summary(),
+        dropped={f"{stage}": int(n) for stage, n in by_stage.items()},
+        n_dropped=int(len(inputs.dropped)),
+        without_image=int(by_stage.get("segment", 0)),
+        without_text=int(len(inputs.dropped)) - int(by_stage.get("segment", 0)),
+    )
 
 
 def run_record(image: ModalityEmbedding, text: ModalityEmbedding, device: str,

@@ -25,6 +25,7 @@ import pandas as pd
 
 from stylecluster.config import ReduceParams
 from stylecluster.errors import BackendError, ConfigError, DataError
+from stylecluster.records import ReduceSummary
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class ReduceResult:
     map2d: np.ndarray
     ids: pd.DataFrame
     dropped: pd.DataFrame
-    summary: dict[str, Any]
+    summary: ReduceSummary
 
 
 def _l2_normalise(block: np.ndarray, post_ids: np.ndarray, modality: str) -> np.ndarray:
@@ -286,18 +287,12 @@ def reduce_embeddings(
         raise DataError("reduce: the reducer produced NaN/inf values; check the embeddings "
                         "for duplicates or degenerate rows and the reduce params.")
     reasons = dropped["reason"].value_counts().to_dict()
-    summary = {
-        "modality": params.modality,
-        "method": params.method,
-        "n_input": n + len(dropped),
-        "n_used": n,
-        "n_dropped": len(dropped),
-        "dropped_by_reason": {str(k): int(v) for k, v in reasons.items()},
-        "dim_in": int(X.shape[1]),
-        "dim_out": int(features.shape[1]),
-        "weights": dict(params.weights) if params.modality == "concat" else None,
-        "shared_knn": knn is not None,
-    }
+    summary = ReduceSummary(
+        modality=params.modality, method=params.method, n_input=n + len(dropped), n_used=n,
+        n_dropped=len(dropped), dropped_by_reason={str(k): int(v) for k, v in reasons.items()},
+        dim_in=int(X.shape[1]), dim_out=int(features.shape[1]),
+        weights=dict(params.weights) if params.modality == "concat" else None,
+        shared_knn=knn is not None)
     return ReduceResult(features, map2d, ids, dropped, summary)
 
 
