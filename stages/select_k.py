@@ -1,7 +1,7 @@
 """Select k: cluster at every k in a range, score silhouette / Davies-Bouldin / Calinski-Harabasz,
 and choose k by the most prominent silhouette peak (or the argmax).
 
-Inputs: --features folder (reduce: features.npy + ids.parquet).
+Inputs: --features folder (reduce: features.npy + ids.parquet; summary.json for the method).
 Outputs: --out folder: silhouette.csv (the curve, a DVC plot), select_k.json (best_k, prominence,
 has_peak, rule, exact, n and the settings the cluster stage reuses).
 Params: `select_k` section (+ base.seed; runtime.block_mb bounds the silhouette's memory).
@@ -9,14 +9,18 @@ Usage: python stages/select_k.py --features data/interim/reduce --out data/inter
 """
 from stylecluster import catalog, storage
 from stylecluster.pipeline import select_k
+from stylecluster.records import ReduceSummary
 from stylecluster.stage import StageContext, run_stage
 
 
 def main(ctx: StageContext) -> str:
     ids = storage.read_artifact(catalog.FEATURE_IDS, ctx.paths.features)
     features = storage.read_artifact(catalog.FEATURES, ctx.paths.features, ids)
+    reduced = ReduceSummary.from_json(storage.read_artifact(catalog.REDUCE_SUMMARY,
+                                                            ctx.paths.features),
+                                      str(catalog.REDUCE_SUMMARY.path(ctx.paths.features)))
     result = select_k.select_k(features, ids, ctx.params, random_state=ctx.base.seed,
-                               block_mb=ctx.runtime.block_mb)
+                               block_mb=ctx.runtime.block_mb, reduction=reduced.method)
     storage.write_artifact(result.curve, catalog.SILHOUETTE, ctx.paths.out)
     storage.write_artifact(result.summary, catalog.SELECT_K, ctx.paths.out)
     s = result.summary

@@ -258,10 +258,15 @@ class ClusterParams:
 
     n_clusters: int | None = param(None, "null: the k chosen by select_k")
     n_representatives: int = param(10)
+    min_month_posts: int = param(20, "months with fewer clustered posts are left out of the month "
+                                 "balance metrics (a 2-post month is always 'dominated') and "
+                                 "counted as n_months_ignored")
 
     def __post_init__(self) -> None:
         check(self.n_clusters is None or self.n_clusters >= 2, "cluster", "n_clusters",
               self.n_clusters, "null or an integer >= 2")
+        check(self.min_month_posts >= 1, "cluster", "min_month_posts", self.min_month_posts,
+              "an integer >= 1 (1 measures every month)")
         check(self.n_representatives >= 1, "cluster", "n_representatives",
               self.n_representatives, "an integer >= 1")
 

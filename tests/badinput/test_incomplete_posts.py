@@ -43,6 +43,7 @@ def _params(path):
     params["embed"].update(image_encoder="hash", text_encoder="hash")
     params["reduce"].update(modality="text", method="pca", n_components=4)
     params["select_k"].update(k_max=6)
+    params["cluster"]["min_month_posts"] = 5  # 31 dated posts over 3 months: measure them all
     params["preprocess"]["user_dict"] = str(ROOT / params["preprocess"]["user_dict"])
     path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
 
@@ -91,7 +92,7 @@ def test_text_only_and_undated_posts_reach_the_report(tmp_path, sentinel):
     labels = pd.read_parquet(w / "cluster/labels.parquet")
     assert len(labels) == 36, "text modality: every post, with or without image or date"
     metrics = json.loads((reports / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["n_undated"] == 5 and metrics["n_months"] == 3
+    assert metrics["n_undated"] == 5 and metrics["n_months"] == 3 and metrics["n_months_ignored"] == 0
     monthly = pd.read_csv(reports / "monthly_proportions.csv")
     assert sorted(monthly["month"].unique()) == ["2024-01", "2024-02", "2024-03"]
     clusters = json.loads((reports / "clusters.json").read_text(encoding="utf-8"))

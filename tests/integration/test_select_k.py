@@ -7,7 +7,7 @@ import pandas as pd
 import yaml
 
 from tests.harness import run_stage
-from tests.unit.test_select_k import _ids, blobs  # noqa: F401 (fixtures too)
+from tests.unit.test_select_k import _ids, blobs, write_reduce_summary  # noqa: F401 (fixtures too)
 
 
 def test_stage_script_writes_curve_and_choice(tmp_path, blobs):
@@ -16,6 +16,7 @@ def test_stage_script_writes_curve_and_choice(tmp_path, blobs):
     feat.mkdir()
     np.save(feat / "features.npy", X)
     _ids(len(X)).to_parquet(feat / "ids.parquet")
+    write_reduce_summary(feat, X)
     params = {"base": {"seed": 42}, "select_k": {"k_min": 2, "k_max": 9}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     out = tmp_path / "select_k"

@@ -53,7 +53,22 @@ def test_month_stats_hand_made(caplog):
     with caplog.at_level(logging.WARNING):
         one = month_stats(labels, np.array(["2024-01"] * 8))
     assert one["mean_month_top_share"] == one["worst_month_top_share"] == pytest.approx(0.5)
-    assert "all posts fall in one month (2024-01)" in caplog.text
+    assert "all measured posts fall in one month (2024-01)" in caplog.text
+
+
+def test_month_stats_leave_out_months_below_min_posts(caplog):
+    # Jan: 20 posts, cluster 0 holds 12/20; Feb: 2 posts of one cluster (always "dominated")
+    labels = np.array([0] * 12 + [1] * 8 + [2, 2])
+    months = np.array(["2024-01"] * 20 + ["2024-02"] * 2)
+    every = month_stats(labels, months)
+    assert every["worst_month_top_share"] == 1.0 and every["n_months_ignored"] == 0
+    with caplog.at_level(logging.WARNING):
+        big = month_stats(labels, months, min_posts=20)
+    assert big["worst_month_top_share"] == pytest.approx(0.6)
+    assert (big["n_months"], big["n_months_ignored"]) == (1, 1)
+    assert "1 month(s) with fewer than 20 posts" in caplog.text
+    none = month_stats(labels, months, min_posts=21)
+    assert none["worst_month_top_share"] is None and none["n_months_ignored"] == 2
 
 
 def test_length_skew_flags_long_texts_in_the_largest_cluster():
@@ -97,7 +112,7 @@ def test_quality_metrics_flat_keys_with_labels():
                 "largest_cluster_share", "size_entropy", "size_gini", "n_tiny_clusters",
                 "mean_month_top_share", "worst_month_top_share", "n_months", "length_skew",
                 "n_posts_used", "n_posts_dropped", "ari", "nmi", "ami", "v_measure", "accuracy",
-                "n_posts_labelled", "n_undated"}
+                "n_posts_labelled", "n_undated", "n_months_ignored"}
     assert set(out) == expected, set(out) ^ expected
     assert out["silhouette"] == 0.61 and out["best_k"] == 2 and out["prominence"] == 0.3
     assert out["n_posts_used"] == 10 and out["n_posts_dropped"] == 2

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from sklearn.datasets import make_blobs
 
+from stylecluster import records, storage
 from stylecluster.config import SelectKParams
 from stylecluster.errors import DataError
 from stylecluster.pipeline.select_k import choose_k, k_range, select_k
@@ -76,6 +77,12 @@ def test_no_interior_peak_is_reported_with_warning(caplog):
     assert not choice.has_peak and choice.fallback == "argmax" and choice.best_k == 2, choice
     assert choice.prominence == 0.0
     assert "no interior peak" in caplog.text and "silhouette abnormal" in caplog.text
+    assert "reduce.method: umap" in caplog.text  # the features' reduction is unknown here
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        choose_k(ks, falling, "prominence", min_prominence=0.01, reduction="umap")
+    assert "reduce.method: umap" not in caplog.text, "suggests what is already set"
+    assert "reduce.n_neighbors" in caplog.text
 
 
 def test_k_range_clips_k_max_with_warning(caplog):
@@ -122,6 +129,15 @@ def test_sampled_mode_records_spread(blobs):
     assert res.summary["best_k"] == 6, res.curve
 
 
+def write_reduce_summary(folder, X: np.ndarray, method: str = "none") -> None:
+    """The reduce/summary.json the select_k stage reads beside the features."""
+    summary = records.ReduceSummary(modality="image", method=method, n_input=len(X),
+                                    n_used=len(X), n_dropped=0, dropped_by_reason={},
+                                    dim_in=X.shape[1], dim_out=X.shape[1], weights=None,
+                                    shared_knn=False)
+    storage.write_json(summary.to_json(), folder / "summary.json")
+
+
 def test_stage_script_fails_clearly_on_nan(tmp_path, monkeypatch, caplog):
     feat = tmp_path / "reduce"
     feat.mkdir()
@@ -129,6 +145,7 @@ def test_stage_script_fails_clearly_on_nan(tmp_path, monkeypatch, caplog):
     X[5, 0] = np.inf
     np.save(feat / "features.npy", X)
     _ids(30).to_parquet(feat / "ids.parquet")
+    write_reduce_summary(feat, X)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"select_k": {"k_max": 5}}))
     # in-process (runpy) to spare a Python start-up; the happy path above runs as a subprocess
     monkeypatch.setattr(sys, "argv", [

@@ -50,5 +50,6 @@ def cluster_posts(features: np.ndarray, ids: pd.DataFrame, selection: SelectKRec
                            exact_max_n=selection.exact_max_n, sample_size=selection.sample_size,
                            n_repeats=selection.n_repeats, random_state=random_state,
                            block_mb=block_mb)
-    scores = quality_metrics(result.labels, posts, texts, selection.to_json(), silhouette=sil)
+    scores = quality_metrics(result.labels, posts, texts, selection.to_json(), silhouette=sil,
+                             min_month_posts=params.min_month_posts)
     return FinalClustering(result, sil, scores)

@@ -53,37 +53,49 @@ def size_stats(labels: np.ndarray, tiny_share: float = TINY_SHARE) -> dict[str, 
     }
 
 
-def month_stats(labels: np.ndarray, months: np.ndarray) -> dict[str, float | int | None]:
+def month_stats(labels: np.ndarray, months: np.ndarray,
+                min_posts: int = 1) -> dict[str, float | int | None]:
     """How much a single cluster dominates each month.
 
     Args:
         labels: (n,) cluster labels.
         months: (n,) month keys ("YYYY-MM"), row-aligned with `labels`.
+        min_posts: Months with fewer posts are not measured (one post is always 100% one
+            cluster); they are counted in n_months_ignored.
 
     Returns:
-        mean_month_top_share (the largest single-cluster share within a month, averaged over
-        months), worst_month_top_share (its maximum), n_months and n_undated (posts without a
-        month, left out of these stats; None shares when every post is undated). A single month is measured as it is, with
-        a warning that there is no month-to-month comparison.
+        mean_month_top_share (the largest single-cluster share within a month, averaged over the
+        measured months), worst_month_top_share (its maximum), n_months (measured),
+        n_months_ignored (below `min_posts`) and n_undated (posts without a month, left out of
+        these stats). The shares are None when no month is measured. A single measured month is
+        measured as it is, with a warning that there is no month-to-month comparison.
     """
     frame = pd.DataFrame({"cluster": np.asarray(labels), "month": np.asarray(months)})
     if frame.empty:
         raise DataError("metrics: no labelled posts to measure.")
     undated = frame["month"].isna()
     frame = frame[~undated]  # undated posts are clustered but belong to no month
+    sizes = frame.groupby("month").size()
+    small = sizes.index[sizes < min_posts]
+    frame = frame[~frame["month"].isin(small)]
+    base = {"n_months_ignored": int(len(small)), "n_undated": int(undated.sum())}
+    if len(small):
+        log.warning("metrics: %d month(s) with fewer than %d posts (cluster.min_month_posts) are "
+                    "left out of the month balance metrics, e.g. %s", len(small), min_posts,
+                    list(small[:3]))
     if frame.empty:
-        log.warning("metrics: no clustered post has a date; there are no monthly stats")
+        log.warning("metrics: no month has %d or more dated posts; there are no monthly stats",
+                    min_posts)
         return {"mean_month_top_share": None, "worst_month_top_share": None, "n_months": 0,
-                "n_undated": int(undated.sum())}
+                **base}
     counts = frame.groupby(["month", "cluster"]).size()
     top = counts.groupby(level="month").max() / counts.groupby(level="month").sum()
     if len(top) == 1:
-        log.warning("metrics: all posts fall in one month (%s); the monthly stats describe that "
-                    "month only", top.index[0])
+        log.warning("metrics: all measured posts fall in one month (%s); the monthly stats "
+                    "describe that month only", top.index[0])
     return {"mean_month_top_share": float(top.mean()),
             "worst_month_top_share": float(top.max()),
-            "n_months": int(len(top)),
-            "n_undated": int(undated.sum())}
+            "n_months": int(len(top)), **base}
 
 
 def length_skew(labels: np.ndarray, n_chars: np.ndarray) -> float | None:
@@ -152,6 +164,7 @@ def quality_metrics(
     texts: pd.DataFrame | None = None,
     selection: Mapping[str, Any] | None = None,
     silhouette: float | None = None,
+    min_month_posts: int = 1,
 ) -> dict[str, Any]:
     """The flat metrics dict of reports/metrics.json.
 
@@ -161,11 +174,13 @@ def quality_metrics(
         texts: The preprocessed texts: post_id, n_chars (optional; length_skew is None without).
         selection: select_k.json (best_k, prominence, has_peak).
         silhouette: Silhouette of the final labels (falls back to selection["silhouette"]).
+        min_month_posts: Smaller months are left out of the month stats (see `month_stats`).
 
     Returns:
         Flat keys: best_k, n_clusters, has_peak, silhouette, prominence, largest_cluster_share,
         size_entropy, size_gini, n_tiny_clusters, mean_month_top_share, worst_month_top_share,
-        n_months, length_skew, n_posts_used, n_posts_dropped, and with labels ari, nmi, ami,
+        n_months, n_months_ignored, n_undated, length_skew, n_posts_used, n_posts_dropped, and
+        with labels ari, nmi, ami,
         v_measure, accuracy, n_posts_labelled.
 
     Raises:
@@ -188,7 +203,7 @@ def quality_metrics(
         "silhouette": silhouette if silhouette is not None else selection.get("silhouette"),
     }
     out.update(size_stats(cl))
-    out.update(month_stats(cl, table["month"].to_numpy()))
+    out.update(month_stats(cl, table["month"].to_numpy(), min_month_posts))
     if texts is not None:
         n_chars = table[["post_id"]].merge(texts[["post_id", "n_chars"]], on="post_id",
                                            how="left")["n_chars"].to_numpy(dtype=np.float64)

@@ -50,7 +50,7 @@ class KChoice:
 
 
 def choose_k(ks: np.ndarray, silhouette: np.ndarray, rule: str,
-             min_prominence: float = 0.0) -> KChoice:
+             min_prominence: float = 0.0, reduction: str | None = None) -> KChoice:
     """Apply a choice rule to a silhouette curve.
 
     Args:
@@ -58,6 +58,8 @@ def choose_k(ks: np.ndarray, silhouette: np.ndarray, rule: str,
         silhouette: (m,) silhouette per k; NaN entries are skipped.
         rule: "prominence" or "argmax".
         min_prominence: Peaks less prominent than this are treated as noise.
+        reduction: reduce.method of the features (from reduce/summary.json), so the no-peak
+            advice suggests only what is not already set; None when unknown.
 
     Returns:
         A KChoice. Ties go to the smaller k.
@@ -87,11 +89,18 @@ def choose_k(ks: np.ndarray, silhouette: np.ndarray, rule: str,
         log.warning(
             "select_k: the silhouette curve over k=%d..%d has no interior peak with prominence >= "
             "%g (the 'silhouette abnormal' case: it only falls or only rises); falling back to the "
-            "argmax k=%d. Consider reducing the features (reduce.method: umap) or widening the k "
-            "range.", ks[0], ks[-1], min_prominence, ks[argmax])
+            "argmax k=%d. Consider %s.", ks[0], ks[-1], min_prominence, ks[argmax],
+            _no_peak_advice(reduction))
         return KChoice(int(ks[argmax]), 0.0, False, "argmax")
     best = int(np.argmax(prominences))  # first of equal prominences: the smaller k
     return KChoice(int(ks[peaks[best]]), float(prominences[best]), True, None)
+
+
+def _no_peak_advice(reduction: str | None) -> str:
+    if reduction == "umap":  # already reduced the way the research found peaks
+        return ("other UMAP settings (reduce.n_neighbors, reduce.n_components), widening the k "
+                "range, or fixing k (cluster.n_clusters)")
+    return "reducing the features (reduce.method: umap) or widening the k range"
 
 
 def k_range(params: SelectKParams, n_points: int, n_distinct: int | None = None) -> list[int]:
@@ -144,7 +153,8 @@ class SelectKResult:
 
 
 def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
-             random_state: int, block_mb: float = DEFAULT_BLOCK_MB) -> SelectKResult:
+             random_state: int, block_mb: float = DEFAULT_BLOCK_MB,
+             reduction: str | None = None) -> SelectKResult:
     """Score every k in the range and choose one.
 
     Long on purpose: score every k, then build the curve, warnings and record from the same arrays.
@@ -156,6 +166,7 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         random_state: base.seed; seeds the clusterer and the silhouette samples.
         block_mb: runtime.block_mb, the memory bound of one silhouette distance block (MB); it
             changes speed, never the scores.
+        reduction: reduce.method of the features, for the no-peak advice (see `choose_k`).
 
     Returns:
         A SelectKResult.
@@ -196,7 +207,7 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
     if not sil.exact:
         curve["silhouette_std"] = sil.stds.astype(np.float64)
     choice = choose_k(curve["k"].to_numpy(), curve["silhouette"].to_numpy(), params.rule,
-                      params.min_prominence)
+                      params.min_prominence, reduction)
     if not choice.has_peak:
         warnings.append("silhouette curve has no interior peak; best_k is the argmax")
     if not sil.exact:

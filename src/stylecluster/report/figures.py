@@ -250,7 +250,7 @@ def plot_sizes(sizes: Sequence[int], metrics: Mapping[str, Any]) -> Figure:
     for key, fmt in (("largest_cluster_share", "{:.3f}"), ("size_entropy", "{:.3f}"),
                      ("size_gini", "{:.3f}"), ("n_tiny_clusters", "{}"),
                      ("mean_month_top_share", "{:.3f}"), ("worst_month_top_share", "{:.3f}"),
-                     ("length_skew", "{:.2f}")):
+                     ("n_months_ignored", "{} small months left out"), ("length_skew", "{:.2f}")):
         value = metrics.get(key)
         if value is not None:
             lines.append(f"{key}\n  {fmt.format(value)}")
