@@ -1,5 +1,5 @@
-"""Typed JSON records that cross a process boundary: select_k.json, the embed and reduce
-summaries and the embed run record.
+"""Typed JSON records that cross a process boundary: select_k.json, the preprocess, embed and
+reduce summaries and the embed run record.
 
 Each is a frozen dataclass with `to_json()` (the mapping `storage.write_json` writes, keys in field
 order; optional fields left at None are omitted) and `from_json(data, where)`, which names the file
@@ -181,6 +181,41 @@ class EmbedRunRecord(Record):
     @property
     def n_encoded(self) -> int:
         return self.image.encoded + self.text.encoded
+
+
+@dataclass(frozen=True)
+class TextCleaning(Record):
+    """What caption cleaning removed or converted, over the fields preprocess uses."""
+
+    nan_token_posts: int  # posts with a standalone nan/NaN/None/null/NULL token removed
+    nan_tokens_removed: int
+    emoji_code_posts: int  # posts with a `:code:` turned into Chinese emoji words
+    emoji_codes_converted: int
+    unknown_code_posts: int  # posts with a `:code:` that names no emoji (dropped)
+    unknown_codes_dropped: int
+
+
+@dataclass(frozen=True)
+class PreprocessSummary(Record):
+    """preprocess/summary.json: field counts, cleaning counts, duplicates and lengths.
+
+    `content` and `tags` hold {missing, nan_literal, empty, empty_after_cleaning}; `n_chars` and
+    `tokens_per_post` hold quantiles ({} when there is no text).
+    """
+
+    n_posts: int
+    fields: str
+    embed_text: str
+    content: dict[str, int]
+    tags: dict[str, int]
+    cleaning: TextCleaning
+    tag_only_posts: int
+    has_text_false: int
+    duplicate_texts: dict[str, Any]
+    n_chars: dict[str, float]
+    tokens_per_post: dict[str, float]
+    no_keywords_with_text: int
+    empty_embed_input: int
 
 
 def experiment_record_path(parent_root: str | Path, logs_dir: str | Path, experiment: str,

@@ -10,16 +10,18 @@ import pandas as pd
 import yaml
 
 from stylecluster import storage
+from stylecluster.records import PreprocessSummary
 from tests.harness import run_stage
-from tests.unit.test_preprocess import EXAMPLE_CONTENT, EXAMPLE_TAGS, STOPWORDS_FILE  # noqa: F401 (fixtures too)
+from tests.unit.test_preprocess import EXAMPLE_CONTENT, EXAMPLE_TAGS, REAL_EXPORT, STOPWORDS_FILE  # noqa: F401 (fixtures too)
 
 
 def _write_project(tmp: Path, user_dict: str | None) -> Path:
-    n = 6
+    n = 7
     posts = pd.DataFrame({
         "post_id": [f"p{i}" for i in range(n)],
-        "content": [EXAMPLE_CONTENT, None, "nan", "白色衬衫😍 #通勤穿搭", "", "今天穿新中式马面裙"],
-        "tags": [EXAMPLE_TAGS, "#每日穿搭", None, None, None, ""],
+        "content": [EXAMPLE_CONTENT, None, "nan", "白色衬衫😍 #通勤穿搭", "", "今天穿新中式马面裙",
+                    REAL_EXPORT + " :not_an_emoji_xyz:"],
+        "tags": [EXAMPLE_TAGS, "#每日穿搭", None, None, None, "", None],
         "posted_at": pd.date_range("2023-05-01", periods=n, freq="D", tz="UTC"),
         "month": ["2023-05"] * n,
         "image_path": [f"images/p{i}.png" for i in range(n)],
@@ -44,16 +46,24 @@ def test_stage_script_writes_texts_and_summary(tmp_path):
     proc = _stage(tmp)
     assert proc.returncode == 0, proc.stderr
     texts = storage.read_table(tmp / "out" / "texts.parquet", "texts")  # checks the schema
-    assert texts["post_id"].tolist() == [f"p{i}" for i in range(6)]
-    assert texts["has_text"].tolist() == [True, True, False, True, False, True]
+    assert texts["post_id"].tolist() == [f"p{i}" for i in range(7)]
+    assert texts["has_text"].tolist() == [True, True, False, True, False, True, True]
     assert texts["n_chars"].tolist() == texts["text"].str.len().tolist()
     assert "显瘦连衣裙" in list(texts["keywords"].iloc[0]), texts["keywords"].iloc[0]
     assert "新中式马面裙" in list(texts["tokens"].iloc[5]), texts["tokens"].iloc[5]
     assert texts["embed_input"].iloc[0] == " ".join(texts["keywords"].iloc[0])
+    assert "nan" not in texts["text"].iloc[6] and "not_an_emoji" not in texts["text"].iloc[6]
     summary = json.loads((tmp / "out" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["n_posts"] == 6 and summary["has_text_false"] == 2, summary
+    assert summary["n_posts"] == 7 and summary["has_text_false"] == 2, summary
     assert summary["content"]["nan_literal"] == 1 and summary["tag_only_posts"] == 1, summary
-    # jieba's cache lands in the project (data/cache/jieba), not the system temp folder
+    assert summary["cleaning"] == {"nan_token_posts": 1, "nan_tokens_removed": 2,
+                                   "emoji_code_posts": 1, "emoji_codes_converted": 2,
+                                   "unknown_code_posts": 1, "unknown_codes_dropped": 1}, summary
+    PreprocessSummary.from_json(summary, "summary.json")  # the typed record reads it back
+    # the one-line summary names the cleaning counts
+    assert "nan tokens removed in 1" in proc.stderr and "unknown codes dropped in 1" in proc.stderr, \
+        proc.stderr
+    # jieba's cache lands in the project (data/cache/jieba, made by storage), not the system temp
     assert (tmp / "data" / "cache" / "jieba" / "jieba.cache").is_file()
 
 

@@ -16,6 +16,7 @@ from stylecluster import storage
 from stylecluster.pipeline import emoji_words, preprocess
 from stylecluster.config import PreprocessParams
 from stylecluster.errors import ConfigError, DataError
+from stylecluster.records import PreprocessSummary
 
 ROOT = Path(__file__).resolve().parents[2]
 STOPWORDS_FILE = ROOT / "data" / "external" / "stopwords_zh.txt"
@@ -83,9 +84,9 @@ def test_nan_none_literal_nan_and_empty_are_missing_but_kept(run):
     assert (texts.loc[~texts["has_text"], "text"] == "").all()
     assert texts.loc[~texts["has_text"], "tokens"].map(len).sum() == 0
     assert texts.loc[~texts["has_text"], "embed_input"].eq("").all()
-    c = result.summary["content"]
+    c = result.summary.content
     assert (c["missing"], c["nan_literal"], c["empty"]) == (2, 3, 2), c
-    assert result.summary["has_text_false"] == 7, result.summary
+    assert result.summary.has_text_false == 7, result.summary
 
 
 def test_boilerplate_removed(run):
@@ -113,6 +114,62 @@ def test_fast_demojize_matches_emoji_package_on_every_emoji():
     assert emoji.emoji_count(ours) == 0
 
 
+# --- issue 13: export debris (nan, :emoji_codes:) and filler keywords ---------------------------------
+
+REAL_EXPORT = "小红书 nan nan 今天穿搭 :leaf_fallen: :teddy_bear: 🍂"
+FILLER = ("路上", "小时", "今天", "真的", "一下", "感觉", "这个", "就是", "分享")
+
+
+def test_real_export_caption_is_cleaned_and_counted(run):
+    posts = _posts([REAL_EXPORT, "nano 碎花连衣裙 :not_an_emoji_xyz:", "白色衬衫"],
+                   ["#秋冬 nan", None, None])
+    result = run(posts, fields="both")
+    row = _row(result)
+    words = list(row["tokens"]) + list(row["keywords"])
+    assert "nan" not in row["text"].lower() and "nan" not in words, row
+    leaf = emoji_words.demojize("🍂").strip()
+    assert row["text"].split().count(leaf) == 2, (leaf, row["text"])  # :leaf_fallen: and 🍂 alike
+    assert not {"leaf", "fallen", "teddy", "bear"} & set(words), words
+    second = _row(result, 1)
+    assert "nano" in second["text"] and "nano" in list(second["tokens"]), second
+    assert "not_an_emoji_xyz" not in second["text"] and ":" not in second["text"], second
+    c = result.summary.cleaning
+    assert (c.nan_token_posts, c.nan_tokens_removed) == (1, 3), c
+    assert (c.emoji_code_posts, c.emoji_codes_converted) == (1, 2), c
+    assert (c.unknown_code_posts, c.unknown_codes_dropped) == (1, 1), c
+    assert result.summary.to_json()["cleaning"]["unknown_codes_dropped"] == 1
+
+
+def test_cleaning_counts_only_the_fields_used(run):
+    posts = _posts(["连衣裙 nan"], ["#秋冬 nan :thumbs_up:"])
+    both = run(posts, fields="both").summary.cleaning
+    content = run(posts, fields="content").summary.cleaning
+    assert (both.nan_tokens_removed, both.emoji_codes_converted) == (2, 1), both
+    assert (content.nan_tokens_removed, content.emoji_codes_converted) == (1, 0), content
+
+
+def test_filler_words_never_become_keywords_or_tokens(run):
+    caption = ("今天真的感觉这个就是好看，路上分享一下。" * 3 + "路上 小时 今天 真的 一下 感觉 这个 "
+               "就是 分享。碎花连衣裙真的好看，今天分享一下这个，路上小时。")
+    row = _row(run(_posts([caption], ["#分享 #路上 #每日穿搭"]), fields="both"))
+    keywords = list(row["keywords"])
+    hits = [(f, k) for k in keywords for f in FILLER if f in k]
+    assert not hits, f"filler in keywords {keywords}"
+    assert not set(FILLER) & set(row["tokens"]), row["tokens"]
+    assert "碎花连衣裙" in keywords and "每日穿搭" in keywords, keywords
+
+
+def test_emoji_words_stay_in_the_text_but_not_in_tokens_or_keywords(run):
+    row = _row(run(_posts(["碎花连衣裙👍❤️👍❤️ :thumbs_up: :red_heart: 好看🍂"]), fields="content",
+                   embed_text="clean"))
+    emoji_terms = {"拇指", "向上", "拇指向上", "红心", "落叶"}
+    assert {"拇指向上", "红心", "落叶"} <= set(row["text"].split()), row["text"]
+    assert row["embed_input"] == row["text"]  # embedded with its emoji words (🍂: a season)
+    assert not emoji_terms & set(row["tokens"]), row["tokens"]
+    assert not any(t in k for k in row["keywords"] for t in emoji_terms), row["keywords"]
+    assert "碎花连衣裙" in list(row["keywords"]), row["keywords"]
+
+
 # --- fields, embed_text, tokens, keywords ------------------------------------------------------------
 
 def test_fields_choose_content_tags_or_both(run):
@@ -124,7 +181,7 @@ def test_fields_choose_content_tags_or_both(run):
 
 def test_tag_only_posts_counted(run):
     result = run(_posts([None, "nan", "裙子"], ["#穿搭", "#穿搭", None]), fields="both")
-    assert result.summary["tag_only_posts"] == 2, result.summary
+    assert result.summary.tag_only_posts == 2, result.summary
     assert result.texts["has_text"].tolist() == [True, True, True]
 
 
@@ -171,9 +228,10 @@ def test_duplicates_and_lengths_summarised_and_inputs_untouched(run):
     before = posts.copy(deep=True)
     s = run(posts, fields="content").summary
     pd.testing.assert_frame_equal(posts, before)
-    assert s["duplicate_texts"]["posts"] == 2 and s["duplicate_texts"]["distinct"] == 1, s
-    assert s["n_chars"]["max"] == 5.0 and s["n_chars"]["min"] == 4.0, s["n_chars"]
-    json.dumps(s, ensure_ascii=False)  # JSON-ready
+    assert s.duplicate_texts["posts"] == 2 and s.duplicate_texts["distinct"] == 1, s
+    assert s.n_chars["max"] == 5.0 and s.n_chars["min"] == 4.0, s.n_chars
+    data = json.loads(json.dumps(s.to_json(), ensure_ascii=False))  # JSON-ready
+    assert PreprocessSummary.from_json(data, "summary.json") == s
 
 
 def test_missing_columns_is_a_data_error(run):
@@ -198,6 +256,14 @@ def test_jieba_cache_in_the_given_folder_not_tmp(jieba_cache):
     assert Path(tokenizer.tmp_dir) == jieba_cache.resolve()
     assert Path(tokenizer.tmp_dir) != Path(tempfile.gettempdir())
     assert (jieba_cache / "jieba.cache").is_file(), list(jieba_cache.iterdir())
+
+
+def test_storage_makes_the_jieba_cache_folder_and_refuses_a_file(tmp_path):
+    made = storage.jieba_cache_dir(tmp_path / "cache" / "jieba")
+    assert made.is_dir() and made == (tmp_path / "cache" / "jieba").resolve()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataError, match=r"file.*is a file, not a folder.*paths\.jieba_cache"):
+        storage.jieba_cache_dir(tmp_path / "file")
 
 
 # --- params ------------------------------------------------------------------------------------------

@@ -6,18 +6,24 @@ summary. Steps, in order:
 
 1. Field choice (`fields`): content, tags or both (content + tags, as in the research). Tags are
    normalised to `#tag #tag` whatever their separator.
-2. Cleaning: NaN/None and the literal 'nan'/'none'/'null' are missing; platform boilerplate
-   (' - 小红书', ',,05-17,,', '编辑于 ...', '[话题]', URLs, @mentions) removed; emoji become Chinese
-   words (`emoji.demojize(language="zh")`, e.g. ❤️ -> 红心); whitespace collapsed.
+2. Cleaning (`text_clean`): NaN/None and whole-field 'nan'/'none'/'null' are missing; platform
+   boilerplate removed; `:emoji_codes:` become emoji (unknown codes dropped); standalone `nan`-like
+   tokens removed; emoji become Chinese words (❤️ -> 红心); whitespace collapsed. Each is counted in
+   the summary's `cleaning`.
 3. Tokens: jieba (a private `jieba.Tokenizer`, never the global one, with its cache in a folder the
-   caller names and an optional user dictionary), lower-cased, without stopwords, punctuation, numbers
-   and dates.
+   caller names and an optional user dictionary), lower-cased, without stopwords, punctuation, numbers,
+   dates and emoji words.
 4. Keywords: RAKE (rake-nltk) over sentences; each hashtag is a candidate phrase on its own (its
-   stopwords dropped), so `#每日穿搭` yields 每日穿搭 whole. Numbers and dates break phrases, so they
-   never become keywords. Chinese phrase tokens are joined without spaces.
+   stopwords dropped), so `#每日穿搭` yields 每日穿搭 whole. Numbers, dates and emoji words break
+   phrases, so they never become keywords. Chinese phrase tokens are joined without spaces.
 
-The core reads no files: the stage passes the stopword set and the user dictionary's text; only jieba's
-own prefix-dictionary cache is written, into `cache_dir`.
+Emoji words stay in the cleaned text, which is what is embedded by default (🍂 -> 落叶 carries a
+season), but not in tokens or keywords, the word lists read as a cluster's description (see
+`text_clean`). Filler words (今天, 真的, 路上, 分享 ...) are stopwords: the curated, git-tracked
+data/external/stopwords_zh.txt (paths.stopwords, a DVC dep) has a section for them.
+
+The core reads no files and makes no folders: the stage passes the stopword set, the user dictionary's
+text and an existing jieba cache folder; only jieba's own prefix-dictionary cache is written there.
 """
 
 from __future__ import annotations
@@ -30,7 +36,6 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jieba
 import numpy as np
@@ -39,32 +44,17 @@ from tqdm.auto import tqdm
 
 from stylecluster.config import PreprocessParams
 from stylecluster.errors import DataError
-from stylecluster.pipeline.emoji_words import demojize
+from stylecluster.pipeline.text_clean import (BREAK, EMPTY, CleanText, clean_caption, field_status,
+                                              normalize_tags)
+from stylecluster.records import PreprocessSummary, TextCleaning
 
 log = logging.getLogger(__name__)
 
-MISSING_LITERALS = frozenset({"nan", "none", "null"})  # whole-field values that mean "no caption"
 MAX_PHRASE_TOKENS = 6  # RAKE candidates longer than this are sentences, not keywords
-_BREAK = "|"  # stands in for a token that ends a RAKE phrase (punctuation, number, space)
+_BREAK = BREAK
 CJK_PUNCTUATION = "，。！？；：、“”‘’（）《》【】「」『』〈〉〔〕…—～·｜－＿＋＝＃＆＊"
 PUNCTUATIONS = frozenset(CJK_PUNCTUATION) | frozenset(string.punctuation) | {_BREAK}
 
-# Scraper and platform boilerplate, removed before anything else (order matters: dates inside the
-# ',,MM-DD,,' separators go before the bare ',,').
-_BOILERPLATE: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"https?://\S+"), " "),
-    (re.compile(r"(?:\s*-\s*)?小红书\s*网页版|\s*-\s*小红书"), " "),  # page-title suffixes
-    (re.compile(r"(?:编辑于|发布于|发表于)\s*(?:昨天|前天|今天)?\s*(?:\d+\s*(?:分钟|小时|天)前)?"
-                r"\s*(?:(?:\d{2,4}[-/.])?\d{1,2}[-/.]\d{1,2})?\s*(?:\d{1,2}:\d{2})?"), " "),
-    (re.compile(r",,\s*(?:\d{2,4}[-/.])?\d{1,2}[-/.]\d{1,2}\s*(?:\d{1,2}:\d{2})?\s*,,"), " "),
-    (re.compile(r",{2,}"), " "),
-    (re.compile(r"\[话题\]"), ""),
-    (re.compile(r"\[([\u4e00-\u9fff]{1,6})R\]"), r" \1 "),  # Xiaohongshu stickers: [笑哭R] -> 笑哭
-    (re.compile(r"@[^\s@#]{1,24}(?=\s|$)"), " "),
-)
-_HASHTAG = re.compile(r"#([^#\s]+)#?")  # '#tag', '#tag#' (Weibo/Xiaohongshu style)
-_TAG_SPLIT = re.compile(r"[#\s,，、;；]+")
-_SPACES = re.compile(r"\s+")
 _SEGMENT = re.compile(r"#[^#\s]+|[^#。！？!?；;…\n]+")  # hashtags, or runs between sentence ends
 _NUMBER = re.compile(r"[\d０-９]+(?:[.:/\-][\d０-９]+)*(?:[年月日号点时分秒天周岁斤元块折%％]|cm|kg|mm|m|k|w)?",
                      re.IGNORECASE)
@@ -80,12 +70,12 @@ class PreprocessResult:
     Attributes:
         texts: One row per input post, in input order: post_id, text, tokens (list of str),
             keywords (list of str), n_chars, has_text, embed_input (the `texts` schema).
-        summary: JSON-ready counts: missing/nan/empty fields, tag-only posts, duplicate texts,
-            posts without text, length quantiles.
+        summary: Counts for summary.json: missing/nan/empty fields, cleaning, tag-only posts,
+            duplicate texts, posts without text, length quantiles.
     """
 
     texts: pd.DataFrame
-    summary: dict[str, Any]
+    summary: PreprocessSummary
 
 
 def parse_word_list(text: str) -> frozenset[str]:
@@ -99,7 +89,6 @@ def _base_tokenizer(cache_dir: str) -> jieba.Tokenizer:
     # Built once per cache folder, on first use (never at import): about 1 s from jieba's
     # dictionary, 0.3 s from the cache it writes into `cache_dir` (never the system temp folder).
     jieba.setLogLevel(logging.WARNING)
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
     tokenizer = jieba.Tokenizer()
     tokenizer.tmp_dir = cache_dir
     tokenizer.cache_file = "jieba.cache"
@@ -111,7 +100,8 @@ def make_tokenizer(cache_dir: str | Path, user_dict: str | None = None) -> jieba
     """Return an initialised private jieba tokenizer.
 
     Args:
-        cache_dir: Folder for jieba's prefix-dictionary cache (created if missing).
+        cache_dir: An existing folder for jieba's prefix-dictionary cache (the stage makes it with
+            `storage.jieba_cache_dir`; jieba skips the cache, slower, if it cannot write there).
         user_dict: Text of a jieba user dictionary (`word [freq] [tag]` per line; '#' comment lines
             allowed), or None. Its words are added to a copy, so other runs are not affected.
 
@@ -135,41 +125,6 @@ def make_tokenizer(cache_dir: str | Path, user_dict: str | None = None) -> jieba
         raise DataError(f"jieba user dictionary (preprocess.user_dict) cannot be parsed: {exc}. "
                         "Each line must be `word [freq] [pos-tag]`.") from exc
     return tokenizer
-
-
-def clean_text(text: str) -> str:
-    """Clean one caption: boilerplate out, emoji to Chinese words, hashtags as ' #tag '.
-
-    Args:
-        text: A caption (already known not to be missing).
-
-    Returns:
-        The cleaned text with single spaces; '' when nothing is left.
-    """
-    for pattern, repl in _BOILERPLATE:
-        text = pattern.sub(repl, text)
-    text = demojize(text)
-    text = _HASHTAG.sub(r" #\1 ", text)
-    return _SPACES.sub(" ", text).strip()
-
-
-def normalize_tags(tags: str) -> str:
-    """Turn a tags field ('#a #b', 'a,b', '#a[话题]#b') into '#a #b'."""
-    tags = tags.replace("[话题]", " ")
-    return " ".join("#" + t for t in _TAG_SPLIT.split(tags) if t)
-
-
-def _field_status(values: pd.Series) -> tuple[pd.Series, dict[str, int]]:
-    """Return the stripped strings ('' when missing) and counts of missing/'nan'/empty values."""
-    isna = values.isna().to_numpy()
-    stripped = pd.Series([("" if na else str(v).strip()) for v, na in zip(values, isna)],
-                         index=values.index, dtype=object)
-    lowered = stripped.str.lower()
-    nan_literal = (~isna) & lowered.isin(MISSING_LITERALS).to_numpy()
-    empty = (~isna) & (stripped == "").to_numpy()
-    counts = {"missing": int(isna.sum()), "nan_literal": int(nan_literal.sum()),
-              "empty": int(empty.sum())}
-    return stripped.mask(nan_literal, ""), counts
 
 
 def _join_phrase(words: Sequence[str]) -> str:
@@ -265,6 +220,33 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
     return out
 
 
+def _clean_field(values: pd.Series, tags: bool) -> tuple[list[CleanText], dict[str, int]]:
+    """Clean one field of every post; counts of missing/'nan'/empty/empty-after-cleaning values."""
+    stripped, counts = field_status(values)
+    cleaned = [clean_caption(normalize_tags(v) if tags else v) if v else EMPTY for v in stripped]
+    counts["empty_after_cleaning"] = sum(1 for v, c in zip(stripped, cleaned) if v and not c.text)
+    return cleaned, counts
+
+
+def _join(parts: Sequence[CleanText], fields: str) -> tuple[str, str]:
+    """(text, analysis) of one post from its (content, tags) cleanings."""
+    used = {"content": parts[:1], "tags": parts[1:], "both": parts}[fields]
+    return (" ".join(p.text for p in used if p.text),
+            " ".join(p.analysis for p in used if p.analysis))
+
+
+def _cleaning(per_post: Sequence[Sequence[CleanText]]) -> TextCleaning:
+    """Sum the cleaning counts of the fields each post uses: posts touched and occurrences."""
+    def total(attr: str) -> list[int]:
+        return [sum(getattr(p, attr) for p in parts) for parts in per_post]
+
+    nan, codes, unknown = total("nan_tokens"), total("codes_converted"), total("codes_unknown")
+    return TextCleaning(
+        nan_token_posts=sum(n > 0 for n in nan), nan_tokens_removed=sum(nan),
+        emoji_code_posts=sum(n > 0 for n in codes), emoji_codes_converted=sum(codes),
+        unknown_code_posts=sum(n > 0 for n in unknown), unknown_codes_dropped=sum(unknown))
+
+
 def preprocess_posts(
     posts: pd.DataFrame,
     params: PreprocessParams,
@@ -282,7 +264,7 @@ def preprocess_posts(
         posts: The validated posts table (post_id, content, tags; other columns ignored).
         params: The `preprocess` section.
         stopwords: Lower-cased stopwords (see `parse_word_list`).
-        cache_dir: Folder for jieba's dictionary cache (inside the project, e.g. data/cache/jieba).
+        cache_dir: An existing folder for jieba's dictionary cache (`storage.jieba_cache_dir`).
         user_dict: Text of the jieba user dictionary named by `params.user_dict`, or None.
         progress: Show a tqdm bar on stderr.
 
@@ -299,61 +281,60 @@ def preprocess_posts(
     tokenizer = make_tokenizer(cache_dir, user_dict)
     analyzer = _Analyzer(tokenizer, stopwords, params.max_keywords)
 
-    content, content_counts = _field_status(posts["content"])
-    tags, tags_counts = _field_status(posts["tags"])
-    content_clean = content.map(clean_text)
-    tags_clean = tags.map(normalize_tags).map(clean_text)
-    content_counts["empty_after_cleaning"] = int(((content != "") & (content_clean == "")).sum())
-    tags_counts["empty_after_cleaning"] = int(((tags != "") & (tags_clean == "")).sum())
-    if params.fields == "content":
-        text = content_clean
-    elif params.fields == "tags":
-        text = tags_clean
-    else:
-        text = (content_clean + " " + tags_clean).str.strip()
+    content, content_counts = _clean_field(posts["content"], tags=False)
+    tags, tags_counts = _clean_field(posts["tags"], tags=True)
+    per_post = list(zip(content, tags))
+    joined = [_join(parts, params.fields) for parts in per_post]
+    text = [t for t, _ in joined]
 
     tokens: list[list[str]] = []
     keywords: list[list[str]] = []
-    for value in tqdm(text.tolist(), desc="preprocess", unit="post", disable=not progress):
-        segments = split_segments(value)
+    for _, analysis in tqdm(joined, desc="preprocess", unit="post", disable=not progress):
+        segments = split_segments(analysis)
         tokens.append(analyzer.tokens(segments))
         keywords.append(analyzer.keywords(segments))
 
     texts = pd.DataFrame({
         "post_id": posts["post_id"].astype(str).to_numpy(),
-        "text": text.to_numpy(dtype=object),
+        "text": pd.Series(text, dtype=object).to_numpy(),
         "tokens": pd.Series(tokens, dtype=object).to_numpy(),
         "keywords": pd.Series(keywords, dtype=object).to_numpy(),
     })
     texts["n_chars"] = texts["text"].str.len().astype("int64")
     texts["has_text"] = texts["n_chars"] > 0
     if params.embed_text == "clean":
-        embed_input = text.tolist()
+        embed_input = text
     else:
         embed_input = [" ".join(words) for words in (keywords if params.embed_text == "keywords"
                                                      else tokens)]
     texts["embed_input"] = pd.Series(embed_input, dtype=object)
 
     has_text = texts["has_text"].to_numpy()
-    content_absent = (content_clean == "").to_numpy()
+    content_absent = np.array([not c.text for c in content])
+    tags_present = np.array([bool(t.text) for t in tags])
     dup = texts.loc[has_text, "text"].value_counts()
     dup = dup[dup > 1]
-    summary = {
-        "n_posts": len(texts),
-        "fields": params.fields,
-        "embed_text": params.embed_text,
-        "content": content_counts,
-        "tags": tags_counts,
-        "tag_only_posts": int((content_absent & (tags_clean != "").to_numpy()).sum()),
-        "has_text_false": int((~has_text).sum()),
-        "duplicate_texts": {"posts": int((dup - 1).sum()), "distinct": len(dup),
-                            "top": [{"text": t, "count": int(c)} for t, c in dup.head(5).items()]},
-        "n_chars": _quantiles(texts.loc[has_text, "n_chars"].to_numpy(dtype=float)),
-        "tokens_per_post": _quantiles(np.array([len(t) for t in tokens], dtype=float)),
-        "no_keywords_with_text": int((has_text & (texts["keywords"].map(len) == 0)).sum()),
-        "empty_embed_input": int((texts["embed_input"] == "").sum()),
-    }
-    log.info("preprocess: %d posts, %d without text, %d tag-only, %d duplicate texts",
-             len(texts), summary["has_text_false"], summary["tag_only_posts"],
-             summary["duplicate_texts"]["posts"])
+    summary = PreprocessSummary(
+        n_posts=len(texts),
+        fields=params.fields,
+        embed_text=params.embed_text,
+        content=content_counts,
+        tags=tags_counts,
+        cleaning=_cleaning([{"content": p[:1], "tags": p[1:], "both": p}[params.fields]
+                            for p in per_post]),
+        tag_only_posts=int((content_absent & tags_present).sum()),
+        has_text_false=int((~has_text).sum()),
+        duplicate_texts={"posts": int((dup - 1).sum()), "distinct": len(dup),
+                         "top": [{"text": t, "count": int(c)} for t, c in dup.head(5).items()]},
+        n_chars=_quantiles(texts.loc[has_text, "n_chars"].to_numpy(dtype=float)),
+        tokens_per_post=_quantiles(np.array([len(t) for t in tokens], dtype=float)),
+        no_keywords_with_text=int((has_text & (texts["keywords"].map(len) == 0)).sum()),
+        empty_embed_input=int((texts["embed_input"] == "").sum()),
+    )
+    c = summary.cleaning
+    log.info("preprocess: %d posts, %d without text, %d tag-only, %d duplicate texts; nan tokens "
+             "removed in %d, emoji codes converted in %d, unknown codes dropped in %d",
+             len(texts), summary.has_text_false, summary.tag_only_posts,
+             summary.duplicate_texts["posts"], c.nan_token_posts, c.emoji_code_posts,
+             c.unknown_code_posts)
     return PreprocessResult(texts=texts, summary=summary)

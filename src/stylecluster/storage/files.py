@@ -219,6 +219,28 @@ def read_text(path: str | Path, what: str = "text file", *, lenient: bool = Fals
         raise DataError(f"{path}: {what} is not UTF-8 ({exc}); re-save it as UTF-8.") from exc
 
 
+def jieba_cache_dir(path: str | Path) -> Path:
+    """Make jieba's dictionary-cache folder if missing and return it, resolved.
+
+    The preprocess core hands it to jieba, which writes `jieba.cache` there (not the system temp
+    folder); the folder is git-ignored and not a DVC output.
+
+    Raises:
+        DataError: If `path` exists and is not a folder, or cannot be created.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DataError(f"{path}: the jieba cache path (--jieba-cache, params.yaml "
+                        "paths.jieba_cache) is a file, not a folder; remove it or point "
+                        "paths.jieba_cache at a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot create the jieba cache folder (--jieba-cache, "
+                        f"paths.jieba_cache): {exc}. Point it at a writable folder.") from exc
+    return path.resolve()
+
+
 def remove_tree(path: str | Path) -> None:
     """Delete a folder of outputs and everything in it (missing is fine): outputs are rewritten whole."""
     shutil.rmtree(path, ignore_errors=True)
