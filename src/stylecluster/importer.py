@@ -149,7 +149,8 @@ def to_canonical(df: pd.DataFrame, options: ImportOptions) -> ImportResult:
     out = pd.DataFrame(index=df.index)
     out["post_id"] = _post_ids(df, resolved.get("post_id"), src)
     for col in ("content", "tags"):
-        joined = _join(df, resolved[col]) if col in resolved else pd.Series(None, index=df.index)
+        joined = (_join(df, resolved[col]) if col in resolved
+                  else pd.Series([None] * len(df), index=df.index, dtype=object))
         out[col] = joined.map(normalise_tags) if col == "tags" else joined
     out["posted_at"] = _dates(df, resolved.get("posted_at"), options, counts)
     images = (df[resolved["image_path"][0]].map(split_images) if "image_path" in resolved
@@ -225,7 +226,7 @@ def _as_text(value: Any) -> str:
 
 def normalise_tags(value: Any) -> str | None:
     """`#a #b`, `a,b`, `a b`, `["#a", "b"]` (JSON or a list) -> `#a #b`; nothing -> None."""
-    if value is None:
+    if _missing(value):  # None, NaN, pd.NA: never the tag "#nan"
         return None
     if isinstance(value, str) and value.strip().startswith("["):
         try:

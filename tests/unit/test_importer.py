@@ -60,6 +60,13 @@ def test_to_canonical_maps_and_formats_dates(tmp_path):
     assert out["tags"].tolist()[:2] == ["#每日穿搭 #连衣裙", "#大衣"]
 
 
+def test_unmapped_text_columns_stay_missing_never_the_tag_nan(tmp_path):
+    # an image-only export (no content, no tags column) once came out with tags "#nan" everywhere
+    out = _canon(_export(tmp_path), "post_id=id,posted_at=date,image_path=img,label=style")
+    assert out["content"].isna().all() and out["tags"].isna().all(), out["tags"].tolist()
+    assert [importer.normalise_tags(v) for v in (None, float("nan"), pd.NA, "")] == [None] * 4
+
+
 def test_unknown_source_column_named(tmp_path):
     export = _export(tmp_path)
     with pytest.raises(DataError, match=r"x.csv: column\(s\) \['post_text'\] not found; the file "
