@@ -90,6 +90,29 @@ def run_measured(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None
     return result
 
 
+def stage_argv(dvc_yaml: Path, params_file: Path, name: str, python: str) -> list[str]:
+    """Stage `name`'s dvc.yaml `cmd` with `${...}` filled from `params_file`, run by `python`
+    (the venv's), with `--params params_file` appended: a stage run as DVC would, without DVC."""
+    import re
+    import shlex
+
+    import yaml
+
+    params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    cmd = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8"))["stages"][name]["cmd"]
+
+    def lookup(match: re.Match) -> str:
+        value: Any = params
+        for part in match.group(1).split("."):
+            value = value[part]
+        return str(value)
+
+    argv = shlex.split(re.sub(r"\$\{([^}]+)\}", lookup, cmd))
+    if argv[0] in ("python", "python3"):
+        argv[0] = python
+    return [*argv, "--params", str(params_file)]
+
+
 def stats(times: Sequence[float]) -> dict[str, float]:
     """median_s, min_s, max_s of the runs' wall times."""
     return {"median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from _common import ROOT, VENV_BIN, WRAPPER, log, run_measured
+from _common import ROOT, VENV_BIN, WRAPPER, log, run_measured, stage_argv
 
 EXCLUDE = re.compile(
     r"^(data/(?!external/|\.gitignore$)|reports/|dvc\.lock$|.*\.dvc$|.*__pycache__)")
@@ -174,20 +173,8 @@ class Project:
 
     def stage_cmd(self, name: str, params_file: Path | None = None) -> list[str]:
         """The stage's dvc.yaml `cmd` with `${...}` filled from the params file (venv python)."""
-        params_file = params_file or self.dir / "params.yaml"
-        params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-        cmd = yaml.safe_load((self.dir / "dvc.yaml").read_text())["stages"][name]["cmd"]
-
-        def lookup(match: re.Match) -> str:
-            value: Any = params
-            for part in match.group(1).split("."):
-                value = value[part]
-            return str(value)
-
-        argv = shlex.split(re.sub(r"\$\{([^}]+)\}", lookup, cmd))
-        if argv[0] in ("python", "python3"):
-            argv[0] = self.python
-        return [*argv, "--params", str(params_file)]
+        return stage_argv(self.dir / "dvc.yaml", params_file or self.dir / "params.yaml", name,
+                          self.python)
 
     def run_embed(self, segment: Path, texts: Path, cache: Path, out: Path, tag: str) -> dict:
         """Run stages/embed.py as a subprocess (no DVC); return wall, RSS and its run log."""
