@@ -386,3 +386,27 @@ def test_histogram_marks_the_threshold():
     assert any(list(line.get_xdata()) == [0.05, 0.05] for line in ax.lines)
     assert "1 unreadable" in ax.get_title()
     figures.plot_clothing_share_hist(m.iloc[:0], 0.05)  # empty manifest still plots
+
+
+def test_reader_gives_the_alpha_only_when_asked_and_the_same_colour(tmp_path):
+    from stylecluster import storage
+
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, (200, 300, 4), dtype=np.uint8)
+    rgba[:, :100, 3] = 0  # a transparent third
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cut.png")
+    for max_side in (2048, 128):  # as stored, and shrunk (the alpha shrunk like the colour)
+        plain = storage.read_image(tmp_path / "cut.png", max_side=max_side)
+        both = storage.read_image(tmp_path / "cut.png", max_side=max_side, keep_alpha=True)
+        assert plain.mode == "RGB" and both.mode == "RGBa" and both.size == plain.size
+        arr = np.asarray(both)  # (H, W, 4)
+        assert np.array_equal(arr[..., :3], np.asarray(plain)), "colour = the RGB read as before"
+    assert np.array_equal(np.asarray(storage.read_image(tmp_path / "cut.png", keep_alpha=True))
+                          [..., 3], rgba[..., 3])
+    assert (arr[:, :40, 3] == 0).all() and arr.shape == (85, 128, 4)
+    Image.fromarray(rgba[..., :3]).save(tmp_path / "photo.png")
+    assert storage.read_image(tmp_path / "photo.png", keep_alpha=True).mode == "RGB"
+    pal = Image.fromarray(rgba[..., :3]).convert("P", palette=Image.Palette.ADAPTIVE, colors=8)
+    pal.info["transparency"] = 0
+    pal.save(tmp_path / "pal.png", transparency=0)
+    assert storage.read_image(tmp_path / "pal.png", keep_alpha=True).mode == "RGBa"
