@@ -388,9 +388,10 @@ class Project:
         out = {}
         for n in sizes:
             n = min(n, n_max)
-            manifest = pd.DataFrame({"post_id": ids[:n], "clothing_share": 0.5, "kept": True,
-                                     "reason": "",
+            manifest = pd.DataFrame({"post_id": ids[:n], "clothing_share": 0.5,
+                                     "person_share": 0.5, "kept": True, "reason": "",
                                      "mask_path": [f"masks/{p}.png" for p in ids[:n]],
+                                     "mask_source": "mediapipe",
                                      "mask_sha256": digests[:n]})
             storage.write_table(manifest, d / "segment/manifest.parquet", "segment_manifest")
             storage.write_table(texts.iloc[:n].reset_index(drop=True), d / "texts.parquet", "texts")

@@ -28,7 +28,7 @@ def _cmd_sample(args: argparse.Namespace) -> str:
 
     posts = []
     it = sample.iter_sample(n_posts=args.n_posts, seed=args.seed, start_month=args.start_month,
-                            n_months=args.n_months)
+                            n_months=args.n_months, cutout=args.cutout)
     with storage.folder_transaction(args.out, force=args.force) as tmp:
         for post in tqdm(it, total=args.n_posts, desc="sample", unit="post", disable=args.quiet):
             storage.write_image(post.image, tmp / post.image_path)
@@ -97,7 +97,7 @@ def _cmd_import(args: argparse.Namespace) -> str:
 
 
 def _cmd_check_params(args: argparse.Namespace) -> str:
-    from stylecluster import config, encoders, storage
+    from stylecluster import config, encoders, segmenters, storage
 
     if args.write_defaults is not None:
         from stylecluster import defaults
@@ -108,6 +108,7 @@ def _cmd_check_params(args: argparse.Namespace) -> str:
     params = storage.read_params(args.params)
     sections = config.load_all(params, where)
     encoders.check_params(sections["embed"], where)
+    segmenters.check_params(sections["segment"], where)
     written = "written and " if args.write_defaults is not None else ""
     return f"{where}: {written}{len(sections)} sections valid"
 
@@ -130,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--start-month", default="2024-01", help="first month, YYYY-MM")
     p.add_argument("--n-months", type=int, default=12)
+    p.add_argument("--cutout", action="store_true",
+                   help="RGBA PNGs with a transparent background around each outfit and face "
+                   "close-up, as exports of background-removed photos look (same posts)")
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_sample)

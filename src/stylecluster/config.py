@@ -14,8 +14,9 @@ type, the range check, the default and the comment a user reads in params.yaml s
 none can drift. To change a default: edit it here, re-render params.yaml, commit both. A run with
 other values overrides keys (`dvc exp run -S reduce.n_neighbors=30`, or an edited copy of the file).
 
-Per-backend options (`embed.options`) are declared by each backend next to its code; their mapping
-here is checked by the backend registry (see `stylecluster.encoders`), which imports no backend.
+Per-backend options (`embed.options`, `segment.options`) are declared by each backend next to its
+code; their mapping here is checked by the backend registry (`stylecluster.encoders`,
+`stylecluster.segmenters`), which config.py does not import.
 """
 
 from __future__ import annotations
@@ -128,29 +129,27 @@ class ValidateParams:
 class SegmentParams:
     """Body/clothing segmentation and the clothing-share filter."""
 
-    method: Literal["mediapipe", "none"] = "mediapipe"
-    min_clothing_share: float = 0.05  # drop images whose clothing covers less (>95% black)
-    person_threshold: float = 0.5  # selfie-segmenter confidence for a person pixel
-    selfie_model: Literal["general", "landscape"] = "general"  # 256x256 vs 144x256 input
-    remove_skin: bool = True  # drop skin-coloured pixels (YCrCb box) from the person mask
-    remove_head: bool = True  # drop the detected face box, widened for hair
-    face_model: Literal["short_range", "full_range"] = "full_range"  # full: small faces too
-    min_face_confidence: float = 0.5
-    pose_gate: bool = False  # reject foregrounds with no detected body pose
-    max_side: int = 2048  # longer side of a decoded image; larger ones are shrunk (aspect kept)
+    method: Literal["auto", "mediapipe", "none"] = param(
+        "auto", "auto (an image whose alpha marks a transparent background: the alpha is the "
+        "person mask; any other: mediapipe) | mediapipe | none (every pixel)")
+    min_clothing_share: float = param(0.05, "drop images whose clothing covers less (>95% black)")
+    remove_skin: bool = param(True, "drop skin-coloured pixels (YCrCb box) from the person mask "
+                              "(auto and mediapipe)")
+    remove_head: bool = param(True, "drop the detected face box, widened for hair (auto and "
+                              "mediapipe; mediapipe's face detector)")
+    max_side: int = param(2048, "longer side of a decoded image; larger ones are shrunk (aspect "
+                          "kept)")
+    # Checked against the registry by `segmenters.check_options` (check-params, the segment stage):
+    # importing the registry here would make config depend on the segmenter package.
+    options: dict[str, dict[str, Any]] = param(
+        default_factory=dict, help="per method (a method not listed takes its defaults)",
+        registry="stylecluster.segmenters")
 
     def __post_init__(self) -> None:
         check(self.max_side >= 64, "segment", "max_side", self.max_side,
               "an integer >= 64 (pixels on the longer side of a decoded image)")
         check(0.0 <= self.min_clothing_share < 1.0, "segment", "min_clothing_share",
               self.min_clothing_share, "a number in [0, 1)")
-        check(0.0 < self.person_threshold < 1.0, "segment", "person_threshold",
-              self.person_threshold, "a number in (0, 1)")
-        check(0.0 < self.min_face_confidence < 1.0, "segment", "min_face_confidence",
-              self.min_face_confidence, "a number in (0, 1)")
-        check(not (self.pose_gate and self.method == "none"), "segment", "pose_gate",
-              self.pose_gate, "false when method is 'none' (that method keeps every image; "
-              "set method: mediapipe to gate on a body pose)")
 
 
 @dataclass(frozen=True)
@@ -303,7 +302,9 @@ SECTIONS: dict[str, type] = {
 
 UNTRACKED = ("runtime",)  # sections no stage may declare as a DVC param (speed, never results)
 
-MOVED = {  # keys that left a section (issue 15), named when an old params file still has them
+MOVED = {  # keys that left a section (issues 13, 15), named when an old params file still has them
+    "segment": {key: f"segment.options.mediapipe.{key}" for key in (
+        "person_threshold", "selfie_model", "face_model", "min_face_confidence", "pose_gate")},
     "base": {"progress": "runtime.progress"},
     "select_k": {"block_mb": "runtime.block_mb"},
     "embed": {"torch_threads": "runtime.torch_threads",

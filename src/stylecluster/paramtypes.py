@@ -137,9 +137,10 @@ def build(cls: type, section: str, raw: Mapping[str, Any] | None,
     try:
         if unknown:
             hints = "".join(f" {k} moved to {moved[k]}." for k in unknown if k in (moved or {}))
+            full = ", ".join(f"{section}.{k}" for k in unknown)
             raise ParamError(
                 f"{WHERE} [{section}] has unknown key(s) {unknown}; allowed keys: {names}.{hints} "
-                "Remove or rename them (a typo here would otherwise be silently ignored)."
+                f"Remove or rename {full} (a typo here would otherwise be silently ignored)."
             )
         return cls(**{k: coerce(section, k, v, hints[k]) for k, v in raw.items()})
     except ParamError as exc:

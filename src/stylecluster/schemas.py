@@ -83,7 +83,7 @@ SCHEMAS: dict[str, Schema] = {
         Schema(
             "segment_manifest",
             {"post_id": "str", "clothing_share": "float", "person_share": "float", "kept": "bool",
-             "reason": "str", "mask_path": "str", "mask_sha256": "str"},
+             "reason": "str", "mask_path": "str", "mask_source": "str", "mask_sha256": "str"},
             unique=("post_id",),
         ),
         Schema(

@@ -168,7 +168,7 @@ def test_empty_and_whitespace_texts_are_dropped_or_embedded_as_before(e5):
                           "embed_input": ["", "   ", " \n\t" * 30_000, "白色连衣裙"]})
     manifest = pd.DataFrame({"post_id": ["p1", "p2", "p3", "p4"], "kept": [False] * 4,
                              "reason": ["no image"] * 4, "mask_path": [""] * 4,
-                             "mask_sha256": [""] * 4})
+                             "mask_source": [""] * 4, "mask_sha256": [""] * 4})
     inputs = embed.select_inputs(manifest, texts)
     assert inputs.text_ids == ["p4"]
     reasons = inputs.dropped[inputs.dropped.stage != "segment"].set_index("post_id")["reason"]
@@ -276,7 +276,8 @@ def write_upstream(root: Path, captions: dict[str, str]) -> tuple[Path, Path]:
         paths.append(rel)
     storage.write_table(pd.DataFrame({"post_id": ids, "clothing_share": [0.3] * len(ids),
                                       "person_share": [0.5] * len(ids), "kept": [True] * len(ids), "reason": [""] * len(ids),
-                                 "mask_path": paths, "mask_sha256": digests}),
+                                 "mask_path": paths, "mask_source": ["mediapipe"] * len(ids),
+                                 "mask_sha256": digests}),
                    seg / "manifest.parquet", "segment_manifest")
     texts = root / "preprocess" / "texts.parquet"
     values = list(captions.values())

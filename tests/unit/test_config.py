@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stylecluster import config, defaults, encoders
+from stylecluster import config, defaults, encoders, segmenters
 from stylecluster import storage
 from stylecluster.errors import ConfigError
 
@@ -28,10 +28,14 @@ def test_params_yaml_is_the_rendered_defaults():
     loaded = yaml.safe_load(rendered)
     assert list(loaded) == list(config.SECTIONS)
     options = loaded["embed"].pop("options")  # expanded from the registry: each backend's defaults
+    segment_options = loaded["segment"].pop("options")  # likewise, from the segmenter registry
     for name, cls in config.SECTIONS.items():
         assert config.load_section(loaded, name) == config.load_section({}, name) == cls(), name
     assert options == config.as_plain(
         encoders.check_options(config.EmbedParams()))
+    assert segment_options == config.as_plain(
+        segmenters.check_options(config.SegmentParams()))
+    assert list(segment_options) == ["auto", "mediapipe", "none"]
 
 
 def test_render_quotes_strings_yaml_would_read_as_something_else():

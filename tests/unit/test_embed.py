@@ -31,6 +31,7 @@ def make_manifest(ids, kept, mask_paths, reasons=None, digests=None):
         "post_id": ids, "clothing_share": [0.3] * len(ids), "person_share": [0.5] * len(ids),
         "kept": kept,
         "reason": reasons or [""] * len(ids), "mask_path": mask_paths,
+        "mask_source": ["mediapipe"] * len(ids),
         "mask_sha256": digests or [f"{i:064x}" if k else "" for i, k in enumerate(kept)]})
 
 

@@ -88,6 +88,7 @@ def make_inputs(n: int = 120, months: tuple[str, ...] = ("2024-01", "2024-02", "
                              "reason": ["kept"] * n + ["clothing_share 0.010 < 0.05",
                                                        "unreadable image: broken"],
                              "mask_path": [f"masks/{p}.png" for p in ids] + ["", ""],
+                             "mask_source": ["mediapipe"] * (n + 1) + [""],
                              "mask_sha256": [f"{i:064x}" for i in range(n)] + ["", ""]})
     dropped = pd.DataFrame({"post_id": ["x0001", "x0002", "x0001", "x0002"],
                             "stage": ["segment", "segment", "reduce", "reduce"],

@@ -259,3 +259,46 @@ def test_mediapipe_finds_people_in_outfits_and_none_in_scenery_or_food():
     rounded = {k: round(v, 3) for k, v in cover.items()}
     assert all(cover[s] > 0.10 for s in STYLES), f"person-mask coverage: {rounded}"
     assert cover["scenery"] < 0.05 and cover["food"] < 0.05, f"person-mask coverage: {rounded}"
+
+
+# Pixels of iter_sample(n_posts=24, seed=7, n_months=3) as drawn before `cutout` existed (sha256 of
+# the concatenated RGB arrays): the default sample, pinned in data/raw.dvc, must not change.
+DEFAULT_SMALL_PIXELS_SHA256 = "cdae6c584c1f509d12fd18cdbc69ff99b645986edae80e57ffb1a8e82ec1b006"
+
+
+def test_default_sample_pixels_are_unchanged(small):
+    import hashlib
+
+    digest = hashlib.sha256()
+    for post in small:
+        digest.update(np.ascontiguousarray(np.asarray(post.image)).tobytes())
+    assert digest.hexdigest() == DEFAULT_SMALL_PIXELS_SHA256, \
+        "the default sample's pixels changed (data/raw.dvc pins them)"
+
+
+def test_cutout_sample_is_the_same_posts_as_rgba_with_a_transparent_background(small):
+    cut = list(iter_sample(n_posts=24, seed=7, n_months=3, cutout=True))
+    pd.testing.assert_frame_equal(sample_table(small), sample_table(cut))
+    kinds = Counter()
+    for plain, post in zip(small, cut):
+        assert post.image.mode == "RGBA" and post.image.size == plain.image.size, post.post_id
+        assert np.array_equal(np.asarray(post.image.convert("RGB")), np.asarray(plain.image)), \
+            f"{post.post_id}: the colour pixels differ from the default sample's"
+        alpha = np.asarray(post.image)[..., 3]  # (H, W) uint8
+        transparent = float((alpha == 0).mean())
+        if post.kind in ("scenery", "food"):
+            assert (alpha == 255).all(), f"{post.post_id} ({post.kind}): no subject, opaque"
+        else:
+            kinds[post.kind] += 1
+            assert 0.3 < transparent < 0.95, f"{post.post_id}: {transparent:.2f} transparent"
+            assert alpha[0, 0] == alpha[0, -1] == 0, f"{post.post_id}: a corner is not transparent"
+            assert (alpha == 255).mean() > 0.04, f"{post.post_id}: no opaque figure"
+            assert set(np.unique(alpha)) - {0, 255}, "edges are anti-aliased by the reduction"
+    assert kinds["outfit"] >= 10, kinds
+
+
+def test_cutout_figure_covers_the_clothing():
+    rng = np.random.default_rng([5, 0])
+    img, share = draw_outfit(rng, STYLES[0], cutout=True)
+    opaque = float((np.asarray(img)[..., 3] >= 128).mean())
+    assert share < opaque < 0.6, f"figure {opaque:.3f} vs clothing {share:.3f}"

@@ -1,17 +1,29 @@
 """Body/clothing segmentation and the clothing-share filter: the pure core of the `segment` stage.
 
-A `Segmenter` (`stylecluster.segmenters`, a registry keyed by `segment.method`) turns one RGB image into a clothing mask:
+A `Segmenter` (`stylecluster.segmenters`, a registry keyed by `segment.method`) turns one image
+into a person mask and a clothing mask:
 
-* `mediapipe`: the person mask of mediapipe's selfie segmenter (bundled .tflite), minus
-  skin-coloured pixels (a fixed YCrCb box) and minus the head (the box of mediapipe's face
-  detector, widened for hair). With `pose_gate` an image must also show a body pose
-  (pose_landmark_full; only `model_complexity=1` ships in the wheel, the others download).
-* `none`: every pixel is clothing (share 1.0, masked image = original).
+* `auto` (default): an image whose alpha channel marks a transparent background (a pre-cut photo,
+  see `segmenters.auto`) takes its alpha as the person mask; every other image goes to mediapipe.
+* `mediapipe`: the person mask of mediapipe's selfie segmenter (bundled .tflite).
+* `none`: every pixel is clothing (share 1.0, masked image = original, written at the encoders'
+  input size).
+
+For auto and mediapipe, clothing = person minus skin-coloured pixels (a fixed YCrCb box,
+`segment.remove_skin`) and minus the head (mediapipe's face detector box widened for hair,
+`segment.remove_head`). With `segment.options.mediapipe.pose_gate` an image must also show a body
+pose (pose_landmark_full; only `model_complexity=1` ships in the wheel, the others download). The
+manifest's `mask_source` records which person mask each image got (alpha | mediapipe | none; ""
+for a post whose image was not read) and the summary counts them.
 
 `clothing_share` = clothing pixels / image pixels. An image is kept when its share reaches
 `segment.min_clothing_share` (and, with the gate, a pose is found); the masked image (everything
 but clothing black) is handed to a callback so the caller can write it, one image at a time:
 thousands of images never sit in memory together.
+
+Images arrive as (H, W, 3) uint8 RGB, or (H, W, 4) when the reader kept the alpha (only for
+segmenters with `uses_alpha`): then the colour is already composited over black (premultiplied,
+exactly the RGB the reader gives without alpha) and channel 3 is the alpha.
 
 The skin box drops beige/tan garments together with skin, and a drawn or photographed figure that
 barely contrasts with its background may get no person mask at all; both are dropped as
@@ -49,6 +61,7 @@ MISSING = "missing"  # the file named by image_path does not exist (io.ImageMiss
 TOO_LARGE = "too_large"  # over Pillow's decompression-bomb limit (io.ImageTooLargeError)
 DROP_KINDS = (LOW_SHARE, NO_POSE, NO_IMAGE, MISSING, UNREADABLE, TOO_LARGE)
 NO_IMAGE_REASON = "no image"
+MASK_SOURCES = ("alpha", "mediapipe", "none")  # the manifest's mask_source ("" when not read)
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -64,6 +77,7 @@ class SegmentResult:
         kept: Whether the image passes the share threshold (and the pose gate, if on).
         reason: "kept", or why it was dropped, e.g. "clothing_share 0.012 < 0.05".
         kind: "kept" or one of DROP_KINDS.
+        mask_source: Where the person mask came from: "alpha", "mediapipe" or "none".
     """
 
     clothing_mask: np.ndarray
@@ -72,6 +86,7 @@ class SegmentResult:
     kept: bool
     reason: str
     kind: str
+    mask_source: str
 
 
 @dataclass(frozen=True)
@@ -81,7 +96,7 @@ class SegmentOutput:
     Attributes:
         manifest: One row per input image: post_id, clothing_share (NaN when unreadable),
             person_share, kept, reason, mask_path (relative to the output folder, "" if dropped),
-            mask_sha256 (SHA-256 of the written mask file, from `on_kept`; "" if none). The
+            mask_source (alpha | mediapipe | none; "" when the image was not read), mask_sha256 (SHA-256 of the written mask file, from `on_kept`; "" if none). The
             digests make the manifest a fingerprint of the masks: later stages depend on the
             manifest instead of hashing the whole masks folder again, and embed checks each
             mask against its digest.
@@ -108,13 +123,17 @@ def mask_relpath(post_id: str) -> str:
     return f"masks/id-{hashlib.sha1(post_id.encode('utf-8')).hexdigest()[:16]}.png"
 
 
-def _as_image(img: Any, post_id: str | None = None) -> np.ndarray:
-    arr = np.ascontiguousarray(np.asarray(img))
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 or 0 in arr.shape:
+def _as_image(img: Any, post_id: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(rgb (H, W, 3) uint8, alpha (H, W) uint8 or None) of an RGB or premultiplied RGBa image."""
+    arr = np.asarray(img)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] not in (3, 4) or 0 in arr.shape:
         where = f"post {post_id!r}: " if post_id is not None else ""
-        raise DataError(f"{where}image must be a non-empty (H, W, 3) uint8 RGB array, got "
-                        f"{arr.dtype} {arr.shape}. Decode it with io.read_image (RGB).")
-    return arr
+        raise DataError(f"{where}image must be a non-empty (H, W, 3) uint8 RGB array (or (H, W, "
+                        f"4) with alpha), got {arr.dtype} {arr.shape}. Decode it with "
+                        "storage.read_image.")
+    if arr.shape[2] == 4:
+        return np.ascontiguousarray(arr[..., :3]), np.ascontiguousarray(arr[..., 3])
+    return np.ascontiguousarray(arr), None
 
 
 def segment_image(img: Any, params: SegmentParams,
@@ -122,7 +141,8 @@ def segment_image(img: Any, params: SegmentParams,
     """Find the clothing in one image and decide whether to keep it.
 
     Args:
-        img: (H, W, 3) uint8 RGB array (or anything `np.asarray` turns into one, e.g. PIL RGB).
+        img: (H, W, 3) uint8 RGB array (or anything `np.asarray` turns into one, e.g. PIL RGB), or
+            (H, W, 4) with the colour composited over black and the alpha last (PIL "RGBa").
         params: The `segment` params.
         segmenter: An open segmenter from `make_segmenter(params)`; when None one is created and
             closed for this call (slow: create one per run for many images).
@@ -131,22 +151,30 @@ def segment_image(img: Any, params: SegmentParams,
         A SegmentResult.
 
     Raises:
-        DataError: If `img` is not a uint8 RGB image.
+        DataError: If `img` is not a uint8 RGB(a) image.
     """
-    arr = _as_image(img)
     if segmenter is None:
         with make_segmenter(params) as own:
-            return segment_image(arr, params, own)
-    person, clothing = segmenter.masks(arr)
+            return segment_image(img, params, own)
+    rgb, alpha = _as_image(img)
+    return _decide(rgb, alpha, params, segmenter)
+
+
+def _decide(rgb: np.ndarray, alpha: np.ndarray | None, params: SegmentParams,
+            segmenter: Segmenter) -> SegmentResult:
+    """`segment_image` on a checked (H, W, 3) image and its (H, W) alpha or None."""
+    found = segmenter.masks(rgb, alpha)
+    clothing = found.clothing
     share = float(clothing.mean())
-    person_share = float(person.mean())
+    person_share = float(found.person.mean())
     if share < params.min_clothing_share:
         return SegmentResult(clothing, share, person_share, False,
                              f"clothing_share {share:.3f} < {params.min_clothing_share:g}",
-                             LOW_SHARE)
-    if params.pose_gate and not segmenter.has_pose(arr):
-        return SegmentResult(clothing, share, person_share, False, "no pose detected", NO_POSE)
-    return SegmentResult(clothing, share, person_share, True, KEPT, KEPT)
+                             LOW_SHARE, found.source)
+    if segmenter.pose_gate and not segmenter.has_pose(rgb):
+        return SegmentResult(clothing, share, person_share, False, "no pose detected", NO_POSE,
+                             found.source)
+    return SegmentResult(clothing, share, person_share, True, KEPT, KEPT, found.source)
 
 
 MaskSink = Callable[[str, str, np.ndarray], str | None]
@@ -164,15 +192,16 @@ def segment_posts(
     """Segment a stream of images, one at a time, and build the manifest.
 
     Args:
-        images: (post_id, image) pairs, as `load_images` yields them; image is an (H, W, 3) uint8
-            RGB array (or PIL RGB); None for a post without an image (dropped as "no image"); or
-            the Exception raised while reading it, dropped as "image too large: ..." for an
-            ImageTooLargeError, else as "unreadable image: ...".
+        images: (post_id, image) pairs, as `load_images` yields them; image as `segment_image`
+            takes it; None for a post without an image (dropped as "no image"); or the Exception
+            raised while reading it, dropped as "image too large: ..." for an ImageTooLargeError,
+            else as "unreadable image: ...".
         params: The `segment` params.
         segmenter: An open segmenter from `make_segmenter(params)`.
         on_kept: Called as `on_kept(post_id, mask_path, masked)` for each kept image, with
-            `masked` the (H, W, 3) uint8 image, black outside the clothing; the caller writes it
-            and returns the written file's SHA-256 hex digest (kept as mask_sha256).
+            `masked` the (H, W, 3) uint8 image, black outside the clothing (full size, except
+            method none's: `Segmenter.output`); the caller writes it and returns the written
+            file's SHA-256 hex digest (kept as mask_sha256).
         total: Number of images, for the progress bar.
         progress: Show a tqdm bar on stderr.
 
@@ -180,7 +209,7 @@ def segment_posts(
         SegmentOutput with the manifest (input order) and the summary.
 
     Raises:
-        DataError: On a repeated post_id or an image that is not uint8 RGB.
+        DataError: On a repeated post_id or an image that is not uint8 RGB(a).
     """
     rows: list[dict[str, Any]] = []
     kinds: list[str] = []
@@ -194,22 +223,23 @@ def segment_posts(
             kind, reason = _unread(img)
             if img is not None:
                 log.warning("post %s: %s, dropped", post_id, reason)
-            rows.append(_row(post_id, math.nan, math.nan, False, reason, "", ""))
+            rows.append(_row(post_id, math.nan, math.nan, False, reason, "", "", ""))
             kinds.append(kind)
             continue
-        arr = _as_image(img, post_id)
-        res = segment_image(arr, params, segmenter)
-        mask_path = digest = ""
-        if res.kept:
-            mask_path = mask_relpath(post_id)
-            if on_kept is not None:
-                digest = on_kept(post_id, mask_path, masked_image(arr, res.clothing_mask)) or ""
+        rgb, alpha = _as_image(img, post_id)
+        res = _decide(rgb, alpha, params, segmenter)
+        mask_path = mask_relpath(post_id) if res.kept else ""
+        digest = ""
+        if res.kept and on_kept is not None:
+            masked = segmenter.output(masked_image(rgb, res.clothing_mask))
+            digest = on_kept(post_id, mask_path, masked) or ""
         rows.append(_row(post_id, res.clothing_share, res.person_share, res.kept, res.reason,
-                         mask_path, digest))
+                         mask_path, res.mask_source, digest))
         kinds.append(res.kind)
     manifest = pd.DataFrame({col: pd.Series([r[col] for r in rows], dtype=dtype)
                              for col, dtype in SCHEMAS["segment_manifest"].dtypes().items()})
-    return SegmentOutput(manifest, summarize(manifest, kinds, params))
+    return SegmentOutput(manifest, summarize(manifest, kinds, params,
+                                             pose_gate=segmenter.pose_gate))
 
 
 def load_images(post_ids: Iterable[str], image_paths: Iterable[Any],
@@ -251,23 +281,27 @@ def _unread(img: Exception | None) -> tuple[str, str]:
 
 
 def _row(post_id: str, share: float, person_share: float, kept: bool, reason: str,
-         mask_path: str, mask_sha256: str) -> dict[str, Any]:
+         mask_path: str, mask_source: str, mask_sha256: str) -> dict[str, Any]:
     return {"post_id": post_id, "clothing_share": share, "person_share": person_share,
-            "kept": kept, "reason": reason, "mask_path": mask_path, "mask_sha256": mask_sha256}
+            "kept": kept, "reason": reason, "mask_path": mask_path, "mask_source": mask_source,
+            "mask_sha256": mask_sha256}
 
 
-def summarize(manifest: pd.DataFrame, kinds: list[str], params: SegmentParams) -> dict[str, Any]:
-    """Counts kept/dropped by kind and clothing-share quantiles (over readable images).
+def summarize(manifest: pd.DataFrame, kinds: list[str], params: SegmentParams, *,
+              pose_gate: bool = False) -> dict[str, Any]:
+    """Counts kept/dropped by kind and mask source, clothing-share quantiles (readable images).
 
     Args:
         manifest: The manifest built by `segment_posts`.
         kinds: Per row, "kept" or one of DROP_KINDS.
         params: The `segment` params (method and threshold are echoed).
+        pose_gate: Whether the segmenter gated on a body pose (echoed).
 
     Returns:
         A JSON-ready mapping: method, threshold, counts (n_images, n_kept, n_dropped,
-        dropped_by_reason, one entry per DROP_KINDS), clothing-share mean and quantiles (None when
-        nothing was readable) and the first 50 unreadable post_ids (all of them are in the
+        dropped_by_reason, one entry per DROP_KINDS), mask_source and kept_by_mask_source (images
+        per person-mask source: alpha, mediapipe, none), clothing-share mean and quantiles (None
+        when nothing was readable) and the first 50 unreadable post_ids (all of them are in the
         manifest).
     """
     shares = manifest["clothing_share"].dropna()
@@ -276,14 +310,18 @@ def summarize(manifest: pd.DataFrame, kinds: list[str], params: SegmentParams) -
                                  ("q75", 0.75), ("q95", 0.95), ("max", 1.0)]}
     counts = pd.Series(kinds, dtype=object).value_counts()
     unreadable = manifest.loc[[k == UNREADABLE for k in kinds], "post_id"]
+    sources = manifest["mask_source"]
     return {
         "method": params.method,
         "min_clothing_share": params.min_clothing_share,
-        "pose_gate": params.pose_gate,
+        "pose_gate": pose_gate,
         "n_images": int(len(manifest)),
         "n_kept": int(manifest["kept"].sum()),
         "n_dropped": int((~manifest["kept"]).sum()),
         "dropped_by_reason": {kind: int(counts.get(kind, 0)) for kind in DROP_KINDS},
+        "mask_source": {src: int((sources == src).sum()) for src in MASK_SOURCES},
+        "kept_by_mask_source": {src: int(((sources == src) & manifest["kept"]).sum())
+                                for src in MASK_SOURCES},
         "clothing_share_mean": float(shares.mean()) if len(shares) else None,
         "clothing_share_quantiles": quantiles,
         "unreadable_post_ids": unreadable.head(50).tolist(),

@@ -15,6 +15,11 @@ Determinism: one plan is drawn from `default_rng(seed)` (kinds, months); each po
 generators `default_rng([seed, i, 0])` (text, time) and `default_rng([seed, i, 1])` (pixels). No global
 RNG, clock or set ordering is involved, so the same arguments give identical strings and pixels.
 
+`cutout=True` (`stylecluster sample --cutout`) writes the same posts as RGBA PNGs the way exports
+of background-removed photos look: outfits and face close-ups with alpha 0 outside the drawn figure
+(the same colour pixels and captions as the default sample), scenery and food fully opaque (a
+background remover finds no subject there), so `segment.method: auto` meets both kinds.
+
 Modules: `sample_text` (vocabularies, captions, tags), `sample_scene` (canvas, backgrounds, heads,
 scenery, food, face close-ups), `sample_draw` (skeleton, primitives, textures), `sample_outfit` (styles).
 """
@@ -74,7 +79,7 @@ class SamplePost:
     image_path: str         # "images/p000001.png", relative to the raw folder
     label: str              # true style, or 风景 / 美食 / 自拍特写 for non-outfit images
     kind: str               # "outfit" or the failure mode, one of KINDS
-    image: Image.Image      # RGB, 384 x 512
+    image: Image.Image      # RGB, 384 x 512 (RGBA with cutout)
 
 
 def month_weights(month: int, index: int = 0) -> dict[str, float]:
@@ -192,7 +197,7 @@ def plan_sample(n_posts: int = 1200, seed: int = 42, start_month: str = "2024-01
 
 
 def iter_sample(n_posts: int = 1200, seed: int = 42, start_month: str = "2024-01",
-                n_months: int = 12) -> Iterator[SamplePost]:
+                n_months: int = 12, cutout: bool = False) -> Iterator[SamplePost]:
     """Generate the sample post by post.
 
     Args:
@@ -200,6 +205,8 @@ def iter_sample(n_posts: int = 1200, seed: int = 42, start_month: str = "2024-01
         seed: Seed (>= 0); the same arguments always give identical posts and pixels.
         start_month: First month, 'YYYY-MM'.
         n_months: Number of consecutive months (>= 1).
+        cutout: RGBA images, the backdrop of outfits and face close-ups transparent (see the
+            module docstring); False: RGB.
 
     Yields:
         SamplePost, in post_id order.
@@ -208,13 +215,17 @@ def iter_sample(n_posts: int = 1200, seed: int = 42, start_month: str = "2024-01
         ConfigError: If an argument is out of range.
     """
     plans = plan_sample(n_posts, seed, start_month, n_months)
-    draw = {"scenery": draw_scenery, "food": draw_food, "face": draw_face_closeup}
+    draw = {"scenery": draw_scenery, "food": draw_food}
     for i, plan in enumerate(plans):
         rng = np.random.default_rng([seed, i, 1])
         if plan.kind in draw:
             image, _ = draw[plan.kind](rng)
+            if cutout:
+                image = image.convert("RGBA")  # opaque: nothing to cut out
+        elif plan.kind == "face":
+            image, _ = draw_face_closeup(rng, cutout)
         else:
-            image, _ = draw_outfit(rng, plan.label)
+            image, _ = draw_outfit(rng, plan.label, cutout)
         yield SamplePost(plan.post_id, plan.content, plan.tags, plan.posted_at,
                          f"images/{plan.post_id}.png", plan.label, plan.kind, image)
 

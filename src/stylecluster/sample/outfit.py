@@ -282,20 +282,25 @@ def _vary(rng: np.random.Generator, color: Color) -> Color:
     return jitter(rng, shade(color, rng.uniform(0.85, 1.1)), 5)
 
 
-def draw_outfit(rng: np.random.Generator, style: str) -> tuple[Image.Image, float]:
+def draw_outfit(rng: np.random.Generator, style: str,
+                cutout: bool = False) -> tuple[Image.Image, float]:
     """A person wearing `style` on a plain or lightly textured backdrop.
 
     Args:
         rng: The post's own generator; the same state gives the same pixels.
         style: One of `PALETTES`.
+        cutout: Return RGBA with the backdrop (and the floor shadow) transparent, as a
+            background-removal tool exports it; the colour pixels are the same.
 
     Returns:
-        The RGB image (384 x 512) and the share of its pixels covered by clothing.
+        The RGB (or RGBA) image (384 x 512) and the share of its pixels covered by clothing.
     """
     b = skeleton(rng)
     L = Layers(background(rng, b.y(7.45)))
     floor = L.img.getpixel((int(b.cx), min(int(b.y(7.45)), L.img.height - 1)))
     L.paint(ellipse(b.cx, b.y(7.45), 1.3 * b.u, 0.16 * b.u), shade(floor, 0.82))
+    if cutout:
+        L.mark_ground()
     skin, hair = jitter(rng, pick(rng, SKIN_TONES), 6), pick(rng, HAIR_COLORS)
     hx, hy, rx, ry = b.cx + rng.uniform(-0.05, 0.05) * b.u, b.y(0.5), 0.37 * b.u, 0.5 * b.u
     hair_back(L, hx, hy, rx, ry, hair, pick(rng, HAIR_STYLES))

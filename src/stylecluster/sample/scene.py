@@ -68,15 +68,33 @@ def polygon(points: Sequence[tuple[float, float]]) -> Shape:
 
 @dataclass
 class Layers:
-    """An image being drawn plus its ground-truth clothing mask (255 where a garment is worn)."""
+    """An image being drawn plus its ground-truth clothing mask (255 where a garment is worn).
+
+    For a cut-out (`stylecluster sample --cutout`) `mark_ground` keeps a copy of the backdrop once it
+    is drawn; every pixel drawn over it afterwards is the figure, and `finish` makes the rest
+    transparent. Without it nothing changes (no copy, no random draw), so the default sample stays
+    byte-identical.
+    """
 
     img: Image.Image
     cloth: Image.Image = field(init=False)
+    ground: Image.Image | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.cloth = Image.new("L", self.img.size, 0)
         self.draw = ImageDraw.Draw(self.img)
         self._cdraw = ImageDraw.Draw(self.cloth)
+
+    def mark_ground(self) -> None:
+        """Everything drawn so far is background: a cut-out makes it transparent."""
+        self.ground = self.img.copy()
+
+    def figure(self) -> Image.Image:
+        """Mode L, 255 where the image differs from the marked backdrop (the figure), else 0."""
+        if self.ground is None:
+            raise ValueError("Layers.figure needs mark_ground() first")
+        drawn = np.any(np.asarray(self.img) != np.asarray(self.ground), axis=2)  # (H, W) bool
+        return Image.fromarray(drawn.astype(np.uint8) * 255, "L")
 
     def paint(self, shape: Shape, fill: Color, worn: bool = False) -> None:
         """Draw `shape` in a flat colour; it counts as clothing when `worn`."""
@@ -153,7 +171,8 @@ def finish(layers: Layers, rng: np.random.Generator) -> tuple[Image.Image, float
     """Reduce to the output size, add side light and sensor noise.
 
     Returns:
-        The RGB image (WIDTH x HEIGHT) and the share of its pixels covered by clothing.
+        The RGB image (WIDTH x HEIGHT) and the share of its pixels covered by clothing; RGBA, alpha
+        0 outside the figure (anti-aliased by the same reduction), after `layers.mark_ground()`.
     """
     small = layers.img.reduce(SS)
     cloth = np.asarray(layers.cloth.reduce(SS)) > 127
@@ -169,6 +188,8 @@ def finish(layers: Layers, rng: np.random.Generator) -> tuple[Image.Image, float
     g = Image.fromarray(np.clip(np.round(grain), 0, 255).astype(np.uint8), "L")
     g = g.resize((WIDTH, HEIGHT), Image.BILINEAR)
     out = ImageChops.add(out, Image.merge("RGB", (g, g, g)), scale=1.0, offset=-128)
+    if layers.ground is not None:
+        out.putalpha(layers.figure().reduce(SS))  # RGB -> RGBA
     return out, float(cloth.mean())
 
 
@@ -215,9 +236,14 @@ def face(layers: Layers, rng: np.random.Generator, cx: float, cy: float, rx: flo
                (cx - 1.05 * rx, cy + 0.1 * ry)], fill=hair)
 
 
-def draw_face_closeup(rng: np.random.Generator) -> tuple[Image.Image, float]:
-    """A face filling the frame: skin and hair, shoulders, at most a thin strap of clothing."""
+def draw_face_closeup(rng: np.random.Generator, cutout: bool = False) -> tuple[Image.Image, float]:
+    """A face filling the frame: skin and hair, shoulders, at most a thin strap of clothing.
+
+    With `cutout` the image is RGBA, the backdrop transparent (the same pixels otherwise).
+    """
     layers = Layers(background(rng, H))
+    if cutout:
+        layers.mark_ground()
     skin, hair = jitter(rng, pick(rng, SKIN_TONES), 6), pick(rng, HAIR_COLORS)
     cx, cy = W / 2 + rng.uniform(-0.06, 0.06) * W, H * rng.uniform(0.38, 0.46)
     rx, ry = W * rng.uniform(0.3, 0.36), H * rng.uniform(0.29, 0.33)

@@ -1,21 +1,25 @@
 """`segment.method: mediapipe`: selfie-segmentation person mask minus skin and head; pose gate.
 
 The models ship inside the mediapipe 0.10.21 wheel (no download); mediapipe is imported only when
-this segmenter is built.
+this segmenter is built. Its options (`segment.options.mediapipe`, `MediapipeOptions`) configure
+those models; `auto` uses the same models, so it reads them too. Skin and head removal
+(`segment.remove_skin`, `segment.remove_head`) apply to any person mask (`clothing_of`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 
 from stylecluster.config import SegmentParams
 from stylecluster.errors import BackendError
-from stylecluster.segmenters.base import Segmenter
+from stylecluster.paramtypes import check, param
+from stylecluster.segmenters.base import Masks, Segmenter
 
 # Skin: the YCrCb box of Chai & Ngan (1999), robust across skin tones under daylight.
 SKIN_CR = (133, 173)
@@ -27,12 +31,30 @@ HEAD_MARGIN_TOP = 0.60  # of the box height (hair)
 HEAD_MARGIN_BOTTOM = 0.15  # of the box height (chin)
 
 
-def _import_mediapipe() -> Any:
+@dataclass(frozen=True)
+class MediapipeOptions:
+    """`segment.options.mediapipe`: mediapipe's models (for method mediapipe, and auto)."""
+
+    person_threshold: float = param(0.5, "selfie-segmenter confidence for a person pixel")
+    selfie_model: Literal["general", "landscape"] = param("general", "256x256 vs 144x256 input")
+    face_model: Literal["short_range", "full_range"] = param(
+        "full_range", "face detector of segment.remove_head; full: small faces too")
+    min_face_confidence: float = param(0.5)
+    pose_gate: bool = param(False, "reject foregrounds with no detected body pose "
+                            "(pose_landmark_full)")
+
+    def __post_init__(self) -> None:
+        for key in ("person_threshold", "min_face_confidence"):
+            check(0.0 < getattr(self, key) < 1.0, "segment.options.mediapipe", key,
+                  getattr(self, key), "a number in (0, 1)")
+
+
+def _import_mediapipe(method: str) -> Any:
     try:
         import mediapipe as mp
     except ImportError as exc:
         raise BackendError(
-            f"segment.method = 'mediapipe' needs the mediapipe package ({exc}). Install it with "
+            f"segment.method = {method!r} needs the mediapipe package ({exc}). Install it with "
             "`pip install --no-deps mediapipe==0.10.21` plus absl-py, attrs, flatbuffers, "
             "'protobuf<5' and 'opencv-python-headless<4.12' (or `make install`), "
             "or set segment.method: none."
@@ -47,19 +69,21 @@ class MediapipeSegmenter(Segmenter):
 
     def __init__(self, params: SegmentParams) -> None:
         super().__init__(params)
-        mp = _import_mediapipe()
+        self.options = opts = self.options_of("mediapipe")
+        self.pose_gate = opts.pose_gate
+        mp = _import_mediapipe(params.method)
         self._models: list[Any] = []
         try:
             self._selfie = self._keep(mp.solutions.selfie_segmentation.SelfieSegmentation(
-                model_selection=0 if params.selfie_model == "general" else 1))
+                model_selection=0 if opts.selfie_model == "general" else 1))
             self._face = self._keep(mp.solutions.face_detection.FaceDetection(
-                model_selection=0 if params.face_model == "short_range" else 1,
-                min_detection_confidence=params.min_face_confidence,
+                model_selection=0 if opts.face_model == "short_range" else 1,
+                min_detection_confidence=opts.min_face_confidence,
             )) if params.remove_head else None
             # Only pose_landmark_full (complexity 1) ships in the wheel; 0 and 2 try to download.
             self._pose = self._keep(mp.solutions.pose.Pose(
                 static_image_mode=True, model_complexity=1, enable_segmentation=False,
-            )) if params.pose_gate else None
+            )) if opts.pose_gate else None
         except (OSError, RuntimeError, ValueError) as exc:
             self.close()
             raise BackendError(
@@ -71,9 +95,13 @@ class MediapipeSegmenter(Segmenter):
         self._models.append(model)
         return model
 
-    def masks(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def masks(self, img: np.ndarray, alpha: np.ndarray | None = None) -> Masks:
         confidence = self._selfie.process(img).segmentation_mask  # (H, W) float32 in [0, 1]
-        person = confidence >= self.params.person_threshold
+        person = confidence >= self.options.person_threshold
+        return Masks(person, self.clothing_of(img, person), "mediapipe")
+
+    def clothing_of(self, img: np.ndarray, person: np.ndarray) -> np.ndarray:
+        """The person mask (H, W) bool minus skin and head, as `segment.remove_*` say."""
         clothing = person.copy()
         if self.params.remove_skin:
             clothing &= ~skin_mask(img)
@@ -82,11 +110,12 @@ class MediapipeSegmenter(Segmenter):
             detections = self._face.process(img).detections or []
             boxes = [_relative_box(d) for d in detections]
             clothing &= ~head_mask(img.shape[:2], boxes)
-        return person, clothing
+        return clothing
 
     def has_pose(self, img: np.ndarray) -> bool:
         if self._pose is None:
-            raise BackendError("pose gate asked of a segmenter built with pose_gate: false")
+            raise BackendError("pose gate asked of a segmenter built with "
+                               "segment.options.mediapipe.pose_gate: false")
         return self._pose.process(img).pose_landmarks is not None
 
     def close(self) -> None:

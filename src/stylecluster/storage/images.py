@@ -1,4 +1,5 @@
-"""Images: decode any input as upright 8-bit RGB within a size limit, write masks, check a folder."""
+"""Images: decode any input as upright 8-bit RGB (or RGB + alpha) within a size limit, write masks,
+check a folder."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ _PREMULTIPLIED_MODES = ("La", "RGBa")  # colour already multiplied by alpha = co
 log = logging.getLogger(__name__)
 
 
-def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> Image.Image:
+def read_image(path: str | Path, *, max_side: int = MAX_SIDE,
+               keep_alpha: bool = False) -> Image.Image:
     """Open and decode an image as upright 8-bit RGB, its longer side at most `max_side`.
 
     The EXIF orientation is applied. 16-bit and 32-bit grey scale to 0..255 (not clipped); float
@@ -39,12 +41,18 @@ def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> Image.Image:
     sits in memory at full size. An RGB image within `max_side` decodes to exactly its stored
     pixels.
 
+    With `keep_alpha` (for segment's `auto`, whose person mask is a cut-out's alpha) an image with
+    transparency comes back in Pillow's premultiplied mode "RGBa": the colour bands are exactly the
+    RGB read without it (over black), the fourth band the alpha, shrunk like the colour. Every
+    other reader (validate, embed, the report) reads RGB, as before.
+
     Args:
         path: The image file.
         max_side: Longest side, in pixels, of the returned image.
+        keep_alpha: Return the alpha too (mode RGBa) when the image has one.
 
     Returns:
-        A loaded PIL image in mode RGB.
+        A loaded PIL image in mode RGB (or RGBa, see `keep_alpha`).
 
     Raises:
         ImageTooLargeError: If the pixels to decode exceed Pillow's decompression-bomb limit
@@ -63,9 +71,15 @@ def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> Image.Image:
                 img.draft(img.mode, _fit(img.size, max_side))  # JPEG only; a no-op elsewhere
             _check_pixels(img.size)
             img.load()
-            rgb = _to_rgb(_upright(img, path))
+            upright = _upright(img, path)
+            alpha = _alpha(upright) if keep_alpha else None
+            rgb = _to_rgb(upright)
             if max(rgb.size) > max_side:
                 rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                if alpha is not None:
+                    alpha.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            if alpha is not None:
+                return Image.merge("RGBa", (*rgb.split(), alpha))
             return rgb
     except FileNotFoundError as exc:
         raise ImageMissingError(f"{path}: image file not found.") from exc
@@ -122,6 +136,15 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         rgb = (rgba[..., :3] * rgba[..., 3:] + 127) // 255  # over black: colour * alpha
         return Image.fromarray(rgb.astype(np.uint8))
     return img.convert("RGB")
+
+
+def _alpha(img: Image.Image) -> Image.Image | None:
+    """The alpha band (mode L) of an image with transparency, the one `_to_rgb` composites by."""
+    if img.mode in _PREMULTIPLIED_MODES:
+        return img.getchannel("a")
+    if img.mode in _ALPHA_MODES or (img.mode in ("P", "L") and "transparency" in img.info):
+        return img.convert("RGBA").getchannel("A")
+    return None
 
 
 def _grey_to_rgb(grey: np.ndarray) -> Image.Image:
