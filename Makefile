@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # DVC stage commands call `python stages/<name>.py`: make that the venv's python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-fast install lock sample bench compare clean-venv
+.PHONY: run test test-fast install lock sample bench quality compare clean-venv
 
 install: $(STAMP)
 
@@ -48,6 +48,11 @@ compare: run
 # (reports/bench/bench.json and bench.md); benchmarks are not tests.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# How well the pipeline recovers known groupings on labelled sets (benchmarks/quality/*.yaml):
+# reports/quality/quality.json and quality.md; e.g. make quality QUALITY_ARGS="--sets sample"
+quality: $(STAMP)
+	$(BIN)/python benchmarks/quality.py $(QUALITY_ARGS)
 
 sample: $(STAMP)
 	$(BIN)/stylecluster sample --out data/raw

@@ -234,7 +234,14 @@ class SelectKParams:
     n_init: int = param(4, "k-means restarts; random_state = base.seed")
     min_prominence: float = param(
         0.05, "a \"clear peak\" rises at least this much above its neighbours; smaller "
-        "bumps are noise (raw 1280-d image features: 0.03); none -> argmax + warning")
+        "bumps are noise (raw 1280-d image features: 0.03); none -> the fallback + warning")
+    fallback: Literal["stability", "argmax"] = param(
+        "stability", "no clear silhouette peak: stability (the most prominent interior peak of "
+        "the resampling-stability curve) | argmax (of the silhouette)")
+    stability_pairs: int = param(10, "stability: subsample pairs per k (mean ARI of each pair's "
+                                 "two clusterings on their shared posts)")
+    stability_subsample: float = param(0.8, "stability: share of the posts in each subsample "
+                                       "(at most sample_size posts)")
 
     def __post_init__(self) -> None:
         check(self.k_min >= 2, "select_k", "k_min", self.k_min, "an integer >= 2")
@@ -249,6 +256,10 @@ class SelectKParams:
         check(self.sample_size >= 100, "select_k", "sample_size", self.sample_size,
               "an integer >= 100")
         check(self.n_repeats >= 1, "select_k", "n_repeats", self.n_repeats, "an integer >= 1")
+        check(self.stability_pairs >= 2, "select_k", "stability_pairs", self.stability_pairs,
+              "an integer >= 2")
+        check(0.2 <= self.stability_subsample < 1.0, "select_k", "stability_subsample",
+              self.stability_subsample, "a number in [0.2, 1) (two draws share about its square)")
 
 
 @dataclass(frozen=True)

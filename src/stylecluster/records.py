@@ -93,6 +93,9 @@ class SelectKRecord(Record):
     sample_size: int
     n_repeats: int
     warnings: list[str]
+    chosen_by: str  # silhouette peak | stability peak | silhouette argmax
+    stability_pairs: int | None  # None when select_k.fallback is argmax (no stability curve)
+    stability_n: int | None  # posts per stability subsample
 
 
 @dataclass(frozen=True)

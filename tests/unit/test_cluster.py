@@ -106,7 +106,8 @@ def _write_inputs(tmp_path, X, y):
     select = records.SelectKRecord(
         best_k=4, prominence=0.4, has_peak=True, rule="prominence", fallback=None, exact=True,
         n=n, n_scored=n, silhouette=0.7, k_min=2, k_max=8, k_step=1, algorithm="kmeans",
-        n_init=4, random_state=0, exact_max_n=10000, sample_size=5000, n_repeats=5, warnings=[])
+        n_init=4, random_state=0, exact_max_n=10000, sample_size=5000, n_repeats=5, warnings=[],
+        chosen_by="silhouette peak", stability_pairs=10, stability_n=n)
     (tmp_path / "select_k.json").write_text(json.dumps(select.to_json()))
     extra = [f"x{i}" for i in range(5)]  # posts dropped upstream
     all_ids = ids["post_id"].tolist() + extra

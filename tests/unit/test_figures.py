@@ -126,13 +126,19 @@ def test_silhouette_without_peak_is_annotated(tmp_path):
     fig = figures.plot_silhouette(curve, {"best_k": 2, "prominence": 0.0, "has_peak": False,
                                           "rule": "prominence"})
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert any("no interior peak" in t for t in texts), texts
+    assert any("no clear silhouette peak" in t and "silhouette argmax" in t for t in texts), texts
+    stab = figures.plot_silhouette(curve.assign(stability=[0.9, 0.6, 0.95, 0.7],
+                                                stability_std=0.05),
+                                   {"best_k": 4, "prominence": 0.0, "has_peak": False,
+                                    "chosen_by": "stability peak"})
+    assert any("k from the stability peak" in t.get_text() for t in stab.axes[0].texts)
+    assert "stability" in stab.axes[-1].get_ylabel() and "stability peak" in stab.axes[0].get_title()
     storage.write_figure(fig, tmp_path / "s.png")
     check_png(tmp_path / "s.png")
     peak = figures.plot_silhouette(curve.assign(silhouette=[0.1, 0.3, 0.2, 0.1]),
                                    {"best_k": 3, "prominence": 0.2, "has_peak": True})
     texts = [t.get_text() for t in peak.axes[0].texts]
-    assert "prominence 0.200" in texts and not any("no interior" in t for t in texts), texts
+    assert "prominence 0.200" in texts and not any("no clear" in t for t in texts), texts
 
 
 def test_many_clusters_and_months_stay_readable(tmp_path):

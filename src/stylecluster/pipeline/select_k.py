@@ -10,8 +10,14 @@ Choice rules:
   tends to pick k=2, and on raw embeddings the curve only falls; the peak is what the research read.
 - `argmax`: the k with the highest silhouette.
 
-A curve with no interior peak (the research's "silhouette abnormal" case) is reported, not hidden:
-`has_peak` is false, a warning is logged, and the documented fallback is the argmax.
+A curve with no interior peak (the research's "silhouette abnormal" case, the common one on real
+data) is reported, not hidden: `has_peak` is false and a warning is logged. The fallback
+(`select_k.fallback`) is then `stability` (default): the most prominent interior peak of the
+resampling-stability curve (pipeline/stability.py; Ben-Hur et al. 2002, Lange et al. 2004), or the
+silhouette argmax when that curve has no interior peak either; `argmax` takes the silhouette argmax
+directly (on UMAP output usually k=2). The stability curve is computed whenever the fallback is
+stability and written beside the silhouette in silhouette.csv; `chosen_by` in select_k.json says
+which rule chose k.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from stylecluster.pipeline import cluster
+from stylecluster.pipeline.stability import stability_curve, stability_peak
 from stylecluster.config import SelectKParams
 from stylecluster.errors import DataError
 from stylecluster.records import SelectKRecord
@@ -94,6 +101,35 @@ def choose_k(ks: np.ndarray, silhouette: np.ndarray, rule: str,
         return KChoice(int(ks[argmax]), 0.0, False, "argmax")
     best = int(np.argmax(prominences))  # first of equal prominences: the smaller k
     return KChoice(int(ks[peaks[best]]), float(prominences[best]), True, None)
+
+
+def _fallback(X: np.ndarray, ks: list[int], params: SelectKParams, random_state: int,
+              choice: KChoice, curve: pd.DataFrame, warnings: list[str]) -> tuple[KChoice, str, Any]:
+    """Apply `select_k.fallback` when the silhouette has no clear peak; add the stability curve to
+    `curve` (in place) when the fallback is stability. Returns (choice, chosen_by, stability)."""
+    stab = None
+    if params.fallback == "stability":
+        # One k-means start per fit (Lange et al.): restarts would hide the instability of a k
+        # that cuts a continuum.
+        stab = stability_curve(X, ks, params.algorithm, n_init=1, random_state=random_state,
+                               n_pairs=params.stability_pairs,
+                               subsample=params.stability_subsample, max_n=params.sample_size)
+        curve["stability"] = stab.means
+        curve["stability_std"] = stab.stds
+    if choice.has_peak:
+        return choice, "silhouette peak", stab
+    if params.rule == "argmax":
+        return choice, "silhouette argmax", stab
+    peak = stability_peak(stab) if stab is not None else None
+    if peak is None:
+        warnings.append("silhouette curve has no interior peak; best_k is the silhouette argmax"
+                        + (" (the stability curve has no interior peak either)" if stab else ""))
+        return choice, "silhouette argmax", stab
+    k, prominence = peak
+    warnings.append(f"silhouette curve has no interior peak; best_k={k} is the most prominent "
+                    f"peak of the resampling stability (prominence {prominence:.3f}; the "
+                    f"silhouette argmax was k={choice.best_k})")
+    return KChoice(k, 0.0, False, "stability"), "stability peak", stab
 
 
 def _no_peak_advice(reduction: str | None) -> str:
@@ -208,8 +244,7 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         curve["silhouette_std"] = sil.stds.astype(np.float64)
     choice = choose_k(curve["k"].to_numpy(), curve["silhouette"].to_numpy(), params.rule,
                       params.min_prominence, reduction)
-    if not choice.has_peak:
-        warnings.append("silhouette curve has no interior peak; best_k is the argmax")
+    choice, chosen_by, stab = _fallback(X, ks, params, random_state, choice, curve, warnings)
     if not sil.exact:
         at = curve.index[curve["k"] == choice.best_k][0]
         if choice.has_peak and choice.prominence < 2 * curve.at[at, "silhouette_std"]:
@@ -239,5 +274,8 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         sample_size=params.sample_size,
         n_repeats=params.n_repeats,
         warnings=warnings,
+        chosen_by=chosen_by,
+        stability_pairs=stab.n_pairs if stab else None,
+        stability_n=stab.n_sub if stab else None,
     ).to_json()
     return SelectKResult(curve, summary, labels)

@@ -123,15 +123,24 @@ def plot_silhouette(curve: pd.DataFrame, selection: Mapping[str, Any]) -> Figure
                             xytext=(10, 0), textcoords="offset points", va="center",
                             color="tab:red", bbox={"boxstyle": "round,pad=0.2", "fc": "white",
                                                    "ec": "none", "alpha": 0.9})
+    if "stability" in curve and curve["stability"].notna().any():
+        twin = ax.twinx()
+        twin.plot(ks, curve["stability"].to_numpy(dtype=float), marker="s", ms=3,
+                  color="tab:green", alpha=0.8, label="stability (mean ARI of subsample pairs)")
+        twin.set_ylabel("stability (higher is better)", color="tab:green")
+        twin.tick_params(axis="y", labelcolor="tab:green")
+        twin.legend(loc="upper right", fontsize=8)
     if selection.get("has_peak") is False:
-        ax.text(0.98, 0.04, "no interior peak: k is the argmax (fallback)", ha="right",
-                va="bottom", transform=ax.transAxes, color="tab:red",
+        chosen_by = selection.get("chosen_by") or "silhouette argmax"
+        ax.text(0.98, 0.04, f"no clear silhouette peak: k from the {chosen_by} (fallback)",
+                ha="right", va="bottom", transform=ax.transAxes, color="tab:red",
                 bbox={"boxstyle": "round", "fc": "white", "ec": "tab:red"})
     ax.set_xlabel("k (number of clusters)")
     ax.set_ylabel("silhouette (higher is better)")
     rule = selection.get("rule", "")
-    ax.set_title(f"Silhouette over k; chosen k = {best}" + (f" (rule: {rule})" if rule else ""))
-    ax.legend(loc="best", fontsize=8)
+    chosen = selection.get("chosen_by") or (f"rule: {rule}" if rule else "")
+    ax.set_title(f"Silhouette over k; chosen k = {best}" + (f" ({chosen})" if chosen else ""))
+    ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     for a, col, title in ((side[0], "davies_bouldin", "Davies-Bouldin (lower is better)"),
                           (side[1], "calinski_harabasz", "Calinski-Harabasz (higher is better)")):

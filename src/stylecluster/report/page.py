@@ -159,8 +159,8 @@ def _validation(v: Mapping[str, Any]) -> dict[str, Table | None]:
                                         "unexpected", "examples"], rows) if results else None}
 
 
-SELECTION_KEYS = ("best_k", "has_peak", "prominence", "rule", "fallback", "silhouette",
-                  "algorithm", "k_min", "k_max", "k_step", "exact", "n", "n_scored")
+SELECTION_KEYS = ("best_k", "chosen_by", "has_peak", "prominence", "rule", "fallback",
+                  "silhouette", "algorithm", "k_min", "k_max", "k_step", "exact", "n", "n_scored")
 NAV = [("metrics", "Metrics"), ("selection", "Choice of k"), ("map", "Map"),
        ("trends", "Monthly trends"), ("exemplars", "Exemplars"), ("clusters", "Clusters"),
        ("data", "Data & drops"), ("params", "Params")]
