@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Kind = Literal["table", "matrix", "json", "csv", "png", "html", "folder"]
+Kind = Literal["table", "matrix", "json", "csv", "xlsx", "png", "html", "folder"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,8 @@ MONTHLY = _a("report", "reports", "monthly_proportions.csv", "csv")
 TOP_PER_MONTH = _a("report", "reports", "top5_per_month.csv", "csv")
 CLUSTERS = _a("report", "reports", "clusters.json", "json")
 TRENDS = _a("report", "reports", "trends.json", "json")
+MEMBERSHIP_CSV = _a("report", "reports", "posts_clusters.csv", "csv")
+MEMBERSHIP_XLSX = _a("report", "reports", "posts_clusters.xlsx", "xlsx")
 
 ARTIFACTS: tuple[Artifact, ...] = tuple(v for v in list(globals().values())
                                         if isinstance(v, Artifact))

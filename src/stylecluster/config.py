@@ -290,10 +290,18 @@ class ReportParams:
     texts_per_cluster: int = param(10, "representative captions per cluster (closest to its "
                                    "centre)")
     n_keywords: int = param(10, "c-TF-IDF keywords (and most frequent RAKE keywords) per cluster")
+    cluster_names: dict[int, str] = param(
+        default_factory=dict, help="the analyst's names, e.g. {0: 羽绒服, 3: 通勤西装}; used in every "
+        "figure, table and export; unnamed clusters get their top two keywords")
 
     def __post_init__(self) -> None:
         for key in ("top_n", "exemplars_per_cluster", "texts_per_cluster", "n_keywords"):
             check(getattr(self, key) >= 1, "report", key, getattr(self, key), "an integer >= 1")
+        check(isinstance(self.cluster_names, Mapping) and all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 0
+            and isinstance(n, str) and n.strip() for c, n in self.cluster_names.items()),
+            "report", "cluster_names", self.cluster_names,
+            "a mapping of cluster ids (integers >= 0, cluster 0 = the largest) to non-empty names")
 
 
 # In params.yaml's order. Every section is typed; `runtime` is the one no stage declares in dvc.yaml.

@@ -71,7 +71,7 @@ EVIL = "<script>alert(1)</script> & co"
 
 def small_page_data(**changes) -> page.PageData:
     """A small PageData by hand: one month, one cluster whose caption and keyword are `EVIL`."""
-    cluster = {"cluster": 0, "size": 3, "share": 1.0, "peak_month": "2024-01", "peak_share": 1.0,
+    cluster = {"cluster": 0, "name": EVIL, "named_by": "analyst", "size": 3, "share": 1.0, "peak_month": "2024-01", "peak_share": 1.0,
                "lifetime_months": 1, "months_present": 1, "median_chars": 12.0,
                "keywords": [EVIL, "连衣裙"], "rake_keywords": ["碎花"],
                "examples": [{"post_id": "p1", "month": "2024-01", "text": EVIL, "distance": 0.1}]}
@@ -95,14 +95,14 @@ def test_rendered_page_escapes_data_and_keeps_its_sections():
     assert "<script" not in html.lower() and "alert(1)</script>" not in html
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"
     # caption, keyword, drop reason, select_k warning and params value: each escaped
-    assert html.count(escaped) >= 5, html.count(escaped)
+    assert html.count(escaped) >= 6, html.count(escaped)  # the analyst's cluster name too
     assert f'<span class="kw">{escaped}</span>' in html
     assert f"<li>{escaped} " in html
     assert " & co" not in html, "a bare & reached the page"
     for heading in ("Metrics", "Choice of k", "Map of the posts", "Monthly trends",
                     "Exemplars per month", "Clusters", "Data and drops", "Params of this run"):
         assert f"<h2>{heading}</h2>" in html, heading
-    assert 'id="cluster-0"' in html and "<h3>Cluster c0</h3>" in html
+    assert 'id="cluster-0"' in html and f"<h3>Cluster c0 · {escaped}</h3>" in html
     assert '<img src="figures/silhouette.png"' in html
     assert '<img src="figures/exemplars_2024-01.png"' in html
     assert "map2d.png" not in html, "a figure that was not drawn is linked"

@@ -348,3 +348,40 @@ def write_upstream(root: Path, inputs: build.ReportInputs) -> dict[str, Path]:
                    "representatives")
     storage.write_json(dict(inputs.metrics), paths["metrics"])
     return paths
+
+
+# --- names and membership ------------------------------------------------------------------------
+
+def test_membership_lists_every_clustered_post_with_its_cluster_name(built, tmp_path):
+    inputs, rep = built
+    m = rep.membership
+    assert list(m.columns[:9]) == ["post_id", "posted_at", "month", "cluster", "cluster_name",
+                                   "distance", "content", "tags", "image_path"]
+    assert "label" in m.columns  # every other column the posts carry comes along
+    assert sorted(m["post_id"]) == sorted(inputs.labels["post_id"])
+    assert m["cluster"].is_monotonic_increasing
+    names = {c["cluster"]: c["name"] for c in rep.clusters["clusters"]}
+    assert (m["cluster_name"] == m["cluster"].map(names)).all()
+    assert m["posted_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
+    # the stage's two exports: a CSV Excel opens as UTF-8 (BOM) and an .xlsx sheet
+    storage.write_csv(m, tmp_path / "p.csv", excel=True)
+    assert (tmp_path / "p.csv").read_bytes().startswith(b"\xef\xbb\xbfpost_id,")
+    storage.write_xlsx(m, tmp_path / "p.xlsx")
+    back = pd.read_excel(tmp_path / "p.xlsx", sheet_name="posts")
+    assert back["cluster_name"].tolist() == m["cluster_name"].tolist()
+
+
+def test_analyst_names_are_used_in_tables_figures_and_page(caplog):
+    inputs = make_inputs(n=60, k=3, seed=5)
+    params = ReportParams(exemplars_per_cluster=2, cluster_names={0: "羽绒服", 9: "不存在"})
+    with caplog.at_level("WARNING"):
+        rep = build.build(inputs, params, loader(inputs))
+    first, second = rep.clusters["clusters"][:2]
+    assert (first["name"], first["named_by"]) == ("羽绒服", "analyst")
+    assert second["named_by"] == "keywords" and second["name"] == " ".join(second["keywords"][:2])
+    assert "names cluster(s) [9], but there are only 3 clusters" in caplog.text
+    assert set(rep.membership.loc[rep.membership["cluster"] == 0, "cluster_name"]) == {"羽绒服"}
+    assert "Cluster c0 · 羽绒服" in rep.html and "c0 羽绒服 (" in rep.html  # card and top table
+    legend = [t.get_text() for ax in rep.figures["monthly_proportions.png"].axes
+              for leg in [ax.get_legend()] if leg for t in leg.get_texts()]
+    assert any("羽绒服" in t for t in legend), legend

@@ -77,6 +77,7 @@ class Report:
         drops: Posts dropped or left without text before clustering: source, reason, n_posts.
         figures: File name under figures/ -> matplotlib Figure (drawn, not saved).
         html: index.html, referring to figures as `figures/<name>`.
+        membership: posts_clusters.csv/.xlsx: every clustered post with its cluster's name.
     """
 
     monthly: pd.DataFrame
@@ -86,6 +87,7 @@ class Report:
     drops: pd.DataFrame
     figures: dict[str, Any]
     html: str
+    membership: pd.DataFrame
 
 
 
@@ -110,6 +112,10 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
     monthly = trends.monthly_proportions(table, k)
     top = trends.top_per_month(monthly, params.top_n)
     clusters = trends.cluster_summaries(table, monthly, inputs.representatives, params)
+    unknown = sorted(c for c in params.cluster_names if c >= k)
+    if unknown:
+        log.warning("report: report.cluster_names names cluster(s) %s, but there are only %d "
+                    "clusters (0..%d); those names are not used", unknown, k, k - 1)
     months = sorted(monthly["month"].unique())
     metrics = trends.trend_metrics(monthly, top, clusters, params.top_n)
     drops = trends.drop_counts(inputs.validation, inputs.segment_summary, inputs.manifest,
@@ -142,12 +148,15 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
         params=dict(inputs.params), figures=[n for n in figs if n not in exemplar_files.values()],
         exemplar_figures=exemplar_files))
     return Report(monthly=monthly, top_per_month=top, clusters=clusters_json, trends=metrics,
-                  drops=drops, figures=figs, html=html)
+                  drops=drops, figures=figs, html=html,
+                  membership=trends.membership(inputs.labels, inputs.posts, clusters))
 
 
 def _keywords(clusters: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """Per cluster the words that name it: its c-TF-IDF keywords, else its RAKE keywords."""
-    return [c["keywords"] or c["rake_keywords"] for c in clusters]
+    """Per cluster the words that label it in figures and tables: its name (the analyst's, from
+    report.cluster_names, or its top keywords), so figures read `c3 <name>`."""
+    return [[c["name"]] if c["named_by"] == "analyst" else c["keywords"] or c["rake_keywords"]
+            for c in clusters]
 
 
 def _overview_figures(inputs: ReportInputs, monthly: pd.DataFrame, top: pd.DataFrame,

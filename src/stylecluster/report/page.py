@@ -109,11 +109,11 @@ def _monthly_table(monthly: pd.DataFrame) -> Table:
     return table(["month", *[f"c{c}" for c in wide.columns]], rows)
 
 
-def _top_table(top: pd.DataFrame, keywords: Mapping[int, list[str]]) -> Table:
+def _top_table(top: pd.DataFrame, names: Mapping[int, str]) -> Table:
     n = int(top["rank"].max()) if len(top) else 0
     rows = []
     for month, group in top.groupby("month", sort=True):
-        cells = [f"c{r.cluster} {' '.join(keywords.get(r.cluster, [])[:2])} ({_pct(r.share)})"
+        cells = [f"c{r.cluster} {names.get(r.cluster, '')} ({_pct(r.share)})"
                  for r in group.sort_values("rank").itertuples()]
         rows.append([month, *cells, *[""] * (n - len(cells))])
     return table(["month", *[f"#{i}" for i in range(1, n + 1)]], rows)
@@ -128,18 +128,20 @@ def _card(c: Mapping[str, Any]) -> dict[str, Any]:
     if "purity" in c:
         facts += [("majority label", c.get("majority_label")),
                   ("purity", None if c.get("purity") is None else _pct(c["purity"]))]
-    return {"id": int(c["cluster"]), "facts": [(k, fmt(v)) for k, v in facts],
+    return {"id": int(c["cluster"]), "name": c.get("name") or "",
+            "named_by": c.get("named_by") or "keywords",
+            "facts": [(k, fmt(v)) for k, v in facts],
             "keywords": list(c.get("keywords", [])), "rake": list(c.get("rake_keywords", [])),
             "examples": list(c.get("examples", []))}
 
 
 def _summary_table(clusters: Sequence[Mapping[str, Any]]) -> Table:
-    rows = [(f"c{c['cluster']}", c["size"], _pct(c["share"]), c["peak_month"],
+    rows = [(f"c{c['cluster']}", c.get("name"), c["size"], _pct(c["share"]), c["peak_month"],
              c["lifetime_months"], c.get("median_chars"), " ".join(c.get("keywords", [])[:5]),
              *([c.get("majority_label"), None if c.get("purity") is None
                 else _pct(c["purity"])] if "purity" in c else []))
             for c in clusters]
-    head = ["cluster", "size", "share", "peak month", "lifetime (months)", "median chars",
+    head = ["cluster", "name", "size", "share", "peak month", "lifetime (months)", "median chars",
             "top keywords (c-TF-IDF)",
             *(["majority label", "purity"] if clusters and "purity" in clusters[0] else [])]
     return table(head, rows)
@@ -170,8 +172,7 @@ def context(d: PageData) -> dict[str, Any]:
     """The body template's values, all plain text, tables or lists of them."""
     cl = d.clusters
     clusters = list(cl.get("clusters", []))
-    keywords = {int(c["cluster"]): list(c.get("keywords") or c.get("rake_keywords") or [])
-                for c in clusters}
+    names = {int(c["cluster"]): c.get("name") or f"c{c['cluster']}" for c in clusters}
     months = list(cl.get("months", []))
     span = f"{months[0]} to {months[-1]}" if months else "no months"
     sil = d.metrics.get("silhouette")
@@ -184,7 +185,7 @@ def context(d: PageData) -> dict[str, Any]:
         "metrics": kv_table(d.metrics), "trends": kv_table(d.trends),
         "selection": kv_table({k: d.selection[k] for k in SELECTION_KEYS if k in d.selection}),
         "selection_warnings": [str(w) for w in d.selection.get("warnings") or []],
-        "monthly": _monthly_table(d.monthly), "top": _top_table(d.top, keywords),
+        "monthly": _monthly_table(d.monthly), "top": _top_table(d.top, names),
         "exemplars": sorted(d.exemplar_figures.items()),
         "keyword_method": cl.get("keyword_method", ""),
         "summary": _summary_table(clusters), "cards": [_card(c) for c in clusters],

@@ -27,6 +27,30 @@ MAX_EXAMPLE_CHARS = 160  # longer captions are cut (with an ellipsis) in cluster
 ImageLoader = Callable[[str], Any]  # post_id -> (H, W, 3) uint8 image, or None when it has none
 
 
+def auto_name(cluster: int, words: Sequence[str], n_words: int = 2) -> str:
+    """A cluster's name when the analyst gave none: its top keywords (filler and emoji words are
+    kept out of them by preprocess), or `c<id>` when it has none."""
+    return " ".join(list(words)[:n_words]) or f"c{cluster}"
+
+
+def membership(labels: pd.DataFrame, posts: pd.DataFrame,
+               clusters: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Which post is in which cluster, for posts_clusters.csv/.xlsx: post_id, posted_at (UTC,
+    ISO 8601), month, cluster, cluster_name, distance, content, tags, image_path and every other
+    column the posts carry (label, columns kept by `stylecluster import --keep`), largest cluster
+    first, then by distance to its centre."""
+    names = {int(c["cluster"]): c["name"] for c in clusters}
+    first = ["post_id", "posted_at", "month", "cluster", "cluster_name", "distance", "content",
+             "tags", "image_path"]
+    table = labels[["post_id", "cluster", "distance"]].merge(posts, on="post_id", how="left")
+    table["cluster_name"] = table["cluster"].map(names)
+    stamps = pd.to_datetime(table["posted_at"], utc=True)
+    table["posted_at"] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(stamps.notna(), None)
+    rest = [c for c in table.columns if c not in first]
+    return table[first + rest].sort_values(["cluster", "distance"], kind="stable",
+                                          ignore_index=True)
+
+
 def join_posts(labels: pd.DataFrame, posts: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
     """One row per clustered post: its cluster, distance, month, caption fields and text columns.
 
@@ -156,8 +180,12 @@ def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
         rake = Counter(w for kws in members.get("keywords", []) for w in token_list(kws)
                        if len(w) >= MIN_TOKEN_CHARS)
         n_chars = members["n_chars"].dropna() if "n_chars" in members else pd.Series([], float)
+        rake_top = [w for w, _ in sorted(rake.items(), key=lambda kv: (-kv[1], kv[0]))
+                    [:params.n_keywords]]
         entry: dict[str, Any] = {
             "cluster": c,
+            "name": params.cluster_names.get(c) or auto_name(c, keywords[c] or rake_top),
+            "named_by": "analyst" if params.cluster_names.get(c) else "keywords",
             "size": int(len(members)),
             "share": float(len(members) / len(table)),
             "peak_month": str(wide.index[peak_i]),
@@ -166,8 +194,7 @@ def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
             "months_present": int((col > 0).sum()),
             "median_chars": float(n_chars.median()) if len(n_chars) else None,
             "keywords": keywords[c],
-            "rake_keywords": [w for w, _ in sorted(rake.items(), key=lambda kv: (-kv[1], kv[0]))
-                              [:params.n_keywords]],
+            "rake_keywords": rake_top,
             "examples": cluster_examples(table, representatives, c, params.texts_per_cluster),
         }
         if has_labels:

@@ -51,6 +51,8 @@ def write_artifact(obj: Any, art: Artifact, folder: str | Path) -> None:
         if art.schema is not None:
             schemas.check(obj, art.schema, str(path))
         files.write_csv(obj, path)
+    elif art.kind == "xlsx":
+        files.write_xlsx(obj, path)
     elif art.kind == "png":
         files.write_figure(obj, path)
     elif art.kind == "html":

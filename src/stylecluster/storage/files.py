@@ -77,10 +77,21 @@ def write_table(df: pd.DataFrame, path: str | Path, schema: str | None = None) -
         df.to_parquet(tmp, index=False)
 
 
-def write_csv(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a CSV table (used for DVC plots and human-readable tables)."""
+def write_csv(df: pd.DataFrame, path: str | Path, *, excel: bool = False) -> None:
+    """Write a CSV table (used for DVC plots and human-readable tables).
+
+    `excel` starts the file with a UTF-8 byte-order mark, so Excel opens Chinese text correctly
+    (pandas and most tools read it either way).
+    """
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)
+        df.to_csv(tmp, index=False, encoding="utf-8-sig" if excel else "utf-8")
+
+
+def write_xlsx(df: pd.DataFrame, path: str | Path, sheet: str = "posts") -> None:
+    """Write one sheet of an .xlsx workbook (openpyxl); datetimes must be timezone-naive."""
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            df.to_excel(writer, sheet_name=sheet, index=False)
 
 
 def read_csv(path: str | Path) -> pd.DataFrame:
