@@ -42,6 +42,7 @@ def e2e_project(tmp_path_factory) -> Path:
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["runtime"]["progress"] = False
     params["select_k"].update(k_min=2, k_max=8)
+    params["cluster"]["min_month_posts"] = 5  # the small sample has fewer than 20 posts a month
     (dest / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False))
     (dest / "data" / "raw.dvc").unlink(missing_ok=True)  # the full sample's hash
     (dest / "dvc.lock").unlink(missing_ok=True)
