@@ -54,7 +54,7 @@ def test_quick_select_k_record_has_common_and_baseline_fields(quick):
     assert rec["n"] == bench_run.QUICK["selk_n"], rec["n"]
     assert rec["min_s"] <= rec["median_s"] <= rec["max_s"], rec
     assert rec["peak_rss_mb"] > 10, f"peak RSS of a python worker is {rec['peak_rss_mb']} MB"
-    assert rec["ratio"] == pytest.approx(rec["baseline_median_s"] / rec["median_s"], rel=0.02), rec
+    assert rec["ratio"] == pytest.approx(rec["baseline_median_s"] / rec["median_s"], rel=0.02, abs=0.006), rec  # ratio is rounded to 2 decimals
     assert "error" not in rec, rec.get("error")
 
 
