@@ -5,8 +5,8 @@ Inputs: --posts, --validation (validate), --segment folder, --texts (preprocess)
 --reduce folders (dropped.parquet; map2d.npy + ids.parquet), --select folder (silhouette.csv,
 select_k.json), --cluster folder (labels, representatives), --metrics (reports/metrics.json).
 Outputs: --out folder: index.html, figures/*.png, monthly_proportions.csv, top5_per_month.csv,
-clusters.json, trends.json, posts_clusters.csv (UTF-8 with BOM, for Excel) and
-posts_clusters.xlsx (every clustered post with its cluster's name).
+clusters.json, trends.json and posts_clusters.csv (UTF-8 with BOM, for Excel;
+every clustered post with its cluster's name).
 Params: `report` section (the page also shows every other tracked section; not runtime).
 Usage: python stages/report.py --posts data/interim/validate/posts.parquet --validation reports/validation.json --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --embed data/interim/embed --reduce data/interim/reduce --select data/interim/select_k --cluster data/processed/cluster --metrics reports/metrics.json --out reports
 """
@@ -52,7 +52,6 @@ def main(ctx: StageContext) -> str:
     storage.write_artifact(rep.trends, catalog.TRENDS, p.out)
     storage.write_artifact(rep.html, catalog.REPORT_PAGE, p.out)
     storage.write_csv(rep.membership, catalog.MEMBERSHIP_CSV.path(p.out), excel=True)
-    storage.write_artifact(rep.membership, catalog.MEMBERSHIP_XLSX, p.out)
     return (f"{rep.clusters['n_posts']} posts, {rep.clusters['n_clusters']} clusters, "
             f"{len(rep.clusters['months'])} months, {len(rep.figures)} figures -> "
             f"{catalog.REPORT_PAGE.path(p.out)}")

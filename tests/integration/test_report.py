@@ -37,7 +37,7 @@ def test_stage_script_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = paths["out"]
     for name in ("index.html", "monthly_proportions.csv", "top5_per_month.csv", "clusters.json",
-                 "trends.json", "posts_clusters.csv", "posts_clusters.xlsx"):
+                 "trends.json", "posts_clusters.csv"):
         assert (out / name).is_file(), f"{name} missing; stderr: {proc.stderr[-2000:]}"
     figs = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert "exemplars_1999-01.png" not in figs, "a stale figure survived"
@@ -46,7 +46,6 @@ def test_stage_script_end_to_end(tmp_path):
             "exemplars_2024-01.png", "exemplars_2024-02.png"} == set(figs)
     members = pd.read_csv(out / "posts_clusters.csv", encoding="utf-8-sig")
     assert len(members) == 40 and members["cluster_name"].notna().all()
-    assert len(pd.read_excel(out / "posts_clusters.xlsx")) == 40
     monthly = pd.read_csv(out / "monthly_proportions.csv")
     assert np.allclose(monthly.groupby("month")["share"].sum(), 1.0)
     top = pd.read_csv(out / "top5_per_month.csv")
