@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -81,8 +82,7 @@ def _sh(cmd: list[Any], log_file: Path) -> None:
     with open(log_file, "ab") as fh:
         fh.write(f"$ {' '.join(map(str, cmd))}\n".encode())
         fh.flush()
-        proc = __import__("subprocess").run([str(c) for c in cmd], cwd=ROOT, env=env,
-                                            stdout=fh, stderr=fh)
+        proc = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, stdout=fh, stderr=fh)
     if proc.returncode:
         tail = log_file.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{cmd[:2]} failed ({proc.returncode}); log {log_file}:\n{tail}")
