@@ -20,7 +20,7 @@ so a second run, or a set sharing images with the sample, does not re-encode.
 
 Output: `reports/quality/quality.json` (a list of records: set, variant, n, params that differ
 from params.yaml, best_k, has_peak, rule, nmi, ari, accuracy, v_measure, largest_cluster_share,
-length_skew, seconds) and the same as `quality.md`.
+length_skew, length_cluster_corr, seconds) and the same as `quality.md`.
 
 Usage: python benchmarks/quality.py [--sets fashion-mnist-train-3k,sample] [--variants image]
 """
@@ -47,7 +47,7 @@ SETS_DIR = ROOT / "benchmarks" / "quality"
 UPSTREAM = ("validate", "segment", "preprocess", "embed")
 DOWNSTREAM = ("reduce", "select_k", "cluster")
 COLUMNS = ("set", "variant", "n", "best_k", "has_peak", "rule", "nmi", "ari", "accuracy",
-           "v_measure", "largest_cluster_share", "length_skew", "seconds")
+           "v_measure", "largest_cluster_share", "length_skew", "length_cluster_corr", "seconds")
 # Folders a run writes, each under its own scratch folder (the rest of paths: stays as in params.yaml).
 UPSTREAM_PATHS = ("raw", "validate", "segment", "preprocess", "embed", "reports", "logs")
 DOWNSTREAM_PATHS = ("reduce", "select_k", "cluster", "reports", "logs")

@@ -205,6 +205,14 @@ class ReduceParams:
     metric: str = param("cosine")
     weights: dict[str, float] = param(default_factory=lambda: {"text": 1.0, "image": 1.0},
                                       help="concat: each block L2-normalised, then scaled")
+    text_debias: Literal["none", "top_pcs", "length", "both"] = param(
+        "none", "text vectors (text modality, concat's text half) before reduction: none | "
+        "top_pcs (subtract the mean, project out the top text_top_pcs principal components) | "
+        "length (subtract the part a fit on log n_chars explains) | both (length, then top_pcs); "
+        "none by default: on the sample none of them took length out of the text clusters and "
+        "all made concat worse (README, caption length)")
+    text_top_pcs: int = param(1, "top_pcs/both: principal components removed (Mu & Viswanath: "
+                              "about dim/100; on the sample 1 beat 2, 3 and 5)")
 
     def __post_init__(self) -> None:
         check(self.n_components >= 1, "reduce", "n_components", self.n_components,
@@ -215,6 +223,8 @@ class ReduceParams:
         check(set(self.weights) == {"text", "image"} and all(w >= 0 for w in self.weights.values()),
               "reduce", "weights", self.weights,
               "a mapping with non-negative 'text' and 'image' weights")
+        check(1 <= self.text_top_pcs <= 64, "reduce", "text_top_pcs", self.text_top_pcs,
+              "an integer in [1, 64] (all-but-the-top removes a few, about dim/100)")
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,10 @@ class EmbedSummary(Record):
 @dataclass(frozen=True)
 class ReduceSummary(Record):
     """reduce/summary.json: the modality and method, how many posts went in and were used, the
-    posts left out (they lack the chosen modality) by reason, and the dimensions."""
+    posts left out (they lack the chosen modality) by reason, the dimensions and, when a text
+    block is used, reduce.text_debias."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("text_debias",)
 
     modality: str
     method: str
@@ -146,6 +149,7 @@ class ReduceSummary(Record):
     dim_out: int
     weights: dict[str, float] | None
     shared_knn: bool
+    text_debias: str | None = None
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,18 @@ def test_literal_lists_allowed_values():
         config.load_section({"reduce": {"modality": "video"}}, "reduce")
 
 
+def test_text_debias_params_are_named():
+    p = config.load_section({"reduce": {"text_debias": "both", "text_top_pcs": 4}}, "reduce")
+    assert (p.text_debias, p.text_top_pcs) == ("both", 4)
+    with pytest.raises(ConfigError, match=r"reduce.text_debias\] = 'pcs'.*'none', 'top_pcs', "
+                                          r"'length', 'both'"):
+        config.load_section({"reduce": {"text_debias": "pcs"}}, "reduce")
+    with pytest.raises(ConfigError, match=r"reduce.text_top_pcs\] = 0 .*\[1, 64\]"):
+        config.load_section({"reduce": {"text_top_pcs": 0}}, "reduce")
+    with pytest.raises(ConfigError, match=r"reduce.text_top_pcs\] = 2.5.*an integer"):
+        config.load_section({"reduce": {"text_top_pcs": 2.5}}, "reduce")
+
+
 def test_bool_is_not_an_int():
     with pytest.raises(ConfigError, match="an integer"):
         config.load_section({"base": {"seed": True}}, "base")

@@ -10,6 +10,7 @@ from stylecluster.errors import DataError
 from stylecluster.pipeline.metrics import (
     hungarian_accuracy,
     label_agreement,
+    length_cluster_corr,
     length_skew,
     month_stats,
     quality_metrics,
@@ -79,6 +80,21 @@ def test_length_skew_flags_long_texts_in_the_largest_cluster():
     assert length_skew(labels, np.full(7, np.nan)) is None
 
 
+def test_length_cluster_corr_is_the_correlation_ratio_of_log_length():
+    labels = np.array([0, 0, 1, 1])
+    # log(1 + n_chars) = 1, 1, 3, 3: each cluster is one length band -> eta 1
+    assert length_cluster_corr(labels, np.expm1([1, 1, 3, 3])) == pytest.approx(1.0)
+    # 1, 3 | 1, 3: the same lengths in both clusters -> eta 0
+    assert length_cluster_corr(labels, np.expm1([1, 3, 1, 3])) == pytest.approx(0.0, abs=1e-12)
+    # 1, 3 | 3, 3: grand mean 2.5, between-cluster SS 2 * 0.5^2 * 2 = 1, total SS 3
+    assert length_cluster_corr(labels, np.expm1([1, 3, 3, 3])) == pytest.approx(np.sqrt(1 / 3))
+    # relabelling the clusters changes nothing; posts without a length are left out
+    assert length_cluster_corr(np.array([7, 7, 2, 2, 2]), np.r_[np.expm1([1, 3, 3, 3]), np.nan]) \
+        == pytest.approx(np.sqrt(1 / 3))
+    assert length_cluster_corr(labels, np.full(4, 50)) is None
+    assert length_cluster_corr(labels, np.full(4, np.nan)) is None
+
+
 def test_hungarian_accuracy_and_agreement_on_permuted_labels():
     truth = np.array(["a", "a", "b", "b", "c", "c", "c"])
     clusters = np.array([2, 2, 0, 0, 1, 1, 1])
@@ -111,12 +127,14 @@ def test_quality_metrics_flat_keys_with_labels():
     expected = {"best_k", "n_clusters", "has_peak", "silhouette", "prominence",
                 "largest_cluster_share", "size_entropy", "size_gini", "n_tiny_clusters",
                 "mean_month_top_share", "worst_month_top_share", "n_months", "length_skew",
-                "n_posts_used", "n_posts_dropped", "ari", "nmi", "ami", "v_measure", "accuracy",
-                "n_posts_labelled", "n_undated", "n_months_ignored"}
+                "length_cluster_corr", "n_posts_used", "n_posts_dropped", "ari", "nmi", "ami",
+                "v_measure", "accuracy", "n_posts_labelled", "n_undated", "n_months_ignored"}
     assert set(out) == expected, set(out) ^ expected
     assert out["silhouette"] == 0.61 and out["best_k"] == 2 and out["prominence"] == 0.3
     assert out["n_posts_used"] == 10 and out["n_posts_dropped"] == 2
     assert out["accuracy"] == 1.0 and out["ari"] == pytest.approx(1.0)
+    assert out["length_cluster_corr"] == pytest.approx(
+        length_cluster_corr(labels["cluster"].to_numpy(), np.arange(10, 20)))
     assert all(not isinstance(v, (dict, list)) for v in out.values())
 
 

@@ -115,3 +115,54 @@ def test_bad_input_messages(embeddings):
         reduce_embeddings({"image": (image[:3], ids[:3])}, ReduceParams(), 42)
 
 
+
+
+def _texts(post_ids, rng):
+    return pd.DataFrame({"post_id": post_ids, "n_chars": rng.integers(5, 500, len(post_ids))})
+
+
+def test_text_debias_applies_to_the_text_block_only(embeddings):
+    from stylecluster.pipeline.text_debias import debias_text
+
+    text, text_ids = embeddings["text"]
+    texts = _texts(text_ids["post_id"], np.random.default_rng(3))
+    n_chars = texts["n_chars"].to_numpy()
+    # text modality: the block is the debiased vectors (row order = text ids)
+    for method in ("top_pcs", "length", "both"):
+        params = ReduceParams(modality="text", method="none", text_debias=method, text_top_pcs=2)
+        X = select_modality(embeddings, params, texts).X
+        np.testing.assert_allclose(X, debias_text(text, n_chars, method, 2), atol=1e-12)
+        np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-9)
+    # concat: the text half is debiased over the posts with both modalities, then normalised
+    params = ReduceParams(modality="concat", method="none", text_debias="both", text_top_pcs=2,
+                          weights={"text": 2.0, "image": 1.0})
+    X = select_modality(embeddings, params, texts).X
+    both = slice(0, N_IMAGE - OFFSET)  # text rows of p0020..p0149
+    expected = debias_text(text[both], n_chars[both], "both", 2)
+    expected = 2.0 * expected / np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(X[:, :16], expected, atol=1e-9)
+    plain = select_modality(embeddings, ReduceParams(modality="concat", method="none"))
+    image_block = plain.X[:, 16:]
+    np.testing.assert_array_equal(X[:, 16:], image_block)  # the image half is untouched
+    # an image run ignores text_debias and needs no lengths
+    image = reduce_embeddings(embeddings, ReduceParams(modality="image", method="pca",
+                                                       n_components=3, text_debias="length"), 42)
+    assert image.summary.text_debias is None
+    text_run = reduce_embeddings(embeddings, ReduceParams(modality="text", method="none",
+                                                          text_debias="length"), 42, texts)
+    assert text_run.summary.text_debias == "length"
+    assert text_run.summary.to_json()["text_debias"] == "length"
+
+
+def test_text_debias_length_needs_every_text_length(embeddings):
+    params = ReduceParams(modality="text", method="none", text_debias="length")
+    with pytest.raises(DataError, match=r"text_debias = 'length' needs the text lengths"):
+        reduce_embeddings(embeddings, params, 42)
+    texts = _texts(embeddings["text"][1]["post_id"], np.random.default_rng(3)).iloc[2:]
+    with pytest.raises(DataError, match=r"2 text embedding\(s\) have no row in texts.parquet, "
+                                        r"post_ids \['p0020', 'p0021'\]"):
+        reduce_embeddings(embeddings, params, 42, texts)
+    # top_pcs needs no lengths
+    top = reduce_embeddings(embeddings, ReduceParams(modality="text", method="none",
+                                                     text_debias="top_pcs"), 42)
+    assert top.features.shape == (N_TEXT, 16)

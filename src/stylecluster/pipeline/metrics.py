@@ -125,6 +125,36 @@ def length_skew(labels: np.ndarray, n_chars: np.ndarray) -> float | None:
     return float(np.median(n_chars[in_largest]) / overall)
 
 
+def length_cluster_corr(labels: np.ndarray, n_chars: np.ndarray) -> float | None:
+    """Correlation ratio (eta) between log text length and cluster membership.
+
+    eta^2 is the share of the variance of log(1 + n_chars) explained by the cluster means: 0 when
+    every cluster has the same mean length (membership says nothing about length), 1 when each
+    cluster holds a single length (the clusters are length bands). Unlike `length_skew` it looks
+    at every cluster, not only the largest.
+
+    Args:
+        labels: (n,) cluster labels.
+        n_chars: (n,) text lengths, row-aligned (NaN for posts without a text row, left out).
+
+    Returns:
+        eta in [0, 1], or None when fewer than two posts have a length or all lengths are equal.
+    """
+    labels = np.asarray(labels)
+    n_chars = np.asarray(n_chars, dtype=np.float64)
+    known = ~np.isnan(n_chars)
+    if known.sum() < 2:
+        return None
+    y = np.log1p(n_chars[known])
+    total = float(((y - y.mean()) ** 2).sum())
+    if total == 0:
+        return None
+    frame = pd.DataFrame({"cluster": labels[known], "y": y})
+    groups = frame.groupby("cluster")["y"].agg(["mean", "size"])
+    between = float((groups["size"] * (groups["mean"] - y.mean()) ** 2).sum())
+    return float(np.sqrt(min(between / total, 1.0)))
+
+
 def hungarian_accuracy(truth: np.ndarray, labels: np.ndarray) -> float:
     """Accuracy under the best one-to-one matching of clusters to classes.
 
@@ -158,6 +188,17 @@ def label_agreement(truth: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     }
 
 
+def _length_metrics(post_ids: pd.Series, cl: np.ndarray,
+                    texts: pd.DataFrame | None) -> dict[str, float | None]:
+    """length_skew and length_cluster_corr of the clusters (None without a texts table)."""
+    if texts is None:
+        return {"length_skew": None, "length_cluster_corr": None}
+    n_chars = post_ids.to_frame().merge(texts[["post_id", "n_chars"]], on="post_id",
+                                        how="left")["n_chars"].to_numpy(dtype=np.float64)
+    return {"length_skew": length_skew(cl, n_chars),
+            "length_cluster_corr": length_cluster_corr(cl, n_chars)}
+
+
 def quality_metrics(
     labels: pd.DataFrame,
     posts: pd.DataFrame,
@@ -171,7 +212,8 @@ def quality_metrics(
     Args:
         labels: post_id, cluster (the cluster stage's labels table).
         posts: The validated posts: post_id, month, and optionally label.
-        texts: The preprocessed texts: post_id, n_chars (optional; length_skew is None without).
+        texts: The preprocessed texts: post_id, n_chars (optional; length_skew and
+            length_cluster_corr are None without).
         selection: select_k.json (best_k, prominence, has_peak).
         silhouette: Silhouette of the final labels (falls back to selection["silhouette"]).
         min_month_posts: Smaller months are left out of the month stats (see `month_stats`).
@@ -179,7 +221,8 @@ def quality_metrics(
     Returns:
         Flat keys: best_k, n_clusters, has_peak, silhouette, prominence, largest_cluster_share,
         size_entropy, size_gini, n_tiny_clusters, mean_month_top_share, worst_month_top_share,
-        n_months, n_months_ignored, n_undated, length_skew, n_posts_used, n_posts_dropped, and
+        n_months, n_months_ignored, n_undated, length_skew, length_cluster_corr (eta of log
+        length on the clusters), n_posts_used, n_posts_dropped, and
         with labels ari, nmi, ami,
         v_measure, accuracy, n_posts_labelled.
 
@@ -204,12 +247,7 @@ def quality_metrics(
     }
     out.update(size_stats(cl))
     out.update(month_stats(cl, table["month"].to_numpy(), min_month_posts))
-    if texts is not None:
-        n_chars = table[["post_id"]].merge(texts[["post_id", "n_chars"]], on="post_id",
-                                           how="left")["n_chars"].to_numpy(dtype=np.float64)
-        out["length_skew"] = length_skew(cl, n_chars)
-    else:
-        out["length_skew"] = None
+    out.update(_length_metrics(table["post_id"], cl, texts))
     out["n_posts_used"] = int(len(labels))
     out["n_posts_dropped"] = int(len(posts) - posts["post_id"].isin(labels["post_id"]).sum())
     if "label" in table.columns and table["label"].notna().any():

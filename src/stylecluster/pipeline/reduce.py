@@ -2,7 +2,9 @@
 
 `concat` puts each post's [text, image] side by side, each block L2-normalised and scaled by
 `reduce.weights`, so neither modality wins by its dimension (1280-d image vs 384-d text); only posts
-with both embeddings take part. Posts lacking a needed modality are excluded and returned in
+with both embeddings take part. Before that, `reduce.text_debias` may take caption length out of
+the text block (`pipeline.text_debias`: top principal components and/or a fit on log length), so
+text clusters are styles rather than length bands. Posts lacking a needed modality are excluded and returned in
 `dropped` with a reason, never silently.
 
 Reducers sit in a registry keyed by `reduce.method` (STYLE rule 6). Besides the clustering features
@@ -25,6 +27,7 @@ import pandas as pd
 
 from stylecluster.config import ReduceParams
 from stylecluster.errors import BackendError, ConfigError, DataError
+from stylecluster.pipeline.text_debias import NEEDS_LENGTH, debias_text
 from stylecluster.records import ReduceSummary
 
 log = logging.getLogger(__name__)
@@ -89,32 +92,58 @@ class ModalityInput:
     dropped: pd.DataFrame
 
 
-def select_modality(
-    embeddings: Mapping[str, tuple[np.ndarray, pd.DataFrame]], params: ReduceParams
-) -> ModalityInput:
-    """Build the input matrix of the chosen modality and list the posts that lack it.
+def _text_lengths(texts: pd.DataFrame | None, post_ids: list[str],
+                  method: str) -> np.ndarray | None:
+    """n_chars of each post in `post_ids` (None when `method` does not use lengths)."""
+    if method not in NEEDS_LENGTH:
+        return None
+    if texts is None:
+        raise DataError(f"reduce: reduce.text_debias = {method!r} needs the text lengths "
+                        "(preprocess's texts.parquet, --texts) but none were given.")
+    lengths = texts.set_index(texts["post_id"].astype(str))["n_chars"]
+    missing = [pid for pid in post_ids if pid not in lengths.index]
+    if missing:
+        raise DataError(f"reduce: {len(missing)} text embedding(s) have no row in texts.parquet, "
+                        f"post_ids {missing[:10]}; preprocess and embed come from different "
+                        "runs (dvc repro).")
+    return lengths.loc[post_ids].to_numpy(dtype=np.float64)
 
-    Args:
-        embeddings: modality ("image", "text") -> ((n_m, d_m) float matrix, ids table with
-            `post_id`), row-aligned. A modality may be absent when it is not needed.
-        params: The reduce params (modality, weights).
 
-    Returns:
-        A ModalityInput. The row order follows the image ids (text ids for modality text).
-
-    Raises:
-        DataError: If a needed modality is missing, misaligned, has NaN/inf or all-zero rows.
-    """
-    needed = ("text", "image") if params.modality == "concat" else (params.modality,)
+def _check_embeddings(embeddings: Mapping[str, tuple[np.ndarray, pd.DataFrame]],
+                      needed: tuple[str, ...], modality: str) -> None:
     for name in needed:
         if name not in embeddings:
-            raise DataError(f"reduce: reduce.modality = {params.modality!r} needs {name} "
+            raise DataError(f"reduce: reduce.modality = {modality!r} needs {name} "
                             "embeddings but none were given; run the embed stage.")
     for name, (matrix, ids) in embeddings.items():
         if matrix.ndim != 2 or matrix.shape[0] != len(ids):
             raise DataError(f"reduce: {name} embeddings have shape {matrix.shape} but "
                             f"{len(ids)} post_ids; re-run the embed stage.")
         _check_finite(matrix, ids, name)
+
+
+def select_modality(
+    embeddings: Mapping[str, tuple[np.ndarray, pd.DataFrame]], params: ReduceParams,
+    texts: pd.DataFrame | None = None,
+) -> ModalityInput:
+    """Build the input matrix of the chosen modality and list the posts that lack it.
+
+    Args:
+        embeddings: modality ("image", "text") -> ((n_m, d_m) float matrix, ids table with
+            `post_id`), row-aligned. A modality may be absent when it is not needed.
+        params: The reduce params (modality, weights, text_debias, text_top_pcs).
+        texts: preprocess's texts table (post_id, n_chars); needed when reduce.text_debias is
+            length or both.
+
+    Returns:
+        A ModalityInput. The row order follows the image ids (text ids for modality text).
+
+    Raises:
+        DataError: If a needed modality is missing, misaligned, has NaN/inf or all-zero rows, or
+            text lengths are needed and missing.
+    """
+    needed = ("text", "image") if params.modality == "concat" else (params.modality,)
+    _check_embeddings(embeddings, needed, params.modality)
     universe: list[str] = []
     seen: set[str] = set()
     for name in ("image", "text"):  # union of all posts, image order first
@@ -140,6 +169,9 @@ def select_modality(
         matrix, ids = embeddings[name]
         row = pd.Series(np.arange(len(ids)), index=ids["post_id"].astype(str))
         block = np.asarray(matrix, dtype=np.float64)[row.loc[keep].to_numpy()]
+        if name == "text" and params.text_debias != "none":
+            block = debias_text(block, _text_lengths(texts, keep, params.text_debias),
+                                params.text_debias, params.text_top_pcs)
         if params.modality == "concat":
             block = _l2_normalise(block, keep_ids, name) * params.weights[name]
         blocks.append(block)
@@ -241,6 +273,7 @@ def reduce_embeddings(
     embeddings: Mapping[str, tuple[np.ndarray, pd.DataFrame]],
     params: ReduceParams,
     random_state: int,
+    texts: pd.DataFrame | None = None,
 ) -> ReduceResult:
     """Select the modality, reduce it and compute the 2-D map.
 
@@ -250,6 +283,7 @@ def reduce_embeddings(
         embeddings: modality -> ((n_m, d_m) matrix, ids table), as in `select_modality`.
         params: The reduce params.
         random_state: base.seed, passed to PCA and UMAP.
+        texts: preprocess's texts table (post_id, n_chars), for reduce.text_debias length/both.
 
     Returns:
         A ReduceResult.
@@ -261,7 +295,7 @@ def reduce_embeddings(
     if params.method not in REDUCERS:
         raise ConfigError(f"params.yaml [reduce.method] = {params.method!r} is not a known "
                           f"reducer; choose one of {sorted(REDUCERS)}.")
-    chosen = select_modality(embeddings, params)
+    chosen = select_modality(embeddings, params, texts)
     X, ids, dropped = chosen.X, chosen.ids, chosen.dropped
     n = X.shape[0]
     if n < 4:  # a 2-D UMAP map needs more than 3 points
@@ -292,7 +326,8 @@ def reduce_embeddings(
         n_dropped=len(dropped), dropped_by_reason={str(k): int(v) for k, v in reasons.items()},
         dim_in=int(X.shape[1]), dim_out=int(features.shape[1]),
         weights=dict(params.weights) if params.modality == "concat" else None,
-        shared_knn=knn is not None)
+        shared_knn=knn is not None,
+        text_debias=params.text_debias if params.modality != "image" else None)
     return ReduceResult(features, map2d, ids, dropped, summary)
 
 
