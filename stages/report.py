@@ -13,6 +13,7 @@ Usage: python stages/report.py --posts data/interim/validate/posts.parquet --val
 from stylecluster import catalog, storage
 from stylecluster.report import build
 from stylecluster.paramtypes import as_plain
+from stylecluster.records import SegmentSummary, ValidationSummary
 from stylecluster.stage import StageContext, run_stage
 
 # The page shows every tracked section, so each is declared (dvc.yaml's params: for report).
@@ -36,8 +37,11 @@ def main(ctx: StageContext) -> str:
         selection=storage.read_artifact(catalog.SELECT_K, p.select),
         metrics=storage.read_json(p.metrics),
         manifest=manifest,
-        segment_summary=storage.read_artifact(catalog.SEGMENT_SUMMARY, p.segment),
-        validation=storage.read_json(p.validation),
+        segment_summary=SegmentSummary.from_json(  # a broken file names its key
+            storage.read_artifact(catalog.SEGMENT_SUMMARY, p.segment),
+            str(catalog.SEGMENT_SUMMARY.path(p.segment))).to_json(),
+        validation=ValidationSummary.from_json(storage.read_json(p.validation),
+                                               str(p.validation)).to_json(),
         dropped=[storage.read_artifact(catalog.EMBED_DROPPED, p.embed),
                  storage.read_artifact(catalog.REDUCE_DROPPED, p.reduce)],
         params=as_plain({name: ctx.section(name) for name in SECTIONS}),  # the params table

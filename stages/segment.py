@@ -44,11 +44,11 @@ def main(ctx: StageContext) -> str:
     storage.write_artifact(result.manifest, catalog.SEGMENT_MANIFEST, out)
     storage.write_artifact(plot_clothing_share_hist(result.manifest, ctx.params.min_clothing_share),
                            catalog.SEGMENT_HIST, out)
-    storage.write_artifact(result.summary, catalog.SEGMENT_SUMMARY, out)
+    storage.write_artifact(result.summary.to_json(), catalog.SEGMENT_SUMMARY, out)
     s = result.summary
-    return (f"kept {s['n_kept']} of {s['n_images']} images (dropped: {s['dropped_by_reason']}; "
-            f"mask source: {s['mask_source']}); "
-            f"median clothing share {s['clothing_share_quantiles']['median'] or 0:.3f}; "
+    return (f"kept {s.n_kept} of {s.n_images} images (dropped: {s.dropped_by_reason}; "
+            f"mask source: {s.mask_source}); "
+            f"median clothing share {s.clothing_share_quantiles['median'] or 0:.3f}; "
             f"{rate:.1f} images/s")
 
 

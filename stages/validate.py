@@ -9,6 +9,8 @@ Usage:   python stages/validate.py --raw data/raw --out data/interim/validate --
 A blocking failure writes the report, then exits 1 with one line per failure naming column and fix.
 """
 
+import dataclasses
+
 from stylecluster import catalog, storage
 from stylecluster.pipeline import validate
 from stylecluster.errors import DataError
@@ -22,16 +24,15 @@ def main(ctx: StageContext) -> str:
     if ctx.params.check_images and "image_path" in raw.columns:
         status = storage.image_status(ctx.paths.raw, raw["image_path"], ctx.runtime.progress)
     result = validate.validate_posts(raw, ctx.params, status)
-    result.report["source"] = str(posts_file)
-    storage.write_json(result.report, ctx.paths.report)
+    report = dataclasses.replace(result.report, source=str(posts_file))
+    storage.write_json(report.to_json(), ctx.paths.report)
     if not result.ok:
         raise DataError(f"{posts_file}: {len(result.blocking_failures)} blocking check(s) failed "
                         f"(details in {ctx.paths.report}):\n  " + "\n  ".join(result.blocking_failures))
     storage.write_artifact(result.posts, catalog.POSTS, ctx.paths.out)
-    report = result.report
-    return (f"{len(result.posts)} posts over {len(report['months'])} months valid; "
-            f"{report['n_soft_failures']} soft check(s) failed, "
-            f"{report['n_missing_content']} posts without caption")
+    return (f"{len(result.posts)} posts over {len(report.months or {})} months valid; "
+            f"{report.n_soft_failures} soft check(s) failed, "
+            f"{report.n_missing_content} posts without caption")
 
 
 if __name__ == "__main__":

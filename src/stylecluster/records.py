@@ -1,5 +1,5 @@
-"""Typed JSON records that cross a process boundary: select_k.json, the preprocess, embed and
-reduce summaries and the embed run record.
+"""Typed JSON records that cross a process boundary: select_k.json, the segment, preprocess, embed
+and reduce summaries, validate's report and the embed run record.
 
 Each is a frozen dataclass with `to_json()` (the mapping `storage.write_json` writes, keys in field
 order; optional fields left at None are omitted) and `from_json(data, where)`, which names the file
@@ -223,6 +223,66 @@ class PreprocessSummary(Record):
     tokens_per_post: dict[str, float]
     no_keywords_with_text: int
     empty_embed_input: int
+
+
+@dataclass(frozen=True)
+class SegmentSummary(Record):
+    """segment/summary.json: counts kept/dropped by kind and by person-mask source, and the
+    clothing-share mean and quantiles over readable images.
+
+    `dropped_by_reason` has one entry per `pipeline.segment.DROP_KINDS`; `mask_source` and
+    `kept_by_mask_source` one per mask source (alpha, mediapipe, none). The mean and each quantile
+    are None when no image was readable; `unreadable_post_ids` holds the first 50 (all of them are
+    in the manifest).
+    """
+
+    method: str
+    min_clothing_share: float
+    pose_gate: bool
+    n_images: int
+    n_kept: int
+    n_dropped: int
+    dropped_by_reason: dict[str, int]
+    mask_source: dict[str, int]
+    kept_by_mask_source: dict[str, int]
+    clothing_share_mean: float | None
+    clothing_share_quantiles: dict[str, float | None]
+    unreadable_post_ids: list[str]
+
+
+@dataclass(frozen=True)
+class ValidationSummary(Record):
+    """reports/validation.json: every expectation with its count and examples, and the counts.
+
+    Always written: the row count, the required columns, `success` and `results` (one entry per
+    expectation: expectation, column, success, blocking, unexpected_count, examples, fix). The
+    counts are absent when a required column is missing; the normalisation facts
+    (`n_control_char_cells`, `extra_columns`, `months`) only once every blocking check passed;
+    `n_undated_dropped` only with `validate.undated: drop`, `min_posts_failure` only when too few
+    posts remain, `source` (the raw posts file) once the stage has added it.
+    """
+
+    OPTIONAL = ("n_blocking_failures", "n_soft_failures", "n_missing_content", "n_undated",
+                "n_text_only", "n_long_captions", "image_problems", "n_control_char_cells",
+                "extra_columns", "n_undated_dropped", "min_posts_failure", "months", "source")
+
+    n_rows: int
+    required_columns: list[str]
+    success: bool
+    results: list[dict[str, Any]]
+    n_blocking_failures: int | None = None
+    n_soft_failures: int | None = None
+    n_missing_content: int | None = None
+    n_undated: int | None = None
+    n_text_only: int | None = None
+    n_long_captions: int | None = None
+    image_problems: list[dict[str, Any]] | None = None
+    n_control_char_cells: int | None = None
+    extra_columns: list[str] | None = None
+    n_undated_dropped: int | None = None
+    min_posts_failure: str | None = None
+    months: dict[str, int] | None = None
+    source: str | None = None
 
 
 def experiment_record_path(parent_root: str | Path, logs_dir: str | Path, experiment: str,

@@ -402,4 +402,4 @@ def test_segment_core_reads_no_image_and_keeps_bad_paths_off_disk():
         "unreadable image: unsafe image_path '../etc/x.png': it must be relative and stay inside "
         "the raw folder (validate rejects it)",
         "image too large: big.png: too many pixels"]
-    assert out.summary["dropped_by_reason"]["no_image"] == 2
+    assert out.summary.dropped_by_reason["no_image"] == 2

@@ -423,7 +423,7 @@ def test_text_only_posts_import_and_validate(world, caplog):
     result = validate.validate_posts(raw, config.load_section(
         {"validate": {"min_posts": 1}}, "validate"), storage.image_status(world.out, raw["image_path"]))
     assert result.ok, result.blocking_failures
-    assert result.report["n_text_only"] == 2
+    assert result.report.n_text_only == 2
 
 
 def test_text_only_export_needs_no_image_folder(world, caplog):
@@ -463,7 +463,7 @@ def test_validate_names_image_reasons(world):
                                                                 "validate"), status)
     line = next(x for x in result.blocking_failures if "image_path" in x)
     assert "missing: 1 (e.g. c)" in line and "unreadable: 1 (e.g. b)" in line
-    reasons = {p["post_id"]: p["reason"].split(":")[0] for p in result.report["image_problems"]}
+    reasons = {p["post_id"]: p["reason"].split(":")[0] for p in result.report.image_problems}
     assert reasons == {"b": "unreadable", "c": "missing"}
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from stylecluster import records, storage
+from stylecluster import catalog, records, storage
 from stylecluster.errors import SchemaError
 
 
@@ -51,11 +51,79 @@ def test_embed_summary_omits_unset_optional_fields_and_reads_them_back(tmp_path)
                                   max_tokens=512, truncated=1)
     rec = records.EmbedSummary(image=image, text=text, dropped={"segment": 1, "preprocess": 2},
                                n_dropped=3, without_image=1, without_text=2)
-    storage.write_json(rec.to_json(), tmp_path / "summary.json")
-    data = storage.read_json(tmp_path / "summary.json")
+    path = catalog.EMBED_SUMMARY.path(tmp_path)
+    storage.write_json(rec.to_json(), path)
+    data = storage.read_artifact(catalog.EMBED_SUMMARY, tmp_path)
     assert sorted(data["image"]) == ["cache_key", "dim", "encoder", "n"]  # no nulls for images
     assert data["text"]["truncated"] == 1
-    assert records.EmbedSummary.from_json(data, "summary.json") == rec
+    assert records.EmbedSummary.from_json(data, str(path)) == rec
     del data["text"]["dim"]
     with pytest.raises(SchemaError, match=r"summary.json \[text\].*'dim' is missing"):
-        records.EmbedSummary.from_json(data, "summary.json")
+        records.EmbedSummary.from_json(data, str(path))
+
+
+def _segment_summary(**over):
+    base = dict(method="auto", min_clothing_share=0.1, pose_gate=False, n_images=3, n_kept=1,
+                n_dropped=2,
+                dropped_by_reason={"low_clothing_share": 1, "no_pose": 0, "no_image": 0,
+                                   "missing": 0, "unreadable": 1, "too_large": 0},
+                mask_source={"alpha": 1, "mediapipe": 1, "none": 0},
+                kept_by_mask_source={"alpha": 1, "mediapipe": 0, "none": 0},
+                clothing_share_mean=0.25,
+                clothing_share_quantiles={"min": 0.05, "median": 0.25, "max": 0.45},
+                unreadable_post_ids=["p2"])
+    return records.SegmentSummary(**{**base, **over})
+
+
+def test_segment_summary_round_trips_and_a_missing_key_is_named(tmp_path):
+    rec = _segment_summary()
+    storage.write_artifact(rec.to_json(), catalog.SEGMENT_SUMMARY, tmp_path)
+    data = storage.read_artifact(catalog.SEGMENT_SUMMARY, tmp_path)
+    where = str(catalog.SEGMENT_SUMMARY.path(tmp_path))
+    assert records.SegmentSummary.from_json(data, where) == rec
+    assert records.SegmentSummary.from_json(data, where).to_json() == data  # what the report gets
+    empty = _segment_summary(n_images=0, n_kept=0, n_dropped=0, clothing_share_mean=None,
+                             clothing_share_quantiles={"median": None}, unreadable_post_ids=[])
+    assert records.SegmentSummary.from_json(empty.to_json(), where) == empty  # nulls stay written
+    assert "clothing_share_mean" in empty.to_json()
+    del data["mask_source"]
+    with pytest.raises(SchemaError, match=r"/summary.json: key 'mask_source' is missing"):
+        records.SegmentSummary.from_json(data, where)
+    data = _segment_summary().to_json()
+    data["n_kept"] = 1.0
+    with pytest.raises(SchemaError, match=r"\[n_kept\]: expected int, got 1.0"):
+        records.SegmentSummary.from_json(data, where)
+
+
+_RESULT = {"expectation": "expect_column_values_to_not_be_null", "column": "post_id",
+           "success": True, "blocking": True, "unexpected_count": 0, "examples": [], "fix": "x"}
+
+
+def test_validation_summary_round_trips_each_shape_the_stage_writes(tmp_path):
+    full = records.ValidationSummary(
+        n_rows=12, required_columns=["post_id", "content"], success=True, results=[_RESULT],
+        n_blocking_failures=0, n_soft_failures=0, n_missing_content=1, n_undated=0,
+        n_text_only=2, n_long_captions=0, image_problems=[], n_control_char_cells=0,
+        extra_columns=["likes"], n_undated_dropped=0, months={"2024-01": 12},
+        source="data/raw/posts.csv")
+    path = tmp_path / "reports" / catalog.VALIDATION.name
+    storage.write_json(full.to_json(), path)
+    data = storage.read_json(path)
+    assert records.ValidationSummary.from_json(data, str(path)) == full
+    assert "min_posts_failure" not in data  # unset optional fields are not written
+    # a required column missing: only the row count, the columns, success and results
+    short = records.ValidationSummary(n_rows=3, required_columns=["post_id"], success=False,
+                                      results=[{**_RESULT, "success": False}])
+    assert sorted(short.to_json()) == ["n_rows", "required_columns", "results", "success"]
+    assert records.ValidationSummary.from_json(short.to_json(), str(path)) == short
+
+
+def test_validation_summary_names_a_missing_or_mistyped_key():
+    data = records.ValidationSummary(n_rows=3, required_columns=[], success=True,
+                                     results=[]).to_json()
+    del data["success"]
+    with pytest.raises(SchemaError, match=r"reports/validation.json: key 'success' is missing"):
+        records.ValidationSummary.from_json(data, "reports/validation.json")
+    data["success"] = "yes"
+    with pytest.raises(SchemaError, match=r"\[success\]: expected bool, got 'yes'"):
+        records.ValidationSummary.from_json(data, "reports/validation.json")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stylecluster import storage
+from stylecluster import catalog, records, storage
 from stylecluster.report import keywords
 from stylecluster.report import build, trends
 from stylecluster.config import ReportParams
@@ -319,33 +319,53 @@ def test_report_params_reject_bad_values():
 
 # --- the stage script end to end -----------------------------------------------------------------
 
+def _as_written(record: type[records.Record], partial: dict, filler: dict) -> dict:
+    """`partial` (the in-process inputs) completed to what the writing stage puts in the file."""
+    return record(**{**filler, **partial}).to_json()
+
+
+SEGMENT_FILLER = {"method": "mediapipe", "min_clothing_share": 0.05, "pose_gate": False,
+                  "n_images": 0, "n_kept": 0, "n_dropped": 0, "dropped_by_reason": {},
+                  "mask_source": {"alpha": 0, "mediapipe": 0, "none": 0},
+                  "kept_by_mask_source": {"alpha": 0, "mediapipe": 0, "none": 0},
+                  "clothing_share_mean": None, "clothing_share_quantiles": {},
+                  "unreadable_post_ids": []}
+VALIDATION_FILLER = {"n_rows": 0, "required_columns": ["post_id", "content", "tags", "posted_at",
+                                                       "image_path"],
+                     "success": True, "results": []}
+
+
 def write_upstream(root: Path, inputs: build.ReportInputs) -> dict[str, Path]:
-    """Write `inputs` in the upstream stages' file layout under `root`; return the path flags."""
-    paths = {"posts": root / "validate" / "posts.parquet",
-             "validation": root / "reports" / "validation.json",
-             "segment": root / "segment", "texts": root / "preprocess" / "texts.parquet",
+    """Write `inputs` in the upstream stages' file layout under `root`; return the path flags.
+
+    The segment summary and validation report are completed to full records (the report stage
+    reads them as `records.SegmentSummary` / `records.ValidationSummary`)."""
+    paths = {"posts": catalog.POSTS.path(root / "validate"),
+             "validation": catalog.VALIDATION.path(root / "reports"),
+             "segment": root / "segment", "texts": catalog.TEXTS.path(root / "preprocess"),
              "embed": root / "embed", "reduce": root / "reduce", "select": root / "select_k",
-             "cluster": root / "cluster", "metrics": root / "reports" / "metrics.json",
+             "cluster": root / "cluster", "metrics": catalog.METRICS.path(root / "reports"),
              "out": root / "reports"}
-    storage.write_table(inputs.posts, paths["posts"], "posts")
-    storage.write_json(inputs.validation, paths["validation"])
-    storage.write_table(inputs.manifest, paths["segment"] / "manifest.parquet", "segment_manifest")
-    storage.write_json(inputs.segment_summary, paths["segment"] / "summary.json")
+    storage.write_table(inputs.posts, paths["posts"], catalog.POSTS.schema)
+    storage.write_json(_as_written(records.ValidationSummary, dict(inputs.validation),
+                                   VALIDATION_FILLER), paths["validation"])
+    storage.write_artifact(inputs.manifest, catalog.SEGMENT_MANIFEST, paths["segment"])
+    storage.write_artifact(_as_written(records.SegmentSummary, dict(inputs.segment_summary),
+                                       SEGMENT_FILLER), catalog.SEGMENT_SUMMARY, paths["segment"])
     cl = dict(zip(inputs.labels["post_id"], inputs.labels["cluster"]))
     for pid, rel in zip(inputs.manifest["post_id"], inputs.manifest["mask_path"]):
         if rel:
             storage.write_image(fake_image(pid, cl[pid]), paths["segment"] / rel)
-    storage.write_table(inputs.texts, paths["texts"], "texts")
+    storage.write_table(inputs.texts, paths["texts"], catalog.TEXTS.schema)
     embed_dropped, reduce_dropped = inputs.dropped
-    storage.write_table(embed_dropped, paths["embed"] / "dropped.parquet", "dropped")
-    storage.write_table(reduce_dropped, paths["reduce"] / "dropped.parquet", "dropped")
-    storage.write_matrix(inputs.map2d, paths["reduce"] / "map2d.npy")
-    storage.write_table(inputs.map_ids, paths["reduce"] / "ids.parquet", "ids")
-    storage.write_csv(inputs.curve, paths["select"] / "silhouette.csv")
-    storage.write_json(dict(inputs.selection), paths["select"] / "select_k.json")
-    storage.write_table(inputs.labels, paths["cluster"] / "labels.parquet", "labels")
-    storage.write_table(inputs.representatives, paths["cluster"] / "representatives.parquet",
-                   "representatives")
+    storage.write_artifact(embed_dropped, catalog.EMBED_DROPPED, paths["embed"])
+    storage.write_artifact(reduce_dropped, catalog.REDUCE_DROPPED, paths["reduce"])
+    storage.write_artifact(inputs.map2d, catalog.MAP2D, paths["reduce"])
+    storage.write_artifact(inputs.map_ids, catalog.FEATURE_IDS, paths["reduce"])
+    storage.write_artifact(inputs.curve, catalog.SILHOUETTE, paths["select"])
+    storage.write_artifact(dict(inputs.selection), catalog.SELECT_K, paths["select"])
+    storage.write_artifact(inputs.labels, catalog.LABELS, paths["cluster"])
+    storage.write_artifact(inputs.representatives, catalog.REPRESENTATIVES, paths["cluster"])
     storage.write_json(dict(inputs.metrics), paths["metrics"])
     return paths
 

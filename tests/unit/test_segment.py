@@ -169,7 +169,7 @@ def test_method_none_keeps_every_image_and_writes_it_at_the_encoders_size():
     out, written = _run_none({})
     assert out.manifest["clothing_share"].tolist() == [1.0, 1.0]
     assert out.manifest["kept"].all() and out.manifest["mask_source"].tolist() == ["none"] * 2
-    assert out.summary["mask_source"] == {"alpha": 0, "mediapipe": 0, "none": 2}
+    assert out.summary.mask_source == {"alpha": 0, "mediapipe": 0, "none": 2}
     assert written["b"][0] == "masks/b.png"
     # 384x512 -> short side 224, aspect kept: what every bundled encoder resizes to anyway.
     small = written["a"][1]
@@ -305,14 +305,14 @@ def test_segment_posts_streams_records_unreadable_and_builds_the_manifest(seg):
     assert nonblack == pytest.approx(m.loc[0, "clothing_share"], abs=0.005), \
         f"non-black share {nonblack:.3f} vs clothing share {m.loc[0, 'clothing_share']:.3f}"
     s = out.summary
-    assert (s["n_images"], s["n_kept"], s["n_dropped"]) == (3, 1, 2)
-    assert s["dropped_by_reason"] == {"low_clothing_share": 1, "no_pose": 0, "no_image": 0,
+    assert (s.n_images, s.n_kept, s.n_dropped) == (3, 1, 2)
+    assert s.dropped_by_reason == {"low_clothing_share": 1, "no_pose": 0, "no_image": 0,
                                       "missing": 0, "unreadable": 1, "too_large": 0}
-    assert s["unreadable_post_ids"] == ["p2"]
-    assert s["mask_source"] == {"alpha": 0, "mediapipe": 2, "none": 0}
-    assert s["kept_by_mask_source"] == {"alpha": 0, "mediapipe": 1, "none": 0}
-    assert s["clothing_share_quantiles"]["max"] == pytest.approx(m.loc[0, "clothing_share"])
-    json.dumps(s)
+    assert s.unreadable_post_ids == ["p2"]
+    assert s.mask_source == {"alpha": 0, "mediapipe": 2, "none": 0}
+    assert s.kept_by_mask_source == {"alpha": 0, "mediapipe": 1, "none": 0}
+    assert s.clothing_share_quantiles["max"] == pytest.approx(m.loc[0, "clothing_share"])
+    json.dumps(s.to_json())
 
 
 def test_manifest_and_summary_count_each_mask_source(seg):
@@ -325,8 +325,8 @@ def test_manifest_and_summary_count_each_mask_source(seg):
     schemas.check(m, "segment_manifest", "test")
     # draw_scenery has no pure-black pixel: its "cut-out" is all opaque, so it goes to mediapipe.
     assert m["mask_source"].tolist() == ["alpha", "mediapipe", "", "mediapipe"]
-    assert out.summary["mask_source"] == {"alpha": 1, "mediapipe": 2, "none": 0}
-    assert out.summary["kept_by_mask_source"] == {"alpha": 1, "mediapipe": 1, "none": 0}
+    assert out.summary.mask_source == {"alpha": 1, "mediapipe": 2, "none": 0}
+    assert out.summary.kept_by_mask_source == {"alpha": 1, "mediapipe": 1, "none": 0}
     masked = written["cut"]
     assert masked.shape == (H, W, 3), "written as RGB, full size"
     assert masked.any(axis=2).mean() == pytest.approx(m.loc[0, "clothing_share"], abs=0.005)
@@ -336,7 +336,7 @@ def test_manifest_and_summary_count_each_mask_source(seg):
 def test_empty_input_gives_an_empty_manifest_with_the_schema(seg):
     out = segment.segment_posts([], DEFAULT, seg)
     schemas.check(out.manifest, "segment_manifest", "test")
-    assert len(out.manifest) == 0 and out.summary["clothing_share_quantiles"]["median"] is None
+    assert len(out.manifest) == 0 and out.summary.clothing_share_quantiles["median"] is None
 
 
 def test_bad_inputs_are_named(seg):

@@ -47,6 +47,7 @@ from tqdm import tqdm
 from stylecluster.config import SegmentParams
 from stylecluster.segmenters import Segmenter, make_segmenter
 from stylecluster.errors import DataError, ImageMissingError, ImageTooLargeError
+from stylecluster.records import SegmentSummary
 from stylecluster.schemas import SCHEMAS, image_path_given, image_path_is_safe
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class SegmentOutput:
     """
 
     manifest: pd.DataFrame
-    summary: dict[str, Any]
+    summary: SegmentSummary
 
 
 def masked_image(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -288,7 +289,7 @@ def _row(post_id: str, share: float, person_share: float, kept: bool, reason: st
 
 
 def summarize(manifest: pd.DataFrame, kinds: list[str], params: SegmentParams, *,
-              pose_gate: bool = False) -> dict[str, Any]:
+              pose_gate: bool = False) -> SegmentSummary:
     """Counts kept/dropped by kind and mask source, clothing-share quantiles (readable images).
 
     Args:
@@ -298,7 +299,7 @@ def summarize(manifest: pd.DataFrame, kinds: list[str], params: SegmentParams, *
         pose_gate: Whether the segmenter gated on a body pose (echoed).
 
     Returns:
-        A JSON-ready mapping: method, threshold, counts (n_images, n_kept, n_dropped,
+        The summary.json record: method, threshold, counts (n_images, n_kept, n_dropped,
         dropped_by_reason, one entry per DROP_KINDS), mask_source and kept_by_mask_source (images
         per person-mask source: alpha, mediapipe, none), clothing-share mean and quantiles (None
         when nothing was readable) and the first 50 unreadable post_ids (all of them are in the
@@ -311,18 +312,18 @@ def summarize(manifest: pd.DataFrame, kinds: list[str], params: SegmentParams, *
     counts = pd.Series(kinds, dtype=object).value_counts()
     unreadable = manifest.loc[[k == UNREADABLE for k in kinds], "post_id"]
     sources = manifest["mask_source"]
-    return {
-        "method": params.method,
-        "min_clothing_share": params.min_clothing_share,
-        "pose_gate": pose_gate,
-        "n_images": int(len(manifest)),
-        "n_kept": int(manifest["kept"].sum()),
-        "n_dropped": int((~manifest["kept"]).sum()),
-        "dropped_by_reason": {kind: int(counts.get(kind, 0)) for kind in DROP_KINDS},
-        "mask_source": {src: int((sources == src).sum()) for src in MASK_SOURCES},
-        "kept_by_mask_source": {src: int(((sources == src) & manifest["kept"]).sum())
-                                for src in MASK_SOURCES},
-        "clothing_share_mean": float(shares.mean()) if len(shares) else None,
-        "clothing_share_quantiles": quantiles,
-        "unreadable_post_ids": unreadable.head(50).tolist(),
-    }
+    return SegmentSummary(
+        method=params.method,
+        min_clothing_share=params.min_clothing_share,
+        pose_gate=pose_gate,
+        n_images=int(len(manifest)),
+        n_kept=int(manifest["kept"].sum()),
+        n_dropped=int((~manifest["kept"]).sum()),
+        dropped_by_reason={kind: int(counts.get(kind, 0)) for kind in DROP_KINDS},
+        mask_source={src: int((sources == src).sum()) for src in MASK_SOURCES},
+        kept_by_mask_source={src: int(((sources == src) & manifest["kept"]).sum())
+                             for src in MASK_SOURCES},
+        clothing_share_mean=float(shares.mean()) if len(shares) else None,
+        clothing_share_quantiles=quantiles,
+        unreadable_post_ids=unreadable.head(50).tolist(),
+    )

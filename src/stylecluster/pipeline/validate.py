@@ -18,6 +18,7 @@ import pandas as pd
 
 from stylecluster.config import ValidateParams
 from stylecluster.dates import month_key, parse_dates
+from stylecluster.records import ValidationSummary
 from stylecluster.schemas import image_path_given, image_path_is_safe
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,13 @@ class ValidationResult:
 
     Attributes:
         posts: The normalised posts table (schema "posts"); None when a blocking check failed.
-        report: JSON-ready report: every expectation with success, blocking, counts and examples.
+        report: The validation.json record: every expectation with success, blocking, counts and
+            examples (`source` is left for the stage, which knows the file).
         blocking_failures: Human-readable lines, one per failed blocking expectation.
     """
 
     posts: pd.DataFrame | None
-    report: dict[str, Any]
+    report: ValidationSummary
     blocking_failures: list[str]
 
     @property
@@ -226,7 +228,7 @@ def validate_posts(raw: pd.DataFrame, params: ValidateParams,
             "expectation": "expect_column_to_exist", "column": c, "success": False,
             "blocking": True, "unexpected_count": 0, "examples": [], "fix": FIXES["columns"]}
             for c in missing])
-        return ValidationResult(None, report, [line])
+        return ValidationResult(None, ValidationSummary(**report), [line])
 
     frame = _check_frame(raw, params, image_status if params.check_images else None)
     checks = _expectations(params, "label" in raw.columns)
@@ -255,7 +257,7 @@ def validate_posts(raw: pd.DataFrame, params: ValidateParams,
         results=entries,
     )
     if failures:
-        return ValidationResult(None, report, failures)
+        return ValidationResult(None, ValidationSummary(**report), failures)
     return _normalise(raw, frame, params, report)
 
 
@@ -290,8 +292,8 @@ def _normalise(raw: pd.DataFrame, frame: pd.DataFrame, params: ValidateParams,
                 "k_min + 1). Fix: add posts, or lower validate.min_posts together with "
                 "reduce.n_components and select_k.k_max.")
         report.update(success=False, n_blocking_failures=1, min_posts_failure=line)
-        return ValidationResult(None, report, [line])
+        return ValidationResult(None, ValidationSummary(**report), [line])
     posts = posts.sort_values(["posted_at", "post_id"], kind="stable",
                               na_position="last").reset_index(drop=True)
     report["months"] = posts["month"].value_counts().sort_index().to_dict()
-    return ValidationResult(posts, report, [])
+    return ValidationResult(posts, ValidationSummary(**report), [])
