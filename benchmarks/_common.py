@@ -20,6 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+# A stage run as DVC would run it, without DVC (dvc.yaml's cmd, ${...} filled from a params file).
+from stylecluster.catalog import stage_command as stage_argv  # noqa: F401  (re-exported)
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 WRAPPER = Path(__file__).resolve().parent / "_rss_wrapper.py"
@@ -88,29 +91,6 @@ def run_measured(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None
         raise RuntimeError(f"command failed (rc {result.get('rc')}): {' '.join(map(str, cmd))}"
                            f"\n{tail}")
     return result
-
-
-def stage_argv(dvc_yaml: Path, params_file: Path, name: str, python: str) -> list[str]:
-    """Stage `name`'s dvc.yaml `cmd` with `${...}` filled from `params_file`, run by `python`
-    (the venv's), with `--params params_file` appended: a stage run as DVC would, without DVC."""
-    import re
-    import shlex
-
-    import yaml
-
-    params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-    cmd = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8"))["stages"][name]["cmd"]
-
-    def lookup(match: re.Match) -> str:
-        value: Any = params
-        for part in match.group(1).split("."):
-            value = value[part]
-        return str(value)
-
-    argv = shlex.split(re.sub(r"\$\{([^}]+)\}", lookup, cmd))
-    if argv[0] in ("python", "python3"):
-        argv[0] = python
-    return [*argv, "--params", str(params_file)]
 
 
 def stats(times: Sequence[float]) -> dict[str, float]:

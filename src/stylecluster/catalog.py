@@ -103,3 +103,39 @@ UNTRACKED = ("embed_cache", "jieba_cache", "logs")
 def of_stage(stage: str) -> list[Artifact]:
     """The artifacts `stage` writes, in catalog order."""
     return [a for a in ARTIFACTS if a.stage == stage]
+
+
+def stage_command(dvc_yaml: Path, params_file: Path, name: str, python: str) -> list[str]:
+    """Stage `name`'s dvc.yaml `cmd` as an argv, `${...}` filled from `params_file`.
+
+    The stage runs as DVC would run it, without DVC: the leading `python` becomes `python` (the
+    venv's interpreter) and `--params params_file` is appended. Benchmarks and tests use this so
+    that no flag or file name of a stage is spelled a second time.
+
+    Args:
+        dvc_yaml: the project's dvc.yaml.
+        params_file: a params.yaml whose `paths:` say where the stage reads and writes.
+        name: the stage.
+        python: interpreter for the stage script.
+
+    Returns:
+        The argv; relative script paths are relative to dvc_yaml's folder.
+    """
+    import re
+    import shlex
+
+    import yaml
+
+    params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    cmd = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8"))["stages"][name]["cmd"]
+
+    def lookup(match: re.Match) -> str:
+        value = params
+        for part in match.group(1).split("."):
+            value = value[part]
+        return str(value)
+
+    argv = shlex.split(re.sub(r"\$\{([^}]+)\}", lookup, cmd))
+    if argv[0] in ("python", "python3"):
+        argv[0] = python
+    return [*argv, "--params", str(params_file)]

@@ -10,13 +10,14 @@ undated ones are clustered, left out of the monthly tables and counted in metric
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import yaml
 from PIL import Image
 
-from tests.harness import run_stage
-from stylecluster import cli
+from tests.harness import run_dvc_stage, scratch_params
+from stylecluster import catalog, cli
 from tests.conftest import ROOT
 
 STAGES = ["validate", "segment", "preprocess", "embed", "reduce", "select_k", "cluster", "report"]
@@ -36,67 +37,46 @@ def _export(folder):
     pd.DataFrame(rows).to_csv(folder / "posts.csv", index=False)
 
 
-def _params(path):
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params["runtime"]["progress"] = False
-    params["segment"]["method"] = "none"
-    params["embed"].update(image_encoder="hash", text_encoder="hash")
-    params["reduce"].update(modality="text", method="pca", n_components=4)
-    params["select_k"].update(k_max=6)
-    params["cluster"]["min_month_posts"] = 5  # 31 dated posts over 3 months: measure them all
-    params["preprocess"]["user_dict"] = str(ROOT / params["preprocess"]["user_dict"])
-    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
-
-
-def _run(stage, params, **paths):
-    flags = [a for flag, value in paths.items() for a in (f"--{flag.replace('_', '-')}", value)]
-    proc = run_stage(stage, *flags, params=params)
-    assert proc.returncode == 0, f"{stage} failed:\n{proc.stderr[-3000:]}"
-    return proc.stderr
+def _edit(raw):
+    def edit(params):
+        params["paths"]["raw"] = str(raw)
+        params["segment"]["method"] = "none"
+        params["embed"].update(image_encoder="hash", text_encoder="hash")
+        params["reduce"].update(modality="text", method="pca", n_components=4)
+        params["select_k"].update(k_max=6)
+        params["cluster"]["min_month_posts"] = 5  # 31 dated posts over 3 months: measure them all
+    return edit
 
 
 def test_text_only_and_undated_posts_reach_the_report(tmp_path, sentinel):
     _export(sentinel.root / "export")
-    raw, w = sentinel.root / "project" / "raw", tmp_path / "w"
+    raw = sentinel.root / "project" / "raw"
     raw.parent.mkdir(parents=True, exist_ok=True)
     assert cli.main(["import", "--posts", str(sentinel.root / "export/posts.csv"), "--images",
                      str(sentinel.root / "export/imgs"), "--map",
                      "post_id=id,content=text,tags=tags,posted_at=date,image_path=img",
                      "--out", str(raw), "--params", str(ROOT / "params.yaml")]) == 0
-    params = tmp_path / "params.yaml"
-    _params(params)
+    params = scratch_params(tmp_path, _edit(raw))
     sentinel.snapshot()
-    reports = w / "reports"
-    _run("validate", params, raw=raw, out=w / "validate", report=reports / "validation.json")
-    posts = w / "validate" / "posts.parquet"
-    _run("segment", params, posts=posts, raw=raw, out=w / "segment")
-    _run("preprocess", params, posts=posts, stopwords=ROOT / "data/external/stopwords_zh.txt",
-         jieba_cache=w / "jieba", out=w / "preprocess")
-    texts = w / "preprocess" / "texts.parquet"
-    _run("embed", params, segment=w / "segment", texts=texts, cache=w / "cache",
-         out=w / "embed", run_log=w / "embed.json")
-    _run("reduce", params, embed=w / "embed", out=w / "reduce")
-    _run("select_k", params, features=w / "reduce", out=w / "select_k")
-    _run("cluster", params, features=w / "reduce", select=w / "select_k/select_k.json",
-         posts=posts, texts=texts, out=w / "cluster", metrics=reports / "metrics.json")
-    _run("report", params, posts=posts, validation=reports / "validation.json",
-         segment=w / "segment", texts=texts, embed=w / "embed", reduce=w / "reduce",
-         select=w / "select_k", cluster=w / "cluster", metrics=reports / "metrics.json",
-         out=reports)
+    for stage in STAGES:
+        proc = run_dvc_stage(stage, params)
+        assert proc.returncode == 0, f"{stage} failed:\n{proc.stderr[-3000:]}"
+    paths = yaml.safe_load(params.read_text(encoding="utf-8"))["paths"]
+    reports, w = Path(paths["reports"]), {k: Path(v) for k, v in paths.items()}
     sentinel.assert_unchanged()  # the raw folder (inside the sentinel) is byte-identical
 
-    validation = json.loads((reports / "validation.json").read_text(encoding="utf-8"))
+    validation = json.loads((reports / catalog.VALIDATION.name).read_text(encoding="utf-8"))
     assert (validation["n_text_only"], validation["n_undated"]) == (6, 5)
-    segment = json.loads((w / "segment/summary.json").read_text(encoding="utf-8"))
+    segment = json.loads((w["segment"] / catalog.SEGMENT_SUMMARY.name).read_text(encoding="utf-8"))
     assert segment["dropped_by_reason"]["no_image"] == 6
-    labels = pd.read_parquet(w / "cluster/labels.parquet")
+    labels = pd.read_parquet(w["cluster"] / catalog.LABELS.name)
     assert len(labels) == 36, "text modality: every post, with or without image or date"
-    metrics = json.loads((reports / "metrics.json").read_text(encoding="utf-8"))
+    metrics = json.loads((reports / catalog.METRICS.name).read_text(encoding="utf-8"))
     assert metrics["n_undated"] == 5 and metrics["n_months"] == 3 and metrics["n_months_ignored"] == 0
-    monthly = pd.read_csv(reports / "monthly_proportions.csv")
+    monthly = pd.read_csv(reports / catalog.MONTHLY.name)
     assert sorted(monthly["month"].unique()) == ["2024-01", "2024-02", "2024-03"]
-    clusters = json.loads((reports / "clusters.json").read_text(encoding="utf-8"))
+    clusters = json.loads((reports / catalog.CLUSTERS.name).read_text(encoding="utf-8"))
     assert clusters["n_undated"] == 5 and clusters["n_posts"] == 36
-    page = (reports / "index.html").read_text(encoding="utf-8")
+    page = (reports / catalog.REPORT_PAGE.name).read_text(encoding="utf-8")
     assert "undated: clustered, left out of the monthly trends" in page
     assert "no image (text-only post)" in page
