@@ -41,9 +41,9 @@ def test_prominence_rule_finds_the_six_blobs(blob_result):
     assert s["best_k"] == 6, f"chose k={s['best_k']}; curve {curve[['k', 'silhouette']].values}"
     assert s["has_peak"] and s["prominence"] > 0.1, s
     assert s["exact"] and s["n"] == 600 and s["rule"] == "prominence" and s["fallback"] is None
-    assert list(curve.columns) == ["k", "silhouette", "davies_bouldin", "calinski_harabasz",
-                                   "stability", "stability_std"]
-    assert s["chosen_by"] == "silhouette peak" and s["stability_pairs"] == 10
+    # a clear peak decides alone: no stability curve is computed (it is the fallback's)
+    assert list(curve.columns) == ["k", "silhouette", "davies_bouldin", "calinski_harabasz"]
+    assert s["chosen_by"] == "silhouette peak" and s["stability_pairs"] is None
     assert curve["k"].tolist() == list(range(2, 15))
     best = curve.set_index("k").loc[6]
     assert best["davies_bouldin"] == curve["davies_bouldin"].min(), curve

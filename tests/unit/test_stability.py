@@ -48,6 +48,10 @@ def test_no_clear_silhouette_peak_falls_back_as_configured(fallback, k, chosen_b
     X = nested()
     # a prominence threshold no bump reaches: the silhouette has "no clear peak"
     params = SelectKParams(k_min=2, k_max=10, min_prominence=0.5, fallback=fallback)
-    s = select_k(X, _ids(len(X)), params, random_state=0).summary
+    res = select_k(X, _ids(len(X)), params, random_state=0)
+    s = res.summary
     assert (s["best_k"], s["chosen_by"], s["has_peak"]) == (k, chosen_by, False), s
     assert any("no interior peak" in w for w in s["warnings"])
+    # the stability curve is computed (and written to silhouette.csv) only when it decides
+    assert ("stability" in res.curve) == (fallback == "stability")
+    assert (s["stability_pairs"] == 10) == (fallback == "stability")

@@ -15,9 +15,10 @@ data) is reported, not hidden: `has_peak` is false and a warning is logged. The 
 (`select_k.fallback`) is then `stability` (default): the most prominent interior peak of the
 resampling-stability curve (pipeline/stability.py; Ben-Hur et al. 2002, Lange et al. 2004), or the
 silhouette argmax when that curve has no interior peak either; `argmax` takes the silhouette argmax
-directly (on UMAP output usually k=2). The stability curve is computed whenever the fallback is
-stability and written beside the silhouette in silhouette.csv; `chosen_by` in select_k.json says
-which rule chose k.
+directly (on UMAP output usually k=2). The stability curve is computed only when it decides (no
+silhouette peak, fallback stability: its fits would otherwise be most of select_k's time) and is
+then written beside the silhouette in silhouette.csv; `chosen_by` in select_k.json says which rule
+chose k.
 """
 
 from __future__ import annotations
@@ -107,8 +108,13 @@ def _fallback(X: np.ndarray, ks: list[int], params: SelectKParams, random_state:
               choice: KChoice, curve: pd.DataFrame, warnings: list[str]) -> tuple[KChoice, str, Any]:
     """Apply `select_k.fallback` when the silhouette has no clear peak; add the stability curve to
     `curve` (in place) when the fallback is stability. Returns (choice, chosen_by, stability)."""
+    if choice.has_peak:
+        return choice, "silhouette peak", None
+    if params.rule == "argmax":
+        return choice, "silhouette argmax", None
     stab = None
     if params.fallback == "stability":
+        # Only when it decides: 2 x stability_pairs fits per k would be most of select_k's time.
         # One k-means start per fit (Lange et al.): restarts would hide the instability of a k
         # that cuts a continuum.
         stab = stability_curve(X, ks, params.algorithm, n_init=1, random_state=random_state,
@@ -116,10 +122,6 @@ def _fallback(X: np.ndarray, ks: list[int], params: SelectKParams, random_state:
                                subsample=params.stability_subsample, max_n=params.sample_size)
         curve["stability"] = stab.means
         curve["stability_std"] = stab.stds
-    if choice.has_peak:
-        return choice, "silhouette peak", stab
-    if params.rule == "argmax":
-        return choice, "silhouette argmax", stab
     peak = stability_peak(stab) if stab is not None else None
     if peak is None:
         warnings.append("silhouette curve has no interior peak; best_k is the silhouette argmax"
