@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from _common import ROOT, VENV_BIN, WRAPPER, log, run_measured, stage_argv
+from stylecluster import catalog
 
 EXCLUDE = re.compile(
     r"^(data/(?!external/|\.gitignore$)|reports/|dvc\.lock$|.*\.dvc$|.*__pycache__)")
@@ -193,7 +194,7 @@ class Project:
         from stylecluster import storage
 
         seg = self.dir / "data/interim/segment"
-        manifest = storage.read_table(seg / "manifest.parquet", "segment_manifest")
+        manifest = storage.read_table(seg / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
         texts = storage.read_table(self.dir / "data/interim/preprocess/texts.parquet", "texts")
         keep = set(post_ids)
         (dest / "segment").mkdir(parents=True, exist_ok=True)
@@ -202,8 +203,8 @@ class Project:
         if not (dest / "segment/masks").exists():
             (dest / "segment/masks").symlink_to(seg / "masks")
         storage.write_table(texts[texts["post_id"].isin(keep)].reset_index(drop=True),
-                       dest / "texts.parquet", "texts")
-        return dest / "segment", dest / "texts.parquet"
+                       dest / catalog.TEXTS.name, "texts")
+        return dest / "segment", dest / catalog.TEXTS.name
 
     def post_ids(self) -> list[str]:
         from stylecluster import storage
@@ -245,7 +246,7 @@ class Project:
         from stylecluster.pipeline import embed
         from stylecluster import storage
 
-        full = embed.select_inputs(storage.read_table(full_seg / "manifest.parquet", "segment_manifest"),
+        full = embed.select_inputs(storage.read_table(full_seg / catalog.SEGMENT_MANIFEST.name, "segment_manifest"),
                                    storage.read_table(full_txt, "texts"))
         new = set(ids[n - n_new:])
         new_items = {"image": sum(p in new for p in full.image_ids),
@@ -262,8 +263,8 @@ class Project:
 
         w = self.work / f"segment-n{n_small}"
         posts = storage.read_table(self.dir / "data/interim/validate/posts.parquet", "posts")
-        storage.write_table(posts.iloc[:n_small].reset_index(drop=True), w / "posts.parquet", "posts")
-        cmd = [self.python, "stages/segment.py", "--posts", w / "posts.parquet", "--raw",
+        storage.write_table(posts.iloc[:n_small].reset_index(drop=True), w / catalog.POSTS.name, "posts")
+        cmd = [self.python, "stages/segment.py", "--posts", w / catalog.POSTS.name, "--raw",
                self.dir / "data/raw", "--out", w / "segment", "--params", self.dir / "params.yaml"]
         return run_measured(cmd, cwd=self.dir, env=self.env(),
                             log_to=self.logs / "segment_small.log")
@@ -330,7 +331,7 @@ class Project:
         seg.insert(0, "post_id", rep["post_id"])
         storage.write_table(seg, w / "segment/manifest.parquet", "segment_manifest")
         for f in (self.dir / "data/interim/segment").iterdir():  # summary.json, histogram
-            if f.is_file() and f.name != "manifest.parquet":
+            if f.is_file() and f.name != catalog.SEGMENT_MANIFEST.name:
                 shutil.copy2(f, w / "segment" / f.name)
         (w / "segment/masks").symlink_to(self.dir / "data/interim/segment/masks")
         texts = storage.read_table(w / "preprocess/texts.parquet", "texts")
@@ -394,7 +395,7 @@ class Project:
                                      "mask_source": "mediapipe",
                                      "mask_sha256": digests[:n]})
             storage.write_table(manifest, d / "segment/manifest.parquet", "segment_manifest")
-            storage.write_table(texts.iloc[:n].reset_index(drop=True), d / "texts.parquet", "texts")
+            storage.write_table(texts.iloc[:n].reset_index(drop=True), d / catalog.TEXTS.name, "texts")
             log(f"memory: embed stage with the hash stand-in encoder on {n} posts")
             cmd = [self.python, "stages/embed.py", "--segment", d / "segment", "--texts",
                    d / "texts.parquet", "--cache", d / f"cache-{n}", "--out", d / f"out-{n}",

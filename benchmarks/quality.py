@@ -43,6 +43,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, VENV_BIN, log, stage_argv  # noqa: E402
 
+from stylecluster import catalog  # noqa: E402
+
 SETS_DIR = ROOT / "benchmarks" / "quality"
 UPSTREAM = ("validate", "segment", "preprocess", "embed")
 DOWNSTREAM = ("reduce", "select_k", "cluster")
@@ -199,8 +201,8 @@ def run_set(name: str, spec: dict, base: dict, only: set[str] | None) -> list[di
             log(f"{name}/{variant}: {stage}")
             _sh(stage_argv(ROOT / "dvc.yaml", pfile, stage, str(VENV_BIN / "python")), log_file)
         down_s = time.perf_counter() - t2
-        metrics = json.loads((down / "reports" / "metrics.json").read_text(encoding="utf-8"))
-        select = json.loads((down / "select_k" / "select_k.json").read_text(encoding="utf-8"))
+        metrics = json.loads((down / "reports" / catalog.METRICS.name).read_text(encoding="utf-8"))
+        select = json.loads((down / "select_k" / catalog.SELECT_K.name).read_text(encoding="utf-8"))
         rec = {"set": name, "variant": variant, "n": metrics.get("n_posts_used"),
                "params": flat_diff(base, params)}
         for col in COLUMNS[4:-1]:

@@ -50,6 +50,12 @@ def _a(stage: str, folder: str, name: str, kind: Kind, schema: str | None = None
 
 
 # validate
+# The raw folder (paths.raw, tracked by data/raw.dvc, never written by a stage) as `stylecluster
+# import` and `stylecluster sample` lay it out: the posts table, the import record, the images.
+RAW_POSTS = "posts.parquet"
+RAW_IMPORT_RECORD = "import.json"
+RAW_IMAGES = "images"
+
 POSTS = _a("validate", "validate", "posts.parquet", "table", "posts")
 VALIDATION = _a("validate", "reports", "validation.json", "json")
 # segment

@@ -23,7 +23,7 @@ log = logging.getLogger("stylecluster.cli")
 def _cmd_sample(args: argparse.Namespace) -> str:
     from tqdm import tqdm
 
-    from stylecluster import storage
+    from stylecluster import catalog, storage
     from stylecluster.sample import generate as sample
 
     posts = []
@@ -34,13 +34,13 @@ def _cmd_sample(args: argparse.Namespace) -> str:
             storage.write_image(post.image, tmp / post.image_path)
             posts.append(dataclasses.replace(post, image=None))  # keep rows, not pixels
         table = sample.sample_table(posts)
-        storage.write_table(table, tmp / "posts.parquet", "raw_posts")
+        storage.write_table(table, tmp / catalog.RAW_POSTS, "raw_posts")
     return f"wrote {len(table)} posts and images to {args.out}"
 
 
 def _import_options(args: argparse.Namespace) -> Any:
     from stylecluster import config, dates, importer
-    from stylecluster import storage
+    from stylecluster import catalog, storage
 
     timezone = args.timezone
     if timezone is None:  # the zone validate will read the posts in
@@ -62,7 +62,7 @@ def _import_options(args: argparse.Namespace) -> Any:
 
 def _cmd_import(args: argparse.Namespace) -> str:
     from stylecluster import importer
-    from stylecluster import storage
+    from stylecluster import catalog, storage
 
     options = _import_options(args)
     export = storage.read_export(args.posts, args.encoding)
@@ -70,16 +70,16 @@ def _cmd_import(args: argparse.Namespace) -> str:
     table = result.table
     files, missing = storage.resolve_images(args.images, table, str(args.posts))
     with storage.folder_transaction(args.out, force=args.force) as tmp:
-        placed = storage.place_images(files, table, tmp / "images", link=args.link)
+        placed = storage.place_images(files, table, tmp / catalog.RAW_IMAGES, link=args.link)
         raw = table.assign(image_path=table["image_path"].map(
-            lambda rel: None if rel is None else f"images/{rel}"))
-        storage.write_table(raw, tmp / "posts.parquet", "raw_posts")
+            lambda rel: None if rel is None else f"{catalog.RAW_IMAGES}/{rel}"))
+        storage.write_table(raw, tmp / catalog.RAW_POSTS, "raw_posts")
         record = {"source": str(args.posts), "encoding": export.encoding,
                   "timezone": options.timezone, "date_format": options.date_format,
                   "counts": {**result.counts, **placed, "missing_images": len(missing)},
                   "missing_images": missing[:100], "dropped_columns": result.dropped_columns,
                   "kept_columns": list(options.keep)}
-        storage.write_json(record, tmp / "import.json")
+        storage.write_json(record, tmp / catalog.RAW_IMPORT_RECORD)
     c = record["counts"]
     if missing:
         log.warning("%d image(s) named in %s are not in %s (e.g. posts %s); validate will list "

@@ -19,6 +19,7 @@ import yaml
 from PIL import Image
 
 from tests.harness import run_stage
+from stylecluster import catalog
 from stylecluster import config
 from stylecluster.pipeline import embed
 from stylecluster import storage
@@ -347,16 +348,16 @@ def test_segment_counts_each_drop_and_embed_skips_them(sentinel, raw):
         "post_id": list(rows), "content": ["c"] * n, "tags": ["t"] * n,
         "posted_at": pd.to_datetime(["2024-01-05"] * n, utc=True), "month": ["2024-01"] * n,
         "image_path": pd.Series(list(rows.values()), dtype=object)})
-    posts.to_parquet(project / "posts.parquet", index=False)
+    posts.to_parquet(project / catalog.POSTS.name, index=False)
     (project / "params.yaml").write_text(yaml.safe_dump(
         {"runtime": {"progress": False}, "segment": {"method": "none", "max_side": 128}}))
     out = project / "segment"
     sentinel.snapshot()
-    proc = run_stage("segment", "--posts", project / "posts.parquet", "--raw", raw.parent,
+    proc = run_stage("segment", "--posts", project / catalog.POSTS.name, "--raw", raw.parent,
                      "--out", out, params=project / "params.yaml", timeout=120)
     sentinel.assert_unchanged(allowed=(out,))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    m = storage.read_table(out / "manifest.parquet", "segment_manifest")
+    m = storage.read_table(out / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
     assert m["post_id"].tolist() == list(rows), "one manifest row per post, in input order"
     reason = dict(zip(m["post_id"], m["reason"]))
     assert m["kept"].tolist() == [True, True, False, True] + [False] * 5

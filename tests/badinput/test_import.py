@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from stylecluster import catalog
 from stylecluster import cli, config
 from stylecluster import storage
 from stylecluster.pipeline import validate
@@ -73,7 +74,7 @@ def run_import(world, caplog, posts, *extra, snapshot=True, images=True):
 
 
 def raw_table(world):
-    return pd.read_parquet(world.out / "posts.parquet")
+    return pd.read_parquet(world.out / catalog.RAW_POSTS)
 
 
 def record(world):
@@ -142,18 +143,18 @@ def test_force_replaces_the_folder_whole(world, caplog):
     world.out.mkdir(parents=True)
     (world.out / "images").mkdir()
     (world.out / "images" / "stale.jpg").write_bytes(b"old")
-    (world.out / "posts.parquet").write_bytes(b"old table")
+    (world.out / catalog.RAW_POSTS).write_bytes(b"old table")
     code, text = run_import(world, caplog, write(world, rows()), "--force")
     assert code == 0, text
     assert not (world.out / "images" / "stale.jpg").exists()
-    assert sorted(p.name for p in world.out.iterdir()) == ["images", "import.json", "posts.parquet"]
+    assert sorted(p.name for p in world.out.iterdir()) == [catalog.RAW_IMAGES, catalog.RAW_IMPORT_RECORD, catalog.RAW_POSTS]
     world.assert_unchanged(allowed=(world.out,))
     assert not [p for p in world.out.parent.iterdir() if p.name.startswith(".")], "no leftovers"
 
 
 def test_existing_out_without_force_untouched(world, caplog):
     world.out.mkdir(parents=True)
-    (world.out / "posts.parquet").write_bytes(b"precious")
+    (world.out / catalog.RAW_POSTS).write_bytes(b"precious")
     code, text = run_import(world, caplog, write(world, rows()))
     assert code == 1 and "pass --force to replace it whole" in text
     world.assert_unchanged()
@@ -161,12 +162,12 @@ def test_existing_out_without_force_untouched(world, caplog):
 
 def test_a_failing_import_leaves_out_exactly_as_before(world, caplog):
     world.out.mkdir(parents=True)
-    (world.out / "posts.parquet").write_bytes(b"precious")
+    (world.out / catalog.RAW_POSTS).write_bytes(b"precious")
     posts = write(world, rows(date=["2023-05-17 08:30", "yesterday", "2023-05-19 08:30"]))
     code, text = run_import(world, caplog, posts, "--force")
     assert code == 1 and "row" in text
     world.assert_unchanged()
-    assert (world.out / "posts.parquet").read_bytes() == b"precious"
+    assert (world.out / catalog.RAW_POSTS).read_bytes() == b"precious"
 
 
 @pytest.mark.parametrize("what", ["project", "cwd", "file", "symlink"])
@@ -225,7 +226,7 @@ def test_dates_are_exact(world, caplog, dates, fmt, expected):
 def test_tz_aware_parquet_column_is_not_shifted(world, caplog):
     # Finding: a tz-aware Parquet column plus --date-format was stored 8 hours off
     stamps = pd.to_datetime(["2023-05-31 20:00"] * 3).tz_localize("UTC")
-    posts = write(world, rows(date=stamps), "posts.parquet")
+    posts = write(world, rows(date=stamps), catalog.RAW_POSTS)
     code, text = run_import(world, caplog, posts, "--date-format", "%Y-%m-%d %H:%M")
     assert code == 0, text
     assert months(world) == ["2023-06"] * 3

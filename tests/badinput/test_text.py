@@ -20,6 +20,7 @@ import yaml
 from PIL import Image
 
 from tests.harness import run_stage
+from stylecluster import catalog
 from stylecluster import encoders
 from stylecluster.pipeline import embed
 from stylecluster import storage
@@ -278,8 +279,8 @@ def write_upstream(root: Path, captions: dict[str, str]) -> tuple[Path, Path]:
                                       "person_share": [0.5] * len(ids), "kept": [True] * len(ids), "reason": [""] * len(ids),
                                  "mask_path": paths, "mask_source": ["mediapipe"] * len(ids),
                                  "mask_sha256": digests}),
-                   seg / "manifest.parquet", "segment_manifest")
-    texts = root / "preprocess" / "texts.parquet"
+                   seg / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
+    texts = root / "preprocess" / catalog.TEXTS.name
     values = list(captions.values())
     storage.write_table(pd.DataFrame({
         "post_id": ids, "text": values, "tokens": [t.split()[:5] for t in values],

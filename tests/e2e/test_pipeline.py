@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stylecluster import catalog
 from stylecluster import schemas
 from stylecluster import storage
 from tests.conftest import ROOT
@@ -47,7 +48,7 @@ def test_outputs_match_schemas(project, repro):
     storage.read_matrix(project / "data/interim/reduce/features.npy", ids)
     storage.read_matrix(project / "data/interim/reduce/map2d.npy", ids)
     schemas.check(storage.read_csv(project / "data/interim/select_k/silhouette.csv"), "silhouette",
-                  "silhouette.csv")
+                  catalog.SILHOUETTE.name)
     labels = storage.read_table(project / "data/processed/cluster/labels.parquet", "labels")
     assert set(labels["post_id"]) == set(ids["post_id"])
     metrics = storage.read_json(project / "reports/metrics.json")

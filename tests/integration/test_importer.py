@@ -3,6 +3,7 @@
 
 import pytest
 
+from stylecluster import catalog
 from stylecluster import storage
 from tests.harness import run_cli, run_stage
 from tests.unit.test_importer import MAP, _export  # noqa: F401 (fixtures too)
@@ -20,7 +21,7 @@ def test_cli_import_each_format_then_validate(tmp_path, suffix):
          tmp_path / "export_imgs", "--map", MAP, "--date-format", "%Y/%m/%d %H:%M", "--out", out)
     assert proc.returncode == 0, proc.stderr
     assert "4 copied" in proc.stderr
-    table = storage.read_table(out / "posts.parquet")
+    table = storage.read_table(out / catalog.RAW_POSTS)
     assert len(table) == 4
     # copies by default: the export's files never share an inode with the raw folder
     assert (out / "images/sub/0.jpg").read_bytes() == (tmp_path / "export_imgs/sub/0.jpg").read_bytes()

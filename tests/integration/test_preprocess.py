@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from stylecluster import catalog
 from stylecluster import storage
 from stylecluster.records import PreprocessSummary
 from tests.harness import run_stage
@@ -26,7 +27,7 @@ def _write_project(tmp: Path, user_dict: str | None) -> Path:
         "month": ["2023-05"] * n,
         "image_path": [f"images/p{i}.png" for i in range(n)],
     })
-    posts.to_parquet(tmp / "posts.parquet")
+    posts.to_parquet(tmp / catalog.POSTS.name)
     (tmp / "dict.txt").write_text("新中式马面裙\n", encoding="utf-8")
     params = {"base": {"seed": 1}, "runtime": {"progress": False},
               "preprocess": {"fields": "both", "embed_text": "keywords", "user_dict": user_dict,
@@ -36,7 +37,7 @@ def _write_project(tmp: Path, user_dict: str | None) -> Path:
 
 
 def _stage(tmp: Path) -> subprocess.CompletedProcess:
-    return run_stage("preprocess", "--posts", "posts.parquet", "--stopwords", STOPWORDS_FILE,
+    return run_stage("preprocess", "--posts", catalog.POSTS.name, "--stopwords", STOPWORDS_FILE,
                      "--jieba-cache", "data/cache/jieba", "--out", "out",
                      params=tmp / "params.yaml", cwd=tmp, timeout=120)
 
@@ -45,7 +46,7 @@ def test_stage_script_writes_texts_and_summary(tmp_path):
     tmp = _write_project(tmp_path, "dict.txt")
     proc = _stage(tmp)
     assert proc.returncode == 0, proc.stderr
-    texts = storage.read_table(tmp / "out" / "texts.parquet", "texts")  # checks the schema
+    texts = storage.read_table(tmp / "out" / catalog.TEXTS.name, "texts")  # checks the schema
     assert texts["post_id"].tolist() == [f"p{i}" for i in range(7)]
     assert texts["has_text"].tolist() == [True, True, False, True, False, True, True]
     assert texts["n_chars"].tolist() == texts["text"].str.len().tolist()
@@ -71,4 +72,4 @@ def test_stage_script_missing_user_dict_names_the_param(tmp_path):
     proc = _stage(_write_project(tmp_path, "no_such_dict.txt"))
     assert proc.returncode == 1, proc.stderr
     assert "preprocess.user_dict" in proc.stderr and "no_such_dict.txt" in proc.stderr, proc.stderr
-    assert not (tmp_path / "out" / "texts.parquet").exists()
+    assert not (tmp_path / "out" / catalog.TEXTS.name).exists()
