@@ -139,30 +139,16 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
     figs["small_multiples.png"] = trend_figures.plot_small_multiples(
         counts, trends.month_range(months) if months else [], _keywords(clusters),
         min_month_posts)
-    exemplar_files = {}
-    keywords = _keywords(clusters)
-    for month in tqdm(months, desc="report: exemplar grids", unit="month", disable=not progress):
-        rows = trends.month_exemplars(table, top, month, keywords, params.exemplars_per_cluster,
-                                      load_image)
-        name = f"exemplars_{month}.png"
-        figs[name] = trend_figures.plot_exemplars(month, rows, params.exemplars_per_cluster)
-        exemplar_files[month] = name
-    clusters_json = {
-        "n_posts": int(len(table)),
-        "n_undated": int(table["month"].isna().sum()),  # clustered, in no month's trend
-        "n_clusters": k,
-        "months": months,
-        "keyword_method": (f"c-TF-IDF over jieba tokens of >= {MIN_TOKEN_CHARS} characters, "
-                           f"skipping words in more than {MAX_DF:.0%} of posts; rake_keywords: "
-                           "the most frequent RAKE keywords"),
-        "clusters": clusters,
-    }
+    grids = _exemplar_figures(table, top, months, _keywords(clusters), params, load_image,
+                              progress)
+    figs.update(dict(grids.values()))
+    exemplar_files = {month: name for month, (name, _) in grids.items()}
+    clusters_json = _clusters_json(table, k, months, clusters)
     thumbs, thumb_files = _thumbnails(table, inputs.representatives, k, load_image, progress)
-    summary = page.Summary(
-        findings=verdict.findings(inputs.metrics, inputs.selection),
-        trends=trends.cluster_trends(counts, min_month_posts),
-        movers=trends.movers(counts, min_month_posts), thumbs=thumb_files,
-        min_month_posts=min_month_posts, colors=_hex_colors(k))
+    summary = page.Summary(verdict.findings(inputs.metrics, inputs.selection),
+                           trends.cluster_trends(counts, min_month_posts),
+                           trends.movers(counts, min_month_posts), thumb_files, min_month_posts,
+                           _hex_colors(k))
     html = page.render(page.PageData(
         monthly=monthly, top=top, clusters=clusters_json, trends=metrics, drops=drops,
         metrics=dict(inputs.metrics), selection=dict(inputs.selection),
@@ -174,6 +160,34 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
                   drops=drops, figures=figs, html=html,
                   membership=trends.membership(inputs.labels, inputs.posts, clusters),
                   thumbs=thumbs)
+
+
+def _clusters_json(table: pd.DataFrame, k: int, months: list[str],
+                   clusters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "n_posts": int(len(table)),
+        "n_undated": int(table["month"].isna().sum()),  # clustered, in no month's trend
+        "n_clusters": k,
+        "months": months,
+        "keyword_method": (f"c-TF-IDF over jieba tokens of >= {MIN_TOKEN_CHARS} characters, "
+                           f"skipping words in more than {MAX_DF:.0%} of posts; rake_keywords: "
+                           "the most frequent RAKE keywords"),
+        "clusters": clusters,
+    }
+
+
+def _exemplar_figures(table: pd.DataFrame, top: pd.DataFrame, months: Sequence[str],
+                      keywords: list[list[str]], params: ReportParams,
+                      load_image: trends.ImageLoader, progress: bool,
+                      ) -> dict[str, tuple[str, Any]]:
+    """month -> (file name, its exemplar grid Figure)."""
+    out = {}
+    for month in tqdm(months, desc="report: exemplar grids", unit="month", disable=not progress):
+        rows = trends.month_exemplars(table, top, month, keywords, params.exemplars_per_cluster,
+                                      load_image)
+        out[month] = (f"exemplars_{month}.png",
+                      trend_figures.plot_exemplars(month, rows, params.exemplars_per_cluster))
+    return out
 
 
 def _hex_colors(k: int) -> dict[int, str]:

@@ -17,6 +17,7 @@ from stylecluster.report.figures import (cjk_figure, cluster_colors, cluster_nam
 
 MIN_SEGMENT_LABEL = 0.06  # stacked-bar segments at least this tall carry their cluster id
 THUMB_PX = 360  # exemplar images are shrunk to fit this box before drawing (2x DPI figures)
+MAX_PANELS = 24  # small multiples: the largest clusters get a panel (cluster 0 = the largest)
 CARD_THUMB_PX = 240  # the cluster cards' thumbnails: shown at 120 CSS px, sharp on 2x screens
 
 
@@ -170,7 +171,7 @@ def thumbnail(image: Any, max_side: int = THUMB_PX) -> np.ndarray:
 def plot_small_multiples(counts: pd.DataFrame, all_months: Sequence[str],
                          keywords: Sequence[Sequence[str]], min_month_posts: int = 1,
                          ncols: int = 4) -> Figure:
-    """One small panel per cluster: its share of each month (line, left axis, shared by all
+    """One small panel per cluster (the MAX_PANELS largest): its share of each month (line, left axis, shared by all
     panels) over its posts per month (grey bars, right axis, the panel's own scale).
 
     Args:
@@ -184,16 +185,18 @@ def plot_small_multiples(counts: pd.DataFrame, all_months: Sequence[str],
         columns=list(all_months))  # (k, n_months), NaN where a month has no posts
     posts = counts.pivot(index="cluster", columns="month", values="n_posts").reindex(
         columns=list(all_months)).fillna(0)
+    totals = posts.sum(axis=0).to_numpy(dtype=float)  # (n_months,) posts per month
+    n_all = len(share)
+    share, posts = share.iloc[:MAX_PANELS], posts.iloc[:MAX_PANELS]
     k, n_months = share.shape
     ncols = max(1, min(ncols, k))
     nrows = max(math.ceil(k / ncols), 1)
-    colors = cluster_colors(max(k, 1))
+    colors = cluster_colors(max(n_all, 1))
     fig = new_figure(3.2 * ncols + 0.4, 2.1 * nrows + 0.7)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
                          .ravel())
     x = np.arange(n_months)
-    totals = posts.sum(axis=0).to_numpy(dtype=float)  # (n_months,) posts per month
-    small = totals < min_month_posts
+    small = (totals > 0) & (totals < min_month_posts)  # gaps (no posts) stay gaps
     top = float(np.nanmax(share.to_numpy(dtype=float))) if k and n_months else 1.0
     for ax, c in zip(axes, share.index):
         bars = ax.twinx()
@@ -218,6 +221,8 @@ def plot_small_multiples(counts: pd.DataFrame, all_months: Sequence[str],
         ax.set_axis_off()
     note = (f"\nhollow point: a month with fewer than {min_month_posts} posts, too small to "
             "compare" if small.any() else "")
+    if n_all > k:
+        note += f"\nthe {k} largest of {n_all} clusters"
     fig.suptitle("Each cluster over time: share of the month (line, left axis, same scale) and "
                  "posts per month (grey bars, right axis)" + note, fontsize=10)
     return fig

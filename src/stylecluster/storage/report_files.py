@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from stylecluster.storage.files import write_bytes, write_figure
+from stylecluster.storage.files import atomic_path, write_bytes
 
 JPEG_QUALITY = 85  # thumbnails; Pillow writes no EXIF, ICC or time stamp, so the bytes are stable
 
@@ -23,10 +23,18 @@ def _clear_others(folder: Path, keep: Mapping[str, Any], pattern: str) -> None:
             stale.unlink()
 
 
+def write_figure(fig: Any, path: str | Path) -> None:
+    """Write a matplotlib Figure (format from the suffix) at the Figure's own DPI, also one
+    changed after it was made (savefig's default would use the DPI it was made with)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=Path(path).suffix.lower().lstrip("."), dpi=fig.dpi)
+
+
 def write_figures(figures: Mapping[str, Any], folder: str | Path, *,
                   progress: bool = False) -> None:
-    """Write each named matplotlib Figure into `folder` (format from the suffix) and remove the
-    PNGs a previous run left there that are not in `figures`; each Figure is cleared once written.
+    """Write each named matplotlib Figure into `folder` (`write_figure`) and remove the PNGs a
+    previous run left there that are not in `figures`; each Figure is cleared once written.
+    Matplotlib writes no time stamp into a PNG, so the bytes are stable.
 
     Args:
         figures: File name -> Figure.
