@@ -39,7 +39,8 @@ def test_imbalance_is_a_warning_naming_the_threshold():
     f = _by_title({**GOOD, "largest_cluster_share": 0.51, "worst_month_top_share": 0.7,
                    "n_months_ignored": 2})["Clusters not balanced"]
     assert f.level == "warn"
-    assert "over 40%" in f.text and "over 60%" in f.text and "51%" in f.text
+    assert "the largest cluster holds 51% of the posts (over 40%)" in f.text.lower()
+    assert "one cluster holds 70% of a month (over 60%)" in f.text
     assert "2 small month(s) not counted" in f.text
 
 

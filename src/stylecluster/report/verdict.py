@@ -70,21 +70,24 @@ def balance_finding(metrics: Mapping[str, Any]) -> Finding | None:
     largest, month = _num(metrics, "largest_cluster_share"), _num(metrics, "worst_month_top_share")
     if largest is None and month is None:
         return None
-    problems, facts = [], []
+    facts, balanced = [], True
     if largest is not None:
-        facts.append(f"the largest cluster holds {largest:.0%} of the posts")
-        if largest > MAX_LARGEST_SHARE:
-            problems.append(f"the largest cluster is over {MAX_LARGEST_SHARE:.0%}")
+        over = largest > MAX_LARGEST_SHARE
+        balanced &= not over
+        facts.append(f"the largest cluster holds {largest:.0%} of the posts"
+                     + (f" (over {MAX_LARGEST_SHARE:.0%})" if over else ""))
     if month is not None:
-        facts.append(f"no cluster holds more than {month:.0%} of any month")
-        if month > MAX_MONTH_SHARE:
-            problems.append(f"one cluster dominates a month (over {MAX_MONTH_SHARE:.0%})")
+        over = month > MAX_MONTH_SHARE
+        balanced &= not over
+        facts.append(f"one cluster holds {month:.0%} of a month (over {MAX_MONTH_SHARE:.0%})"
+                     if over else f"no cluster holds more than {month:.0%} of any month")
     ignored = metrics.get("n_months_ignored")
     note = f" ({ignored} small month(s) not counted)" if ignored else ""
-    if problems:
-        return Finding("warn", "Clusters not balanced",
-                       "; ".join(problems).capitalize() + ": " + ", ".join(facts) + note + ".")
-    return Finding("ok", "Clusters balanced", ", ".join(facts).capitalize() + note + ".")
+    text = "; ".join(facts) + note + "."
+    text = text[0].upper() + text[1:]
+    if balanced:
+        return Finding("ok", "Clusters balanced", text)
+    return Finding("warn", "Clusters not balanced", text)
 
 
 def length_finding(metrics: Mapping[str, Any]) -> Finding | None:
