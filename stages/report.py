@@ -4,16 +4,20 @@ captions per cluster, and one offline HTML page.
 Inputs: --posts, --validation (validate), --segment folder, --texts (preprocess), --embed and
 --reduce folders (dropped.parquet; map2d.npy + ids.parquet), --select folder (silhouette.csv,
 select_k.json), --cluster folder (labels, representatives), --metrics (reports/metrics.json).
-Outputs: --out folder: index.html, figures/*.png, monthly_proportions.csv, top5_per_month.csv,
+Outputs: --out folder: index.html (a summary band on top: verdict, cluster cards, rising / falling
+table, small multiples), figures/*.png (2x DPI), thumbs/*.jpg (the cards' thumbnails),
+monthly_proportions.csv, top5_per_month.csv,
 clusters.json, trends.json and posts_clusters.csv (UTF-8 with BOM, for Excel;
 every clustered post with its cluster's name).
-Params: `report` section (the page also shows every other tracked section; not runtime).
+Params: `report` section, cluster.min_month_posts (months compared in the summary); the page also
+shows every other tracked section (runtime.progress switches the progress bars).
 Usage: python stages/report.py --posts data/interim/validate/posts.parquet --validation reports/validation.json --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --embed data/interim/embed --reduce data/interim/reduce --select data/interim/select_k --cluster data/processed/cluster --metrics reports/metrics.json --out reports
 """
 from stylecluster import catalog, storage
 from stylecluster.report import build
 from stylecluster.paramtypes import as_plain
 from stylecluster.records import SegmentSummary, ValidationSummary
+from stylecluster.storage.report_files import write_figures, write_thumbnails
 from stylecluster.stage import StageContext, run_stage
 
 # The page shows every tracked section, so each is declared (dvc.yaml's params: for report).
@@ -46,10 +50,13 @@ def main(ctx: StageContext) -> str:
                  storage.read_artifact(catalog.REDUCE_DROPPED, p.reduce)],
         params=as_plain({name: ctx.section(name) for name in SECTIONS}),  # the params table
     )
+    progress = ctx.runtime.progress
     rep = build.build(inputs, ctx.params,
                       lambda pid: storage.read_image(p.segment / mask_of[pid]) if mask_of.get(pid)
-                      else None)
-    storage.write_figures(rep.figures, catalog.REPORT_FIGURES.path(p.out))
+                      else None,
+                      min_month_posts=ctx.section("cluster").min_month_posts, progress=progress)
+    write_figures(rep.figures, catalog.REPORT_FIGURES.path(p.out), progress=progress)
+    write_thumbnails(rep.thumbs, catalog.REPORT_THUMBS.path(p.out), progress=progress)
     storage.write_artifact(rep.monthly, catalog.MONTHLY, p.out)
     storage.write_artifact(rep.top_per_month, catalog.TOP_PER_MONTH, p.out)
     storage.write_artifact(rep.clusters, catalog.CLUSTERS, p.out)
@@ -57,7 +64,8 @@ def main(ctx: StageContext) -> str:
     storage.write_artifact(rep.html, catalog.REPORT_PAGE, p.out)
     storage.write_csv(rep.membership, catalog.MEMBERSHIP_CSV.path(p.out), excel=True)
     return (f"{rep.clusters['n_posts']} posts, {rep.clusters['n_clusters']} clusters, "
-            f"{len(rep.clusters['months'])} months, {len(rep.figures)} figures -> "
+            f"{len(rep.clusters['months'])} months, {len(rep.figures)} figures, "
+            f"{len(rep.thumbs)} thumbnails -> "
             f"{catalog.REPORT_PAGE.path(p.out)}")
 
 if __name__ == "__main__":

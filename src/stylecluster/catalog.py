@@ -91,6 +91,7 @@ METRICS = _a("cluster", "reports", "metrics.json", "json")
 # report
 REPORT_PAGE = _a("report", "reports", "index.html", "html")
 REPORT_FIGURES = _a("report", "reports", "figures", "folder")
+REPORT_THUMBS = _a("report", "reports", "thumbs", "folder")  # cluster cards' JPEG thumbnails
 MONTHLY = _a("report", "reports", "monthly_proportions.csv", "csv")
 TOP_PER_MONTH = _a("report", "reports", "top5_per_month.csv", "csv")
 CLUSTERS = _a("report", "reports", "clusters.json", "json")

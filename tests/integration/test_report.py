@@ -42,8 +42,10 @@ def test_stage_script_end_to_end(tmp_path):
     figs = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert "exemplars_1999-01.png" not in figs, "a stale figure survived"
     assert {"silhouette.png", "map2d.png", "monthly_proportions.png", "top_per_month.png",
-            "timelines.png", "clothing_share.png", "cluster_sizes.png",
+            "timelines.png", "clothing_share.png", "cluster_sizes.png", "small_multiples.png",
             "exemplars_2024-01.png", "exemplars_2024-02.png"} == set(figs)
+    thumbs = sorted(p.name for p in (out / "thumbs").iterdir())
+    assert thumbs and all(t.endswith(".jpg") for t in thumbs), thumbs
     members = pd.read_csv(out / "posts_clusters.csv", encoding="utf-8-sig")
     assert len(members) == 40 and members["cluster_name"].notna().all()
     monthly = pd.read_csv(out / "monthly_proportions.csv")
@@ -55,7 +57,17 @@ def test_stage_script_end_to_end(tmp_path):
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "&lt;b&gt;好看&lt;/b&gt;" in page and "<b>好看" not in page, "captions unescaped"
     assert "report: 40 posts, 4 clusters, 2 months" in proc.stderr, proc.stderr[-1000:]
+    assert all(f'src="thumbs/{t}"' in page for t in thumbs) and 'id="summary"' in page
     print(f"stage script took {took:.1f} s")
+    # a re-run writes the same bytes (no time stamps in PNG, JPEG, HTML, CSV or JSON)
+    first = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    (out / "thumbs" / "c99_1.jpg").write_bytes(b"stale")
+    again = run_stage_script(paths, tmp_path / "params.yaml")
+    assert again.returncode == 0, again.stderr[-3000:]
+    second = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert sorted(first) == sorted(second), "a stale thumbnail survived or a file went missing"
+    changed = [str(p) for p in first if first[p] != second[p]]
+    assert not changed, f"not byte-identical on re-run: {changed}"
 
 
 def test_stage_script_fails_cleanly_on_missing_input(tmp_path):

@@ -48,11 +48,23 @@ def saved(shared_report) -> tuple[Path, build.Report]:
 def test_every_figure_is_a_sane_nonblank_png(saved):
     out, rep = saved
     expected = {"silhouette.png", "map2d.png", "monthly_proportions.png", "top_per_month.png",
-                "timelines.png", "clothing_share.png", "cluster_sizes.png",
+                "timelines.png", "clothing_share.png", "cluster_sizes.png", "small_multiples.png",
                 *[f"exemplars_{m}.png" for m in rep.clusters["months"]]}
     assert set(rep.figures) == expected
     for name in sorted(expected):
         check_png(out / name)
+
+
+def test_figures_are_saved_at_twice_the_page_width(saved):
+    """2x DPI: each PNG has twice the pixels of the CSS width the page gives it."""
+    out, rep = saved
+    for name in ("silhouette.png", "clothing_share.png", "small_multiples.png"):
+        with Image.open(out / name) as img:
+            width = img.size[0]
+        css = f'src="figures/{name}" alt='
+        assert css in rep.html, name
+        shown = int(rep.html.split(css, 1)[1].split('width="', 1)[1].split('"', 1)[0])
+        assert abs(width - 2 * shown) <= 2, f"{name}: {width} px shown at {shown} CSS px"
 
 
 def test_exemplar_grid_shows_the_masked_images(saved, shared_report):
@@ -154,6 +166,8 @@ def test_many_clusters_and_months_stay_readable(tmp_path):
                                                      kw),
         "map.png": figures.plot_map(inputs.map2d, inputs.map_ids, inputs.labels, kw),
         "sizes.png": figures.plot_sizes(np.bincount(inputs.labels["cluster"]), inputs.metrics),
+        "multiples.png": trend_figures.plot_small_multiples(
+            trends.monthly_counts(table, 25), trends.month_range(months), kw, 20),
     }.items():
         storage.write_figure(fig, tmp_path / name)
         check_png(tmp_path / name)
@@ -187,3 +201,63 @@ def test_exemplars_with_missing_images(tmp_path):
     cells = [[t.get_text() for ax in sub.axes for t in ax.texts] for sub in fig.subfigs]
     assert cells == [["no image", "no image"], ["no image"] * 3], cells
     assert [ax.get_xlabel() for ax in fig.subfigs[0].axes] == ["p1", "", ""]
+
+
+def test_small_multiples_mark_small_months_and_gaps(tmp_path):
+    table = pd.DataFrame({"month": ["2024-01"] * 30 + ["2024-03"] * 5,
+                          "cluster": [0] * 20 + [1] * 10 + [0] * 5})
+    counts = trends.monthly_counts(table, 2)
+    months = trends.month_range(["2024-01", "2024-03"])
+    fig = trend_figures.plot_small_multiples(counts, months, [["甲"], ["乙"]], min_month_posts=20)
+    storage.write_figure(fig, tmp_path / "m.png")
+    check_png(tmp_path / "m.png")
+    assert "hollow point: a month with fewer than 20 posts" in fig._suptitle.get_text()
+    panel = fig.axes[0]
+    line, hollow = panel.lines[:2]
+    assert np.isnan(line.get_ydata()[1]), "a month without posts is a gap in the line"
+    assert list(hollow.get_xdata()) == [2] and hollow.get_markerfacecolor() == "white"
+    labels = [t.get_text() for t in panel.get_xticklabels()]
+    assert labels == months, labels
+    assert [ax.get_title() for ax in fig.axes if ax.get_title()] == ["c0 甲", "c1 乙"]
+
+
+def test_small_multiples_cap_the_number_of_panels():
+    table = pd.DataFrame({"month": ["2024-01"] * 30, "cluster": np.arange(30) % 30})
+    fig = trend_figures.plot_small_multiples(trends.monthly_counts(table, 30), ["2024-01"],
+                                             [[]] * 30)
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert len(titled) == trend_figures.MAX_PANELS
+    assert f"the {trend_figures.MAX_PANELS} largest of 30 clusters" in fig._suptitle.get_text()
+
+
+def test_sparkline_geometry():
+    from stylecluster.report.sparkline import sparkline
+
+    s = sparkline([0.1, 0.4, 0.2], width=100, height=20, pad=2)
+    assert s.points == "2,14 50,2 98,10", s.points  # y: 0 at the bottom, the max at the top
+    assert s.peak == (50.0, 2.0) and s.last == (98.0, 10.0) and s.top == 0.4
+    flat = sparkline([0.0, 0.0], width=100, height=20, pad=2)
+    assert flat.points == "2,18 98,18", "an all-zero series lies on the bottom"
+    one = sparkline([0.3], width=100, height=20, pad=2)
+    assert one.points == "2,2 98,2" and one.last == (98.0, 2.0)
+    with pytest.raises(ValueError, match="no values"):
+        sparkline([])
+
+
+def test_thumbnails_are_written_deterministically_and_stale_ones_removed(tmp_path):
+    from stylecluster.storage.report_files import write_thumbnails
+
+    thumbs = {"c0_1.jpg": trend_figures.thumbnail(fake_image("p0001", 0), 240),
+              "c1_1.jpg": trend_figures.thumbnail(fake_image("p0002", 1), 240)}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "c9_1.jpg").write_bytes(b"stale")
+    write_thumbnails(thumbs, tmp_path / "a")
+    write_thumbnails(thumbs, tmp_path / "b")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["c0_1.jpg", "c1_1.jpg"]
+    for name in thumbs:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+        with Image.open(tmp_path / "a" / name) as img:
+            assert img.format == "JPEG" and img.size == (120, 160)  # never enlarged
+            assert not img.info.get("exif"), "no metadata in the thumbnails"
+    with pytest.raises(ValueError, match="names must be plain"):
+        write_thumbnails({"x.png": thumbs["c0_1.jpg"]}, tmp_path / "c")

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from stylecluster.report import page
-from stylecluster.report import build
+from stylecluster.report import build, trends
+from stylecluster.report.verdict import Finding
 from tests.unit.test_report import shared_report  # noqa: F401
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,13 +31,14 @@ def test_page_links_every_figure_and_table(written):
     out, rep = written
     html = rep.html
     srcs = re.findall(r'<img src="([^"]+)"', html)
-    assert sorted(srcs) == sorted(f"figures/{n}" for n in rep.figures), srcs
+    assert sorted(srcs) == sorted([*(f"figures/{n}" for n in rep.figures),
+                                   *(f"thumbs/{n}" for n in rep.thumbs)]), srcs
     for src in srcs:
         assert (out / src).is_file(), f"{src} does not exist beside the page"
     for name in ("monthly_proportions.csv", "top5_per_month.csv", "clusters.json"):
         assert f'href="{name}"' in html
-    for section in ("metrics", "selection", "map", "trends", "exemplars", "clusters", "data",
-                    "params"):
+    for section in ("summary", "metrics", "selection", "map", "trends", "exemplars", "clusters",
+                    "data", "params"):
         assert f'id="{section}"' in html
 
 
@@ -110,6 +112,36 @@ def test_rendered_page_escapes_data_and_keeps_its_sections():
     assert html.startswith("<!DOCTYPE html>") and html.endswith("</html>\n")
 
 
+def _summary(**changes) -> page.Summary:
+    """A Summary for `small_page_data`'s one cluster over two months."""
+    counts = pd.DataFrame({"month": ["2024-01", "2024-02"], "cluster": [0, 0], "n_posts": [2, 1],
+                           "month_posts": [2, 1], "share": [1.0, 1.0]})
+    data = {"findings": [Finding("warn", "No clear silhouette peak", EVIL)],
+            "trends": trends.cluster_trends(counts, 1), "movers": trends.movers(counts, 1),
+            "thumbs": {0: ["c0_1.jpg"]}, "min_month_posts": 1, "colors": {0: "#1f77b4"}}
+    return page.Summary(**{**data, **changes})
+
+
+def test_summary_band_shows_verdict_cards_and_movers_escaped():
+    html = page.render(small_page_data(summary=_summary()))
+    band = html.split('<section id="summary"', 1)[1].split("</section>", 1)[0]
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"
+    assert '<p class="finding warn"><b>No clear silhouette peak.</b> ' + escaped in band
+    assert f"c0 · {escaped}" in band, "the card names the cluster (escaped)"
+    assert '<img src="thumbs/c0_1.jpg"' in band
+    assert '<svg class="spark"' in band and "<polyline points=" in band
+    assert "+0.0 pp" in band and "Rising / falling this month" in band
+    assert "<th>2024-01</th><th>2024-02</th>" in band
+    assert "<script" not in html.lower()
+    counts = pd.DataFrame({"month": ["2024-01"], "cluster": [0], "n_posts": [2],
+                           "month_posts": [2], "share": [1.0]})
+    one = page.render(small_page_data(summary=_summary(
+        trends=trends.cluster_trends(counts, 20), movers=trends.movers(counts, 20),
+        min_month_posts=20, thumbs={})))
+    assert "Fewer than two months have at least 20 posts" in one
+    assert "no kept images" in one and "—" in one.split('id="summary"', 1)[1]
+
+
 def test_template_names_must_exist():
     """StrictUndefined: a value the template uses but the context lacks is an error, not ''."""
     import jinja2
@@ -134,6 +166,7 @@ def test_page_in_headless_chromium(written, tmp_path):
                 "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,2000",
                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         driver.set_page_load_timeout(60)
@@ -145,7 +178,7 @@ def test_page_in_headless_chromium(written, tmp_path):
             time.sleep(0.2)
         images = driver.execute_script(
             "return Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
-        assert len(images) == len(rep.figures), images
+        assert len(images) == len(rep.figures) + len(rep.thumbs), images
         broken = [src for src, width in images if not width]
         assert not broken, f"images that did not load: {broken}"
         resources = driver.execute_script(
@@ -158,6 +191,23 @@ def test_page_in_headless_chromium(written, tmp_path):
             "Array.from(document.fonts).map(f => f.family + ':' + f.status)]))")
         assert status[0] == "loaded" and "ReportCJK:loaded" in status[1], status
         assert driver.execute_script("return document.fonts.check('16px ReportCJK', '连衣裙')")
+        band = driver.execute_script(
+            "const b = document.getElementById('summary'); const r = b.getBoundingClientRect();"
+            "return [r.top, r.width, r.height, b.querySelectorAll('.finding').length,"
+            "b.querySelectorAll('.stylecard').length, b.querySelectorAll('.stylecard svg').length,"
+            "b.querySelectorAll('table.movers tbody tr').length, b.innerText.length,"
+            "getComputedStyle(b).visibility, getComputedStyle(b).display]")
+        top, width, height, n_findings, n_cards, n_sparks, n_movers, n_text, vis, disp = band
+        k = rep.clusters["n_clusters"]
+        assert top < 200 and width > 600 and height > 300, f"summary band box {band}"
+        assert vis == "visible" and disp != "none" and n_text > 200, band
+        assert n_findings >= 2 and n_cards == k and n_sparks == k and n_movers == k, band
+        thumbs = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#summary .thumbs img'))"
+            ".map(i => [i.getAttribute('src'), i.getBoundingClientRect().height])")
+        assert len(thumbs) == len(rep.thumbs) and all(h > 40 for _, h in thumbs), thumbs
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        assert not errors, f"console errors: {errors}"
         shot = tmp_path / "screenshot_index.png"  # kept in pytest's basetemp (last 3 runs)
         driver.save_screenshot(str(shot))
         print(f"screenshot: {shot}")

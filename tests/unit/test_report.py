@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from stylecluster import catalog, records, storage
+from stylecluster.storage import report_files
 from stylecluster.report import keywords
 from stylecluster.report import build, trends
 from stylecluster.config import ReportParams
@@ -145,8 +146,9 @@ def _shared_report(base: Path) -> tuple[Path, build.ReportInputs, build.Report]:
     rep = build.build(inputs, ReportParams(exemplars_per_cluster=3), loader(inputs))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # e.g. "Glyph ... missing from font(s)"
-        for name, fig in rep.figures.items():
-            storage.write_figure(fig, out / "figures" / name)
+        for name, fig in rep.figures.items():  # as the stage saves them, without clearing
+            report_files.write_figure(fig, out / "figures" / name)
+    report_files.write_thumbnails(rep.thumbs, out / "thumbs")
     storage.write_csv(rep.monthly, out / "monthly_proportions.csv")
     storage.write_csv(rep.top_per_month, out / "top5_per_month.csv")
     storage.write_json(rep.clusters, out / "clusters.json")
@@ -405,3 +407,104 @@ def test_analyst_names_are_used_in_tables_figures_and_page(caplog):
     legend = [t.get_text() for ax in rep.figures["monthly_proportions.png"].axes
               for leg in [ax.get_legend()] if leg for t in leg.get_texts()]
     assert any("羽绒服" in t for t in legend), legend
+
+
+# --- the summary band's trend tables (hand-made frames) ------------------------------------------
+
+def _posts_table(per_month: dict[str, list[int]]) -> pd.DataFrame:
+    """A join_posts-like table: for each month, `per_month[month][c]` posts of cluster c."""
+    rows = [{"month": m, "cluster": c} for m, sizes in per_month.items()
+            for c, n in enumerate(sizes) for _ in range(n)]
+    return pd.DataFrame(rows).astype({"cluster": np.int64})
+
+
+def test_monthly_counts_keep_zero_rows_and_match_the_shares():
+    table = _posts_table({"2024-01": [6, 4, 0], "2024-02": [1, 1, 2]})
+    counts = trends.monthly_counts(table, 3)
+    assert list(counts.columns) == ["month", "cluster", "n_posts", "month_posts", "share"]
+    assert len(counts) == 6, "every cluster gets a row in every month, zeros included"
+    jan = counts[counts["month"] == "2024-01"].set_index("cluster")
+    assert jan["n_posts"].tolist() == [6, 4, 0] and set(jan["month_posts"]) == {10}
+    assert jan.loc[2, "share"] == 0.0
+    shares = trends.monthly_proportions(table, 3)
+    assert np.allclose(counts["share"], shares["share"]), "counts and proportions disagree"
+
+
+def test_pp_change_is_in_percentage_points():
+    counts = trends.monthly_counts(_posts_table({"2024-01": [5, 5], "2024-02": [8, 2]}), 2)
+    change = trends.pp_change(counts, "2024-01", "2024-02").set_index("cluster")
+    assert change.loc[0, "change_pp"] == pytest.approx(30.0)  # 50% -> 80%
+    assert change.loc[1, "change_pp"] == pytest.approx(-30.0)
+    assert change.loc[0, ["previous_posts", "last_posts"]].tolist() == [5, 8]
+
+
+def test_movers_rank_by_change_and_skip_small_months():
+    counts = trends.monthly_counts(_posts_table({
+        "2024-01": [10, 10, 10],   # 30 posts
+        "2024-02": [15, 10, 0],    # 25 posts; cluster 2 has none this month
+        "2024-03": [0, 0, 5],      # 5 posts: below min_month_posts, left out
+    }), 3)
+    mv = trends.movers(counts, min_month_posts=20)
+    assert (mv.previous, mv.last, mv.skipped) == ("2024-01", "2024-02", ["2024-03"])
+    assert mv.table["cluster"].tolist() == [0, 1, 2], mv.table
+    got = dict(zip(mv.table["cluster"], mv.table["change_pp"]))
+    assert got[0] == pytest.approx(100 * (15 / 25 - 1 / 3))
+    assert got[1] == pytest.approx(100 * (10 / 25 - 1 / 3))
+    assert got[2] == pytest.approx(-100 / 3), "a cluster with zero posts falls by its whole share"
+    assert mv.table.loc[mv.table["cluster"] == 2, "last_posts"].item() == 0
+    # with every month counted, the small last month is the one compared
+    assert trends.movers(counts, min_month_posts=1).last == "2024-03"
+
+
+def test_movers_ties_go_to_the_lower_cluster_id():
+    counts = trends.monthly_counts(_posts_table({"2024-01": [2, 2, 4], "2024-02": [3, 3, 2]}), 3)
+    assert trends.movers(counts, 1).table["cluster"].tolist() == [0, 1, 2]
+
+
+def test_movers_need_two_counted_months():
+    one = trends.monthly_counts(_posts_table({"2024-05": [3, 2]}), 2)
+    mv = trends.movers(one, 1)
+    assert (mv.previous, mv.last) == (None, "2024-05") and mv.table.empty
+    small = trends.monthly_counts(_posts_table({"2024-01": [3, 2], "2024-02": [1, 4]}), 2)
+    mv = trends.movers(small, min_month_posts=20)
+    assert (mv.previous, mv.last) == (None, None) and mv.table.empty
+    assert list(mv.table.columns) == ["cluster", "previous_share", "last_share",
+                                      "previous_posts", "last_posts", "change_pp"]
+
+
+def test_cluster_trends_peak_change_and_edge_cases():
+    counts = trends.monthly_counts(_posts_table({
+        "2024-01": [10, 10, 0],
+        "2024-02": [5, 15, 0],
+        "2024-03": [1, 1, 8],      # 10 posts: too small at min_month_posts 20
+        "2024-04": [10, 10, 0],
+    }), 3)
+    t = trends.cluster_trends(counts, min_month_posts=20).set_index("cluster")
+    assert t.loc[0, "months"] == ["2024-01", "2024-02", "2024-04"]
+    assert t.loc[0, "peak_month"] == "2024-01", "ties: the earliest month"
+    assert t.loc[1, "peak_month"] == "2024-02" and t.loc[1, "peak_share"] == pytest.approx(0.75)
+    assert t.loc[1, "change_pp"] == pytest.approx(-25.0)  # 75% -> 50%, 2024-03 skipped
+    assert t.loc[2, "peak_month"] is None and t.loc[2, "peak_share"] == 0.0, \
+        "a cluster only in a small month has no peak among the counted months"
+    assert t.loc[2, "shares"] == [0.0, 0.0, 0.0]
+    single = trends.cluster_trends(trends.monthly_counts(_posts_table({"2024-05": [3, 1]}), 2), 20)
+    assert single["months"].iloc[0] == ["2024-05"], "no month counts: fall back to all months"
+    assert single["change_pp"].isna().all() and single["peak_month"].tolist() == ["2024-05"] * 2
+
+
+def test_build_returns_the_summary_pieces(built):
+    inputs, rep = built
+    assert "small_multiples.png" in rep.figures
+    k = rep.clusters["n_clusters"]
+    names = sorted(rep.thumbs)
+    assert names and all(n.endswith(".jpg") for n in names)
+    for c in range(k):  # up to 4 per cluster, numbered from 1
+        mine = sorted(n for n in names if n.startswith(f"c{c}_"))
+        assert mine == [f"c{c}_{i}.jpg" for i in range(1, len(mine) + 1)] and len(mine) <= 4
+        assert all(f'src="thumbs/{n}"' in rep.html for n in mine)
+    img = rep.thumbs[names[0]]
+    assert img.dtype == np.uint8 and img.ndim == 3 and max(img.shape[:2]) <= 240
+    assert 'id="summary"' in rep.html
+    assert rep.html.index('id="summary"') < rep.html.index('id="selection"') \
+        < rep.html.index('id="metrics"') < rep.html.index('id="params"'), \
+        "the summary band opens the page; metrics and params close it"

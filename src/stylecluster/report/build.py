@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from stylecluster.config import ReportParams
-from stylecluster.report import figures, page, trend_figures, trends
+from stylecluster.report import figures, page, trend_figures, trends, verdict
+from stylecluster.report.drops import drop_counts
 from stylecluster.report.keywords import MAX_DF, MIN_TOKEN_CHARS
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,11 @@ class Report:
         trends: trends.json (DVC metrics): month-to-month turnover, top-n coverage, lifetimes.
         drops: Posts dropped or left without text before clustering: source, reason, n_posts.
         figures: File name under figures/ -> matplotlib Figure (drawn, not saved).
-        html: index.html, referring to figures as `figures/<name>`.
+        html: index.html, referring to figures as `figures/<name>` and thumbnails as
+            `thumbs/<name>`.
         membership: posts_clusters.csv/.xlsx: every clustered post with its cluster's name.
+        thumbs: File name under thumbs/ (`c<cluster>_<i>.jpg`) -> (h, w, 3) uint8 image: each
+            cluster's posts closest to its centre, for the summary cards.
     """
 
     monthly: pd.DataFrame
@@ -88,11 +93,15 @@ class Report:
     figures: dict[str, Any]
     html: str
     membership: pd.DataFrame
+    thumbs: dict[str, np.ndarray] = field(default_factory=dict)
+
+N_THUMBS = 4  # thumbnails per cluster card
 
 
 
 
-def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLoader) -> Report:
+def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLoader, *,
+          min_month_posts: int = 1, progress: bool = False) -> Report:
     """Build every table, figure and the HTML page of the report.
 
     Args:
@@ -100,6 +109,9 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
         params: The `report` params.
         load_image: post_id -> masked image (H, W, 3) uint8 array or PIL image, or None when the
             post has no kept image (text-only features).
+        min_month_posts: cluster.min_month_posts: smaller months are left out of the cards'
+            trends (peak, last month's change, sparkline) and the rising / falling table.
+        progress: Progress bars (stderr) over the exemplar grids and thumbnails.
 
     Returns:
         A Report (figures drawn, not saved).
@@ -118,20 +130,41 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
                     "clusters (0..%d); those names are not used", unknown, k, k - 1)
     months = sorted(monthly["month"].unique())
     metrics = trends.trend_metrics(monthly, top, clusters, params.top_n)
-    drops = trends.drop_counts(inputs.validation, inputs.segment_summary, inputs.manifest,
-                               inputs.texts, inputs.dropped, inputs.metrics)
+    drops = drop_counts(inputs.validation, inputs.segment_summary, inputs.manifest,
+                        inputs.texts, inputs.dropped, inputs.metrics)
     log.info("report: %d posts, %d clusters, %d months", len(table), k, len(months))
 
     figs = _overview_figures(inputs, monthly, top, clusters, months)
-    exemplar_files = {}
-    keywords = _keywords(clusters)
-    for month in months:
-        rows = trends.month_exemplars(table, top, month, keywords, params.exemplars_per_cluster,
-                                      load_image)
-        name = f"exemplars_{month}.png"
-        figs[name] = trend_figures.plot_exemplars(month, rows, params.exemplars_per_cluster)
-        exemplar_files[month] = name
-    clusters_json = {
+    counts = trends.monthly_counts(table, k)
+    figs["small_multiples.png"] = trend_figures.plot_small_multiples(
+        counts, trends.month_range(months) if months else [], _keywords(clusters),
+        min_month_posts)
+    grids = _exemplar_figures(table, top, months, _keywords(clusters), params, load_image,
+                              progress)
+    figs.update(dict(grids.values()))
+    exemplar_files = {month: name for month, (name, _) in grids.items()}
+    clusters_json = _clusters_json(table, k, months, clusters)
+    thumbs, thumb_files = _thumbnails(table, inputs.representatives, k, load_image, progress)
+    summary = page.Summary(verdict.findings(inputs.metrics, inputs.selection),
+                           trends.cluster_trends(counts, min_month_posts),
+                           trends.movers(counts, min_month_posts), thumb_files, min_month_posts,
+                           _hex_colors(k))
+    html = page.render(page.PageData(
+        monthly=monthly, top=top, clusters=clusters_json, trends=metrics, drops=drops,
+        metrics=dict(inputs.metrics), selection=dict(inputs.selection),
+        validation=dict(inputs.validation), segment_summary=dict(inputs.segment_summary),
+        params=dict(inputs.params), figures=[n for n in figs if n not in exemplar_files.values()],
+        exemplar_figures=exemplar_files, summary=summary,
+        figure_widths={n: figures.css_width(f) for n, f in figs.items()}))
+    return Report(monthly=monthly, top_per_month=top, clusters=clusters_json, trends=metrics,
+                  drops=drops, figures=figs, html=html,
+                  membership=trends.membership(inputs.labels, inputs.posts, clusters),
+                  thumbs=thumbs)
+
+
+def _clusters_json(table: pd.DataFrame, k: int, months: list[str],
+                   clusters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
         "n_posts": int(len(table)),
         "n_undated": int(table["month"].isna().sum()),  # clustered, in no month's trend
         "n_clusters": k,
@@ -141,15 +174,55 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
                            "the most frequent RAKE keywords"),
         "clusters": clusters,
     }
-    html = page.render(page.PageData(
-        monthly=monthly, top=top, clusters=clusters_json, trends=metrics, drops=drops,
-        metrics=dict(inputs.metrics), selection=dict(inputs.selection),
-        validation=dict(inputs.validation), segment_summary=dict(inputs.segment_summary),
-        params=dict(inputs.params), figures=[n for n in figs if n not in exemplar_files.values()],
-        exemplar_figures=exemplar_files))
-    return Report(monthly=monthly, top_per_month=top, clusters=clusters_json, trends=metrics,
-                  drops=drops, figures=figs, html=html,
-                  membership=trends.membership(inputs.labels, inputs.posts, clusters))
+
+
+def _exemplar_figures(table: pd.DataFrame, top: pd.DataFrame, months: Sequence[str],
+                      keywords: list[list[str]], params: ReportParams,
+                      load_image: trends.ImageLoader, progress: bool,
+                      ) -> dict[str, tuple[str, Any]]:
+    """month -> (file name, its exemplar grid Figure)."""
+    out = {}
+    for month in tqdm(months, desc="report: exemplar grids", unit="month", disable=not progress):
+        rows = trends.month_exemplars(table, top, month, keywords, params.exemplars_per_cluster,
+                                      load_image)
+        out[month] = (f"exemplars_{month}.png",
+                      trend_figures.plot_exemplars(month, rows, params.exemplars_per_cluster))
+    return out
+
+
+def _hex_colors(k: int) -> dict[int, str]:
+    """Each cluster's figure colour as "#rrggbb" (the cards' sparklines match the figures)."""
+    from matplotlib.colors import to_hex
+
+    return {c: to_hex(rgba) for c, rgba in enumerate(figures.cluster_colors(k))}
+
+
+def _thumbnails(table: pd.DataFrame, representatives: pd.DataFrame, k: int,
+                load_image: trends.ImageLoader, progress: bool,
+                ) -> tuple[dict[str, np.ndarray], dict[int, list[str]]]:
+    """Up to N_THUMBS thumbnails per cluster: its representatives first, then its other posts by
+    distance to the centre, skipping posts without a kept image.
+
+    Returns:
+        (file name -> image, cluster -> its file names in order).
+    """
+    images: dict[str, np.ndarray] = {}
+    files: dict[int, list[str]] = {}
+    for c in tqdm(range(k), desc="report: card thumbnails", unit="cluster", disable=not progress):
+        reps = representatives[representatives["cluster"] == c].sort_values("rank")["post_id"]
+        members = table[table["cluster"] == c].sort_values(["distance", "post_id"])["post_id"]
+        members_set = set(members)
+        files[c] = []
+        for pid in dict.fromkeys([*[p for p in reps if p in members_set], *members]):
+            img = load_image(pid)
+            if img is None:
+                continue
+            name = f"c{c}_{len(files[c]) + 1}.jpg"
+            images[name] = trend_figures.thumbnail(img, trend_figures.CARD_THUMB_PX)
+            files[c].append(name)
+            if len(files[c]) >= N_THUMBS:
+                break
+    return images, files
 
 
 def _keywords(clusters: Sequence[Mapping[str, Any]]) -> list[list[str]]:

@@ -22,7 +22,7 @@ from stylecluster.errors import DataError
 from stylecluster.report import fonts
 from stylecluster.report.share_hist import plot_clothing_share_hist
 
-DPI = 100
+DPI = 200  # 2x: sharp on high-density screens; the page shows each figure at half its pixel width
 UNCLUSTERED = (0.78, 0.78, 0.78, 1.0)
 F = TypeVar("F", bound=Callable[..., Figure])
 
@@ -272,5 +272,14 @@ def plot_sizes(sizes: Sequence[int], metrics: Mapping[str, Any]) -> Figure:
 
 @cjk_figure
 def plot_clothing_share(manifest: pd.DataFrame, threshold: float) -> Figure:
-    """segment's clothing-share histogram (kept and dropped counts, threshold marked)."""
-    return plot_clothing_share_hist(manifest, threshold)
+    """segment's clothing-share histogram (kept and dropped counts, threshold marked), at the
+    report's DPI (segment's own copy stays at 100, so segment does not re-run for it)."""
+    fig = plot_clothing_share_hist(manifest, threshold)
+    fig.set_dpi(DPI)
+    return fig
+
+
+def css_width(fig: Figure) -> int:
+    """The width in CSS pixels the page shows a figure at: 100 px per inch, i.e. half of its
+    pixels at DPI 200, so 2x screens get every pixel and text keeps its size."""
+    return int(round(fig.get_figwidth() * 100))

@@ -10,6 +10,7 @@ page works opened straight from the file system. The markup lives in Jinja2 temp
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -22,6 +23,9 @@ import jinja2
 import pandas as pd
 
 from stylecluster.report import fonts
+from stylecluster.report.sparkline import Sparkline, sparkline
+from stylecluster.report.trends import Movers
+from stylecluster.report.verdict import Finding
 
 FIGURE_TITLES = {
     "silhouette.png": "Silhouette (and Davies-Bouldin, Calinski-Harabasz) over k",
@@ -31,7 +35,31 @@ FIGURE_TITLES = {
     "timelines.png": "Cluster timelines",
     "clothing_share.png": "Clothing share of the images (segment)",
     "cluster_sizes.png": "Cluster sizes and balance",
+    "small_multiples.png": "Each cluster over time: share and posts per month",
 }
+SUMMARY_FIGURES = ("small_multiples.png",)  # shown in the summary band, not in a later section
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The summary band at the top of the page (built by `report.build`).
+
+    Attributes:
+        findings: The verdict (`verdict.findings`).
+        trends: `trends.cluster_trends`: per cluster its shares over the counted months, peak
+            month and last month's change.
+        movers: `trends.movers`: the rising / falling table.
+        thumbs: cluster -> its thumbnail file names under thumbs/ (closest to the centre first).
+        min_month_posts: cluster.min_month_posts (months below it are not compared).
+        colors: cluster -> its colour in the figures ("#rrggbb"), for the card's sparkline.
+    """
+
+    findings: Sequence[Finding]
+    trends: pd.DataFrame
+    movers: Movers
+    thumbs: Mapping[int, Sequence[str]]
+    min_month_posts: int
+    colors: Mapping[int, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,6 +78,8 @@ class PageData:
     params: Mapping[str, Any]
     figures: Sequence[str]
     exemplar_figures: Mapping[str, str]
+    summary: Summary | None = None
+    figure_widths: Mapping[str, int] = dataclasses.field(default_factory=dict)  # CSS px
 
 
 @dataclass(frozen=True)
@@ -161,11 +191,66 @@ def _validation(v: Mapping[str, Any]) -> dict[str, Table | None]:
                                         "unexpected", "examples"], rows) if results else None}
 
 
+def _pp(value: float | None) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:+.1f} pp"
+
+
+def _direction(value: float | None) -> str:
+    """CSS class of a change: up, down or flat (under 0.05 pp either way)."""
+    if value is None or math.isnan(value) or abs(value) < 0.05:
+        return "flat"
+    return "up" if value > 0 else "down"
+
+
+def _style_card(c: Mapping[str, Any], trend: Mapping[str, Any] | None,
+                thumbs: Sequence[str], color: str) -> dict[str, Any]:
+    """One cluster's card in the summary band: name, thumbnails, share, sparkline, peak, change."""
+    shares = list(trend["shares"]) if trend is not None else []
+    line: Sparkline | None = sparkline(shares) if shares else None
+    months = list(trend["months"]) if trend is not None else []
+    change = trend["change_pp"] if trend is not None else None
+    return {"id": int(c["cluster"]), "name": c.get("name") or f"c{c['cluster']}",
+            "named_by": c.get("named_by") or "keywords", "size": c["size"],
+            "share": _pct(c["share"]), "thumbs": [f"thumbs/{quote(t)}" for t in thumbs],
+            "sparkline": line, "span": f"{months[0]} to {months[-1]}" if months else "",
+            "peak_month": (trend or {}).get("peak_month") or "—",
+            "peak_share": _pct(trend["peak_share"]) if trend is not None else "—",
+            "last_month": months[-1] if months else "—",
+            "last_share": _pct(trend["last_share"]) if trend is not None else "—",
+            "change": _pp(change), "direction": _direction(change), "color": color}
+
+
+def _movers(movers: Movers, names: Mapping[int, str]) -> list[dict[str, Any]]:
+    return [{"rank": i + 1, "id": int(r.cluster), "name": names.get(int(r.cluster), ""),
+             "previous": f"{_pct(r.previous_share)} ({r.previous_posts})",
+             "last": f"{_pct(r.last_share)} ({r.last_posts})", "change": _pp(r.change_pp),
+             "direction": _direction(r.change_pp)}
+            for i, r in enumerate(movers.table.itertuples(index=False))]
+
+
+def summary_context(s: Summary | None, clusters: Sequence[Mapping[str, Any]],
+                    names: Mapping[int, str]) -> dict[str, Any] | None:
+    """The summary band's values: the verdict, the cluster cards and the rising / falling rows."""
+    if s is None:
+        return None
+    by_cluster = {int(t["cluster"]): t for t in s.trends.to_dict("records")}
+    m = s.movers
+    return {
+        "findings": [{"level": f.level, "title": f.title, "text": f.text} for f in s.findings],
+        "cards": [_style_card(c, by_cluster.get(int(c["cluster"])),
+                              s.thumbs.get(int(c["cluster"]), []),
+                              s.colors.get(int(c["cluster"]), "")) for c in clusters],
+        "auto_named": any(c.get("named_by") != "analyst" for c in clusters),
+        "movers": _movers(m, names), "previous": m.previous, "last": m.last,
+        "skipped": ", ".join(m.skipped), "min_month_posts": s.min_month_posts,
+    }
+
+
 SELECTION_KEYS = ("best_k", "chosen_by", "has_peak", "prominence", "rule", "fallback",
                   "silhouette", "algorithm", "k_min", "k_max", "k_step", "exact", "n", "n_scored")
-NAV = [("metrics", "Metrics"), ("selection", "Choice of k"), ("map", "Map"),
+NAV = [("summary", "Summary"), ("selection", "Choice of k"), ("map", "Map"),
        ("trends", "Monthly trends"), ("exemplars", "Exemplars"), ("clusters", "Clusters"),
-       ("data", "Data & drops"), ("params", "Params")]
+       ("data", "Data & drops"), ("metrics", "Metrics"), ("params", "Params")]
 
 
 def context(d: PageData) -> dict[str, Any]:
@@ -182,6 +267,8 @@ def context(d: PageData) -> dict[str, Any]:
     return {
         "headline": headline, "nav": NAV,
         "figures": {n: FIGURE_TITLES.get(n, n) for n in d.figures},
+        "widths": dict(d.figure_widths),
+        "band": summary_context(d.summary, clusters, names),
         "metrics": kv_table(d.metrics), "trends": kv_table(d.trends),
         "selection": kv_table({k: d.selection[k] for k in SELECTION_KEYS if k in d.selection}),
         "selection_warnings": [str(w) for w in d.selection.get("warnings") or []],

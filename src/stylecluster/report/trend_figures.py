@@ -1,5 +1,5 @@
-"""The report's trend figures: monthly proportions, top clusters per month, cluster timelines and
-each month's exemplar grid. Same conventions as `figures` (drawn Figures, CJK font, no pyplot)."""
+"""The report's trend figures: monthly proportions, top clusters per month, cluster timelines (heatmap
+and small multiples of share and count), each month's exemplar grid, and the cards' thumbnails. Same conventions as `figures` (drawn Figures, CJK font, no pyplot)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from stylecluster.report.figures import (cjk_figure, cluster_colors, cluster_nam
                                          text_color)
 
 MIN_SEGMENT_LABEL = 0.06  # stacked-bar segments at least this tall carry their cluster id
-THUMB_PX = 220  # exemplar images are shrunk to fit this box before drawing
+THUMB_PX = 360  # exemplar images are shrunk to fit this box before drawing (2x DPI figures)
+MAX_PANELS = 24  # small multiples: the largest clusters get a panel (cluster 0 = the largest)
+CARD_THUMB_PX = 240  # the cluster cards' thumbnails: shown at 120 CSS px, sharp on 2x screens
 
 
 def _month_ticks(ax: Any, months: Sequence[str]) -> None:
@@ -147,13 +149,83 @@ def plot_timeline(monthly: pd.DataFrame, all_months: Sequence[str],
     return fig
 
 
-def _thumbnail(image: Any) -> np.ndarray:
+def thumbnail(image: Any, max_side: int = THUMB_PX) -> np.ndarray:
+    """An image shrunk (never enlarged) to fit max_side x max_side.
+
+    Args:
+        image: A PIL image or an (H, W, 3) uint8 array (a masked image from segment).
+        max_side: The box, in pixels.
+
+    Returns:
+        (h, w, 3) uint8 RGB array.
+    """
     from PIL import Image
 
     img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
     img = img.convert("RGB")
-    img.thumbnail((THUMB_PX, THUMB_PX))
+    img.thumbnail((max_side, max_side))
     return np.asarray(img)
+
+
+@cjk_figure
+def plot_small_multiples(counts: pd.DataFrame, all_months: Sequence[str],
+                         keywords: Sequence[Sequence[str]], min_month_posts: int = 1,
+                         ncols: int = 4) -> Figure:
+    """One small panel per cluster (the MAX_PANELS largest): its share of each month (line, left axis, shared by all
+    panels) over its posts per month (grey bars, right axis, the panel's own scale).
+
+    Args:
+        counts: month, cluster, n_posts, month_posts, share (`trends.monthly_counts`).
+        all_months: Every month of the covered range (gaps: no line point, no bar), in order.
+        keywords: Per cluster its keywords (panel titles).
+        min_month_posts: Months with fewer posts get a hollow point: too small to compare.
+        ncols: Panels per row.
+    """
+    share = counts.pivot(index="cluster", columns="month", values="share").reindex(
+        columns=list(all_months))  # (k, n_months), NaN where a month has no posts
+    posts = counts.pivot(index="cluster", columns="month", values="n_posts").reindex(
+        columns=list(all_months)).fillna(0)
+    totals = posts.sum(axis=0).to_numpy(dtype=float)  # (n_months,) posts per month
+    n_all = len(share)
+    share, posts = share.iloc[:MAX_PANELS], posts.iloc[:MAX_PANELS]
+    k, n_months = share.shape
+    ncols = max(1, min(ncols, k))
+    nrows = max(math.ceil(k / ncols), 1)
+    colors = cluster_colors(max(n_all, 1))
+    fig = new_figure(3.2 * ncols + 0.4, 2.1 * nrows + 0.7)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+                         .ravel())
+    x = np.arange(n_months)
+    small = (totals > 0) & (totals < min_month_posts)  # gaps (no posts) stay gaps
+    top = float(np.nanmax(share.to_numpy(dtype=float))) if k and n_months else 1.0
+    for ax, c in zip(axes, share.index):
+        bars = ax.twinx()
+        bars.bar(x, posts.loc[c].to_numpy(dtype=float), color="0.85", width=0.8)
+        bars.tick_params(axis="y", labelsize=6, colors="0.45")
+        bars.set_ylim(0, max(float(posts.loc[c].max()), 1.0) * 1.15)
+        ax.set_zorder(bars.get_zorder() + 1)  # the share line over the count bars
+        ax.patch.set_visible(False)
+        line = share.loc[c].to_numpy(dtype=float)
+        ax.plot(x, line, color=colors[c], marker="o", ms=2.5, lw=1.6)
+        ax.plot(x[small], line[small], ls="", marker="o", ms=4, mfc="white", mec=colors[c])
+        ax.set_title(cluster_name(int(c), keywords, 2), fontsize=9, color=colors[c])
+        ax.set_ylim(0, max(top * 1.15, 0.01))
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    step = max(1, math.ceil(n_months / 6))
+    for ax in axes[:k]:  # every panel labels its months (shared x hides them above the last row)
+        ax.set_xticks(x[::step], list(all_months)[::step], fontsize=6, rotation=45, ha="right")
+        ax.tick_params(axis="x", labelbottom=True)
+    for ax in axes[k:]:
+        ax.set_axis_off()
+    note = (f"\nhollow point: a month with fewer than {min_month_posts} posts, too small to "
+            "compare" if small.any() else "")
+    if n_all > k:
+        note += f"\nthe {k} largest of {n_all} clusters"
+    fig.suptitle("Each cluster over time: share of the month (line, left axis, same scale) and "
+                 "posts per month (grey bars, right axis)" + note, fontsize=10)
+    return fig
 
 
 @cjk_figure
@@ -182,7 +254,7 @@ def plot_exemplars(month: str, rows: Sequence[trends.ExemplarRow], n_images: int
             ax.set_xticks([])
             ax.set_yticks([])
             if j < len(row.images):
-                ax.imshow(_thumbnail(row.images[j]))
+                ax.imshow(thumbnail(row.images[j]))
                 ax.set_xlabel(row.post_ids[j], fontsize=6)
             else:  # a grey card of a typical image's shape
                 ax.imshow(np.full((4, 3, 3), 0.9), vmin=0, vmax=1)

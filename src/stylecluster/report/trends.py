@@ -1,5 +1,6 @@
-"""Report tables: monthly cluster shares, top clusters per month, cluster summaries, trend
-metrics, drop counts and each month's exemplar rows. Pure pandas/numpy: no drawing, no IO.
+"""Report tables: monthly cluster shares and counts, top clusters per month, cluster summaries,
+trend metrics, each cluster's trend (peak, last month's change), the rising / falling table and
+each month's exemplar rows. Pure pandas/numpy: no drawing, no IO.
 
 Shares are always within a month: `share` of cluster c in month m = posts of c in m / clustered
 posts in m, so each month's shares sum to 1. Keywords are c-TF-IDF (BERTopic's class-based TF-IDF)
@@ -242,68 +243,6 @@ def trend_metrics(monthly: pd.DataFrame, top: pd.DataFrame, clusters: list[dict[
     return out
 
 
-def concat_dropped(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """The upstream dropped.parquet tables (post_id, stage, reason) as one, in the given order."""
-    if not tables:
-        return pd.DataFrame({"post_id": [], "stage": [], "reason": []}, dtype=object)
-    return pd.concat(list(tables), ignore_index=True)
-
-
-def drop_counts(validation: Mapping[str, Any], segment_summary: Mapping[str, Any],
-                manifest: pd.DataFrame, texts: pd.DataFrame, dropped: Sequence[pd.DataFrame],
-                metrics: Mapping[str, Any]) -> pd.DataFrame:
-    """Posts lost (or left without text) on the way to the clustering, by source and reason.
-
-    Rows overlap across sources: a post whose image segment dropped is also listed by embed
-    (stage segment) and, for image features, by reduce (no image embedding).
-
-    Args:
-        validation: reports/validation.json.
-        segment_summary: segment/summary.json.
-        manifest: segment/manifest.parquet.
-        texts: preprocess/texts.parquet.
-        dropped: The embed and reduce stages' dropped.parquet tables (see `concat_dropped`).
-        metrics: reports/metrics.json.
-
-    Returns:
-        source, reason, n_posts.
-    """
-    rows: list[tuple[str, str, int]] = []
-    v = validation
-    if v.get("n_missing_content") is not None:
-        rows.append(("validate", "caption (content) missing; tags may remain",
-                     int(v["n_missing_content"])))
-    for key, reason in (("n_undated", "undated: clustered, left out of the monthly trends"),
-                        ("n_undated_dropped", "undated: dropped (validate.undated: drop)"),
-                        ("n_text_only", "no image (text-only post)")):
-        if v.get(key):
-            rows.append(("validate", reason, int(v[key])))
-    by_kind = segment_summary.get("dropped_by_reason") or {}
-    if by_kind:
-        rows += [("segment", str(kind), int(n)) for kind, n in by_kind.items()]
-    elif len(manifest):
-        not_kept = manifest[~manifest["kept"].astype(bool)]
-        rows += [("segment", "dropped", int(len(not_kept)))]
-    if "has_text" in texts.columns:
-        rows.append(("preprocess", "no text after cleaning (has_text false)",
-                     int((~texts["has_text"].astype(bool)).sum())))
-    d = concat_dropped(dropped).astype({"stage": str, "reason": str})
-    # embed lists segment's drops again, each with its own measured share in the reason: one row
-    reason = d["reason"].where(d["stage"] != "segment",
-                               "no kept image (dropped by segment, kinds above)")
-    src = np.where(d["stage"] == "reduce", "reduce", "embed (" + d["stage"] + ")")
-    counts = pd.DataFrame({"source": src, "reason": reason}).value_counts(sort=False)
-    order = ["embed (segment)", "embed (preprocess)", "embed (embed)", "reduce"]
-    for (s, r), n in sorted(counts.items(), key=lambda item: (
-            order.index(item[0][0]) if item[0][0] in order else len(order), item[0])):
-        rows.append((s, r, int(n)))
-    m = metrics
-    if m.get("n_posts_dropped") is not None:
-        rows.append(("cluster", "posts not clustered (total, all reasons)",
-                     int(m["n_posts_dropped"])))
-    return pd.DataFrame(rows, columns=["source", "reason", "n_posts"])
-
-
 @dataclass(frozen=True)
 class ExemplarRow:
     """One row of a month's exemplar grid: a cluster, its share that month, keywords, images."""
@@ -335,3 +274,113 @@ def month_exemplars(table: pd.DataFrame, top: pd.DataFrame, month: str,
         rows.append(ExemplarRow(int(rec.rank), int(rec.cluster), float(rec.share),
                                 keywords[int(rec.cluster)][:3], ids, images))
     return rows
+
+
+# --- each cluster's trend and the rising / falling table -----------------------------------------
+
+def monthly_counts(table: pd.DataFrame, n_clusters: int) -> pd.DataFrame:
+    """Posts of every cluster in every month with clustered posts (the counts behind the shares).
+
+    Args:
+        table: Rows with month and cluster (from `join_posts`); undated rows are left out.
+        n_clusters: k; clusters 0..k-1 all get a row per month (0 posts where absent).
+
+    Returns:
+        month, cluster, n_posts, month_posts (the month's clustered posts), share (n_posts /
+        month_posts, as in `monthly_proportions`), sorted by month then cluster.
+    """
+    counts = pd.crosstab(table["month"], table["cluster"])
+    counts = counts.reindex(columns=range(n_clusters), fill_value=0).sort_index()
+    long = counts.stack().rename("n_posts").reset_index()
+    long.columns = ["month", "cluster", "n_posts"]
+    long["month"] = long["month"].astype(str)
+    long["cluster"] = long["cluster"].astype(np.int64)
+    long["n_posts"] = long["n_posts"].astype(np.int64)
+    long["month_posts"] = long.groupby("month")["n_posts"].transform("sum").astype(np.int64)
+    long["share"] = (long["n_posts"] / long["month_posts"]).astype(np.float64)
+    return long.sort_values(["month", "cluster"], ignore_index=True)
+
+
+def counted_months(counts: pd.DataFrame, min_month_posts: int) -> list[str]:
+    """Months with at least `min_month_posts` clustered posts (cluster.min_month_posts), in order:
+    the months whose shares the trend cards and the rising / falling table compare."""
+    totals = counts.groupby("month")["month_posts"].first()
+    return sorted(str(m) for m in totals[totals >= min_month_posts].index)
+
+
+def pp_change(counts: pd.DataFrame, previous: str, last: str) -> pd.DataFrame:
+    """Each cluster's share in `previous` and `last` and the change in percentage points.
+
+    Returns:
+        cluster, previous_share, last_share, previous_posts, last_posts, change_pp
+        (100 * (last_share - previous_share)), one row per cluster, by cluster id.
+    """
+    wide = counts.pivot(index="cluster", columns="month", values="share")
+    n = counts.pivot(index="cluster", columns="month", values="n_posts")
+    out = pd.DataFrame({"cluster": wide.index.astype(np.int64),
+                        "previous_share": wide[previous].to_numpy(dtype=float),
+                        "last_share": wide[last].to_numpy(dtype=float),
+                        "previous_posts": n[previous].to_numpy(dtype=np.int64),
+                        "last_posts": n[last].to_numpy(dtype=np.int64)})
+    out["change_pp"] = 100.0 * (out["last_share"] - out["previous_share"])
+    return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Movers:
+    """The rising / falling table: every cluster ranked by its change between the last two months
+    with at least `min_month_posts` posts.
+
+    Attributes:
+        previous, last: The two months compared (None when fewer than two months count).
+        table: `pp_change`'s columns, ranked by change_pp (largest rise first; ties: lower
+            cluster id); empty when fewer than two months count.
+        skipped: Months after `previous` that were left out for having too few posts.
+        min_month_posts: The threshold used.
+    """
+
+    previous: str | None
+    last: str | None
+    table: pd.DataFrame
+    skipped: list[str]
+    min_month_posts: int
+
+
+def movers(counts: pd.DataFrame, min_month_posts: int) -> Movers:
+    """Rank the clusters by their share change (pp) between the last two counted months."""
+    months = counted_months(counts, min_month_posts)
+    if len(months) < 2:
+        empty = pd.DataFrame(columns=["cluster", "previous_share", "last_share",
+                                      "previous_posts", "last_posts", "change_pp"])
+        return Movers(None, months[-1] if months else None, empty, [], min_month_posts)
+    previous, last = months[-2], months[-1]
+    table = pp_change(counts, previous, last).sort_values(
+        ["change_pp", "cluster"], ascending=[False, True], kind="stable", ignore_index=True)
+    skipped = sorted(m for m in counts["month"].unique() if m > previous and m not in months)
+    return Movers(previous, last, table, skipped, min_month_posts)
+
+
+def cluster_trends(counts: pd.DataFrame, min_month_posts: int) -> pd.DataFrame:
+    """Per cluster its trend over the counted months (`counted_months`; all months with posts
+    when none reaches `min_month_posts`, so a small data set still gets a trend).
+
+    Returns:
+        cluster, months (the months used, shared by every row), shares (its share in each of
+        them), peak_month / peak_share (highest share; ties: the earliest; None / 0.0 when the
+        cluster has no post in those months), last_share and change_pp (last month's share minus
+        the previous month's, in percentage points; None with a single month).
+    """
+    months = counted_months(counts, min_month_posts) or sorted(counts["month"].unique())
+    wide = counts.pivot(index="cluster", columns="month", values="share")
+    wide = wide.reindex(columns=months).sort_index()
+    rows = []
+    for c, shares in zip(wide.index, wide.to_numpy(dtype=float)):  # shares: (n_months,)
+        peak = int(np.argmax(shares)) if len(shares) else 0
+        has_peak = len(shares) > 0 and shares[peak] > 0
+        rows.append({"cluster": int(c), "months": list(months), "shares": shares.tolist(),
+                     "peak_month": months[peak] if has_peak else None,
+                     "peak_share": float(shares[peak]) if has_peak else 0.0,
+                     "last_share": float(shares[-1]) if len(shares) else 0.0,
+                     "change_pp": float(100 * (shares[-1] - shares[-2]))
+                     if len(shares) >= 2 else None})
+    return pd.DataFrame(rows)
