@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # DVC stage commands call `python stages/<name>.py`: make that the venv's python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-fast install lock sample bench quality compare clean-venv
+.PHONY: run test test-fast install lock sample bench quality compare exps clean-venv
 
 install: $(STAMP)
 
@@ -43,6 +43,13 @@ test-fast: $(STAMP)
 # e.g. make compare COMPARE_ARGS="--fields content,tags,both"
 compare: run
 	$(BIN)/stylecluster compare $(COMPARE_ARGS)
+
+# `dvc exp show` trimmed to what an analyst compares: the stage params that differ between the
+# experiments and the main metrics, as Markdown (a bare `dvc exp show` has ~150 columns).
+EXPS_METRICS ?= best_k|has_peak|silhouette|largest_cluster_share|worst_month_top_share|length_skew|nmi|ari
+exps: $(STAMP)
+	$(BIN)/dvc exp show --md --no-pager --only-changed --drop '.*' \
+	  --keep '^(Experiment|$(EXPS_METRICS))$$|^(segment|preprocess|embed|reduce|select_k|cluster|report)\.'
 
 # Speed and memory of every heavy step against the naive way, measured in the same run
 # (reports/bench/bench.json and bench.md); benchmarks are not tests.
