@@ -48,8 +48,9 @@ compare: run
 # experiments and the main metrics, as Markdown (a bare `dvc exp show` has ~150 columns).
 EXPS_METRICS ?= best_k|has_peak|silhouette|largest_cluster_share|worst_month_top_share|length_skew|nmi|ari
 exps: $(STAMP)
-	$(BIN)/dvc exp show --md --no-pager --only-changed --drop '.*' \
-	  --keep '^(Experiment|$(EXPS_METRICS))$$|^(segment|preprocess|embed|reduce|select_k|cluster|report)\.'
+	$(BIN)/dvc exp show --md --no-pager --only-changed \
+	  --drop '^(?!(Experiment|$(EXPS_METRICS))$$|(segment|preprocess|embed|reduce|select_k|cluster|report)\.)' \
+	  --keep '^(Experiment|$(EXPS_METRICS))$$'
 
 # Speed and memory of every heavy step against the naive way, measured in the same run
 # (reports/bench/bench.json and bench.md); benchmarks are not tests.
