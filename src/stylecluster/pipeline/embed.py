@@ -11,19 +11,19 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from stylecluster.records import EmbedRunRecord, EmbedSummary, ModalityRun, VectorsSummary
 from stylecluster.storage.cache import image_key, text_key
 from stylecluster.errors import DataError
-from stylecluster.pipeline.embed_shards import (LOAD_THREADS, Assembly, Shard, ShardResult,
-                                                VectorCache, encode_shard, make_shards,
-                                                plan_items)
+from stylecluster.pipeline.embed_shards import (Assembly, Shard, ShardResult, VectorCache,
+                                                encode_shard, file_digests, in_process,
+                                                make_shards, plan_items)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -211,39 +211,29 @@ def embed_items(
         ids: post_ids, one per item, in output row order.
         load: Returns the encoder's input (a PIL image) for `items[i]`; None: `items[i]` is it.
         key_of: Content key of a loaded item (see stylecluster.storage.cache).
-        encoder: The encoder (the driver's: its name, dim and cache key; it also encodes the
-            shards when `run_shards` is None).
+        encoder: The driver's encoder (name, dim, cache key; encodes when run_shards is None).
         cache: The per-item cache, or None to encode everything. Only this function writes it.
         batch_size: Items per encoder call.
         progress: Show a progress bar on stderr (advanced shard by shard).
-        digest: Returns a cheap fingerprint of item i without loading it (an image file's SHA-256).
-            With a cache, an item whose fingerprint was seen before takes its content key from the
-            cache and is loaded only if its vector is missing.
+        digest: A cheap fingerprint of item i (an image file's SHA-256): a file seen before takes
+            its content key from the cache and is loaded only if its vector is missing.
         items: What `load` takes per row (file paths: picklable shards); default the row indices.
         keys: Content keys per row when known without loading (texts).
-        run_shards: Runs `encode_shard` over shards and yields (shard index, result) in any order
-            (an executor: `stylecluster.executors`); None: one after another with `encoder`.
+        run_shards: Yields (shard index, encode_shard result) in any order (an executor, see
+            `stylecluster.executors`); None: one after another here with `encoder`.
         shard_size: Rows per shard (rounded down to whole batches).
 
     Returns:
         ModalityEmbedding with matrix (len(ids), encoder.dim); n_loaded counts the items loaded.
     """
-    from tqdm import tqdm
-
     start = time.perf_counter()
     n = len(ids)
-    digests: list[str] = []
-    if digest is not None:
-        with ThreadPoolExecutor(max_workers=LOAD_THREADS) as pool:
-            digests = list(pool.map(digest, range(n)))
-    plan = plan_items(n, cache, encoder.cache_key, encoder.dim, keys=keys, digests=digests)
+    plan = plan_items(n, cache, encoder.cache_key, encoder.dim, keys=keys,
+                      digests=file_digests(digest, n) if digest is not None else None)
     shards = make_shards(plan, list(range(n)) if items is None else items, load, key_of,
                          batch_size, shard_size)
     assembly = Assembly(plan, cache, encoder.cache_key, encoder.dim)
-    if run_shards is None:
-        def run_shards(fn: Callable[[Shard, Encoder], ShardResult],
-                       todo: Sequence[Shard]) -> Iterator[tuple[int, ShardResult]]:
-            return ((i, fn(shard, encoder)) for i, shard in enumerate(todo))
+    run_shards = run_shards or in_process(encoder)
     with tqdm(total=n, desc=f"embed {encoder.modality} ({encoder.name})", unit="item",
               disable=not progress) as bar:
         bar.update(n - len(plan.todo) - len(plan.same_as))
@@ -256,11 +246,15 @@ def embed_items(
         n_cached=n_cached, n_encoded=n - n_cached, n_loaded=assembly.n_loaded,
         encode_seconds=assembly.encode_seconds, wall_seconds=time.perf_counter() - start,
         batch_size=batch_size)
-    rate = result.items_per_s
-    log.info("%s (%s): %d items, %d cache hits, %d encoded, %d loaded in %d shard(s)%s",
-             encoder.modality, encoder.name, n, n_cached, n - n_cached, assembly.n_loaded,
-             len(shards), "" if rate is None else f" at {rate:.1f} items/s (batch {batch_size})")
+    _log_run(result, len(shards))
     return result
+
+
+def _log_run(e: ModalityEmbedding, n_shards: int) -> None:
+    rate = e.items_per_s
+    log.info("%s (%s): %d items, %d cache hits, %d encoded, %d loaded in %d shard(s)%s",
+             e.modality, e.encoder, len(e.ids), e.n_cached, e.n_encoded, e.n_loaded, n_shards,
+             "" if rate is None else f" at {rate:.1f} items/s (batch {e.batch_size})")
 
 
 def embed_images(

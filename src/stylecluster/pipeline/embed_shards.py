@@ -18,7 +18,7 @@ same bytes. Only the driver touches the cache.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -63,6 +63,12 @@ class Plan:
     found: dict[str, np.ndarray]
     todo: list[int]
     same_as: dict[int, int] = field(default_factory=dict)
+
+
+def file_digests(digest: Callable[[int], str], n: int) -> list[str]:
+    """`digest(i)` for every row, hashed by LOAD_THREADS threads (hashing releases the GIL)."""
+    with ThreadPoolExecutor(max_workers=LOAD_THREADS) as pool:
+        return list(pool.map(digest, range(n)))
 
 
 def plan_items(n: int, cache: VectorCache | None, cache_key: str, dim: int, *,
@@ -180,6 +186,15 @@ def encode_shard(shard: Shard, encoder: Encoder) -> ShardResult:
             seconds += time.perf_counter() - t0
             keys += [key for _, key in loaded]
     return ShardResult(shard.rows, tuple(keys), vectors, seconds)
+
+
+def in_process(encoder: Encoder) -> Callable[..., Iterator[tuple[int, ShardResult]]]:
+    """A shard runner that encodes the shards one after another here, with `encoder`."""
+    def run(fn: Callable[[Shard, Encoder], ShardResult],
+            shards: Sequence[Shard]) -> Iterator[tuple[int, ShardResult]]:
+        return ((i, fn(shard, encoder)) for i, shard in enumerate(shards))
+
+    return run
 
 
 class Assembly:
