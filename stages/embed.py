@@ -39,8 +39,10 @@ def main(ctx: StageContext) -> str:
     with executors.open_executor(rt) as pool, EmbeddingCache(ctx.paths.cache) as cache:
         def run(modality: str, name: str) -> embed.ModalityEmbedding:
             encoder = encoders.EncoderRecipe(name, modality, p, models, rt).build()
-            shards = executors.shard_runner(pool, encoders.EncoderRecipe(
-                name, modality, p, models, executors.worker_runtime(rt)), encoder)
+            recipe = encoders.EncoderRecipe(name, modality, p, models,
+                                            executors.worker_runtime(rt))
+            pool.warm(recipe)  # dask: every worker loads it now, once
+            shards = executors.shard_runner(pool, recipe, encoder)
             if modality == "image":
                 return embed.embed_images(inputs.image_ids, storage.read_image, encoder, cache,
                                           p.batch_size, rt.progress, file_digest=masks.digest,

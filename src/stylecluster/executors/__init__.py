@@ -72,6 +72,8 @@ class Executor(Protocol):
     def run(self, fn: Callable[[Any, Any], Any], recipe: Any, shards: Sequence[Any], *,
             resource: Any = None) -> Iterator[tuple[int, Any]]: ...
 
+    def warm(self, recipe: Any) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -87,6 +89,9 @@ class LocalExecutor:
             resource = per_process(recipe)
         for i, shard in enumerate(shards):
             yield i, fn(shard, resource)
+
+    def warm(self, recipe: Any) -> None:
+        """Nothing to do: the driver's own resource is used."""
 
     def close(self) -> None:
         """Nothing to release."""

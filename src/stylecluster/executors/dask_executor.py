@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stylecluster.errors import BackendError
-from stylecluster.executors import Bound
+from stylecluster.executors import Bound, per_process
 
 if TYPE_CHECKING:
     from stylecluster.config import RuntimeParams
@@ -84,6 +84,11 @@ class DaskExecutor:
         finally:
             self.client.cancel([f for f in futures if not f.done()])
 
+    def warm(self, recipe: Any) -> None:
+        """Build `recipe`'s resource on every worker now, all at once (else each worker builds it
+        on its first shard)."""
+        self.client.run(_build, recipe)
+
     def close(self) -> None:
         """Close the client and the LocalCluster this executor started."""
         client = getattr(self, "client", None)
@@ -97,3 +102,8 @@ class DaskExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _build(recipe: Any) -> None:
+    """Runs on a worker (client.run): build and keep the recipe's resource."""
+    per_process(recipe)
