@@ -61,7 +61,7 @@ class RuntimeParams:
     executor_address: str | None = param(None, "dask: null starts a LocalCluster of `workers` "
                                          "processes; tcp://host:8786 uses a running scheduler")
     workers: int = param(2, "dask LocalCluster: worker processes")
-    threads_per_worker: int = param(1, "dask: threads per worker, its encoder's torch/ONNX threads")
+    threads_per_worker: int = param(1, "dask: threads per worker = its encoder's torch/ONNX threads")
     shard_size: int = param(128, "items per shard (embed rounds it down to a multiple of "
                             "embed.batch_size, so the encoder sees the same batches whatever it is)")
     retries: int = param(2, "dask: extra tries of a shard whose task raised (a lost worker's "

@@ -84,6 +84,16 @@ def test_embed_on_dask_writes_the_same_bytes_as_local(tmp_path):
     assert (run["image"]["cache_hits"], run["image"]["loaded"]) == (10, 0), run["image"]
     same_files(tmp_path / "local" / "embed", tmp_path / "dask" / "embed")
 
+    # a mask that no longer decodes (its digest updated to match): the worker's error, by name
+    (seg / "masks" / "p03.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    manifest = storage.read_table(seg / "manifest.parquet", "segment_manifest")
+    manifest.loc[manifest.post_id == "p03", "mask_sha256"] = storage.file_sha256(
+        seg / "masks" / "p03.png")
+    storage.write_table(manifest, seg / "manifest.parquet", "segment_manifest")
+    bad = run_embed(tmp_path / "bad", seg, texts, hashed, {**DASK, "retries": 0})
+    assert bad.returncode == 1 and "p03.png: image does not decode" in bad.stderr, \
+        bad.stderr[-3000:]
+
 
 @pytest.mark.slow
 def test_embed_on_dask_with_the_real_default_encoders(tmp_path):

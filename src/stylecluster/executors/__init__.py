@@ -18,6 +18,7 @@ the outputs, in row order: which executor ran a shard never changes a byte of th
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -40,15 +41,22 @@ class Recipe(Protocol):
 
 
 # One built resource per recipe key and process: a dask worker loads its encoder (or segmenter)
-# on its first shard and reuses it for every later one, instead of loading it per task.
+# on its first shard and reuses it for every later one, instead of loading it per task. A worker
+# with several threads runs one shard at a time on it (its lock): mediapipe's graphs are not
+# thread-safe, and the encoder's own torch/ONNX threads (threads_per_worker) do the parallel work.
 _BUILT: dict[str, Any] = {}
+_LOCKS: dict[str, threading.Lock] = {}
+_GUARD = threading.Lock()
 
 
 def per_process(recipe: Recipe) -> Any:
     """The resource of `recipe`, built on first use in this process and kept for its lifetime."""
     key = recipe.key()
-    if key not in _BUILT:
-        _BUILT[key] = recipe.build()
+    with _GUARD:
+        lock = _LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        if key not in _BUILT:
+            _BUILT[key] = recipe.build()
     return _BUILT[key]
 
 
@@ -63,7 +71,9 @@ class Bound:
     recipe: Any
 
     def __call__(self, shard: Any) -> Any:
-        return self.fn(shard, per_process(self.recipe))
+        resource = per_process(self.recipe)
+        with _LOCKS[self.recipe.key()]:  # one shard at a time on a worker's resource
+            return self.fn(shard, resource)
 
 
 class Executor(Protocol):
