@@ -4,9 +4,10 @@ A Dask LocalCluster starts worker processes, which a `multiprocessing` pool chil
 not, so each configuration runs as `python benchmarks/_scale.py ARGS` in a fresh process that
 prints one JSON line. In it: the driver builds the encoder (for its dim and cache key), starts the
 cluster (`runtime.workers` x 1 thread, the encoder's torch/ONNX threads = 1), has every worker load
-the encoder (`warm`, once per worker, as the stage does), runs one untimed pass, then times
-`repeats` passes of `embed.embed_images` over the same images with no cache (every image decoded
-and encoded on the workers). The last pass's matrix digest lets the caller check both configurations agree.
+the encoder (`warm`, once per worker; the stage lets each load it on its first shard), runs one
+untimed pass, then times `repeats` passes of `embed.embed_images` over the same images with no
+cache (every image decoded and encoded on the workers). The last pass's matrix digest lets the
+caller check that every configuration gives the same bytes.
 """
 
 from __future__ import annotations

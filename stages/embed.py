@@ -41,7 +41,6 @@ def main(ctx: StageContext) -> str:
             encoder = encoders.EncoderRecipe(name, modality, p, models, rt).build()
             recipe = encoders.EncoderRecipe(name, modality, p, models,
                                             executors.worker_runtime(rt))
-            pool.warm(recipe)  # dask: every worker loads it now, once
             shards = executors.shard_runner(pool, recipe, encoder)
             if modality == "image":
                 return embed.embed_images(inputs.image_ids, storage.read_image, encoder, cache,
