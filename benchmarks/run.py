@@ -10,6 +10,7 @@ Items (see benchmarks/README.md for sizes, baselines and targets):
   e2e          `dvc repro` of a fresh sample from a clean cache, per stage, and UMAP's compile time
   dvc          no-op `dvc repro` and `dvc status`
   incremental  the embed stage after adding 10% new posts vs a cold run
+  scale_embed  embed's image shards on a dask LocalCluster of 2 workers vs 1 (1 thread each)
   memory       peak RSS per stage at 20,000 posts (synthetic inputs where stated) and segment /
                embed at two sizes
 
@@ -41,17 +42,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 ITEMS = ("silhouette", "select_k", "image_embed", "text_embed", "long_text", "e2e", "dvc",
-         "incremental", "memory")
+         "incremental", "memory", "scale_embed")
 PIPELINE_ITEMS = {"e2e", "dvc", "incremental", "memory"}
 SEED = 0
 MEM_LIMIT_MB = 4 * 1024**3 / 1e6  # 4 GiB in MB (1e6 bytes), the unit of every peak_rss_mb
 
 NORMAL = dict(sil_sizes=(5000, 20000), sil_k=(2, 200), sil_target_n=20000, sil_baseline_ks=10,
               selk_n=20000, selk_k=(2, 100), selk_baseline_ks=5, n_images=128, n_texts=32,
-              n_posts=200, mem_n=20000, long_chars=100_000)
+              n_posts=200, mem_n=20000, long_chars=100_000, scale_n=256, scale_shard=32)
 QUICK = dict(sil_sizes=(300,), sil_k=(2, 20), sil_target_n=None, sil_baseline_ks=3,
              selk_n=400, selk_k=(2, 8), selk_baseline_ks=2, n_images=4, n_texts=4,
-             n_posts=40, mem_n=1000, long_chars=100_000)
+             n_posts=40, mem_n=1000, long_chars=100_000, scale_n=16, scale_shard=4)
 LONG_NAIVE_MAX_CHARS = 5000  # e5-small's uncut path on 100,000 characters takes minutes: measured
 # on this prefix and extrapolated linearly (it embeds 510-token windows one after another)
 
@@ -535,6 +536,54 @@ def item_memory(args: argparse.Namespace, S: dict, proj: Any) -> list[dict]:
     return out
 
 
+def item_scale_embed(args: argparse.Namespace, S: dict, work: Path) -> list[dict]:
+    """Speed-up of embed's image shards on 2 dask workers over 1 (1 thread each, same images)."""
+    import subprocess
+
+    paths, _ = _media(work, S["scale_n"])
+    paths = paths[: S["scale_n"]]
+    listed = work / "scale_paths.json"
+    listed.write_text(json.dumps(paths))
+    runs = {}
+    for label, executor, workers in (("local", "local", 1), ("workers=1", "dask", 1),
+                                     ("workers=2", "dask", 2)):
+        C.log(f"scale_embed {label}: {len(paths)} images, {args.repeats} timed passes")
+        proc = subprocess.run([sys.executable, str(Path(__file__).parent / "_scale.py"),
+                               "--paths", str(listed), "--workers", str(workers), "--repeats",
+                               str(args.repeats), "--shard-size", str(S["scale_shard"]),
+                               "--executor", executor], capture_output=True, text=True,
+                              cwd=C.ROOT, timeout=1800)
+        if proc.returncode:
+            raise RuntimeError(f"_scale.py {label} failed: {proc.stderr[-1500:]}")
+        runs[label] = json.loads(proc.stdout.strip().splitlines()[-1])
+    n = len(paths)
+    out = []
+    for label, r in runs.items():
+        rec = C.record(f"scale_embed/{label}", n, r["times"], r["driver_peak_rss_mb"],
+                       executor="local" if label == "local" else "dask LocalCluster",
+                       workers=1 if label != "workers=2" else 2, threads_per_worker=1,
+                       torch_threads=1, encoder=r["encoder"], batch_size=r["batch_size"],
+                       shard_size=S["scale_shard"], n_shards=r["n_shards"],
+                       cluster_start_s=round(r["cluster_start_s"], 2),
+                       worker_load_s=round(r["worker_load_s"], 2),
+                       first_pass_s=round(r["first_pass_s"], 2),
+                       items_per_s=round(n / statistics.median(r["times"]), 2),
+                       peak_rss_note="the driver process only (dask workers are other processes)",
+                       measure="embed.embed_images with no cache: workers decode and encode "
+                               "every image; after one untimed pass (workers load the encoder)")
+        out.append(rec)
+    one, two = runs["workers=1"], runs["workers=2"]
+    rec = out[-1]
+    C.compare(rec, "the same on 1 dask worker (scale_embed/workers=1)",
+              statistics.median(one["times"]), 1.6)
+    rec.update(speed_up=rec["ratio"], scaling_efficiency=round(rec["ratio"] / 2, 2),
+               same_matrix=one["matrix_sha256"] == two["matrix_sha256"] == runs["local"][
+                   "matrix_sha256"])
+    C.compare(out[1], "the local executor, 1 thread (scale_embed/local)",
+              statistics.median(runs["local"]["times"]), None)
+    return out
+
+
 # --- output -------------------------------------------------------------------------------------
 
 
@@ -557,7 +606,8 @@ NOTE_KEYS = ("items_per_s", "baseline_items_per_s", "max_abs_diff", "max_abs_err
              "best_k_sampled", "silhouette_mode", "baseline_k_measured", "saving_s",
              "default_compile_s", "dvc_overhead_s", "only_new_encoded", "encoded", "new_items",
              "stages_run", "rss_slope_mb_per_1000", "extrapolated_peak_rss_mb_at_n", "estimate",
-             "worst_stage", "tokens_sent", "naive_s", "naive_ratio", "error")
+             "worst_stage", "tokens_sent", "naive_s", "naive_ratio", "speed_up",
+             "scaling_efficiency", "same_matrix", "error")
 
 
 def write_outputs(records: list[dict], out: Path) -> None:
@@ -690,6 +740,8 @@ def main(argv: list[str] | None = None) -> int:
                 records += item_incremental(args, S, proj)
             elif item == "memory":
                 records += item_memory(args, S, proj)
+            elif item == "scale_embed":
+                records += item_scale_embed(args, S, work)
         except Exception as exc:  # a benchmark item failing must not lose the others
             import traceback
 

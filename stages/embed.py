@@ -10,14 +10,15 @@ Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parque
          limit: the same bytes for the same inputs),
          --run-log FILE (this run's cache hits, items encoded, timings, items/s; not a DVC output)
 Params:  `embed` section (image_encoder, text_encoder, batch_size, device, each backend's options;
-         runtime.torch_threads and runtime.progress).
+         runtime.torch_threads, runtime.progress, and runtime.executor with its settings: the
+         shards of items to encode run here or on a dask cluster, the same bytes either way).
 Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed --run-log logs/embed.json
 """
 
 import os
 from pathlib import Path
 
-from stylecluster import encoders, records
+from stylecluster import encoders, executors, records
 from stylecluster.pipeline import embed
 from stylecluster import catalog, storage
 from stylecluster.storage.cache import EmbeddingCache
@@ -33,17 +34,23 @@ def main(ctx: StageContext) -> str:
 
     masks = storage.MaskFiles(ctx.paths.segment, inputs.image_ids, inputs.mask_paths,
                               inputs.mask_digests)
-    models = ctx.paths.cache  # backends may keep derived model files here (the ONNX export)
-    with EmbeddingCache(ctx.paths.cache) as cache:
-        image = embed.embed_images(inputs.image_ids, masks.read,
-                                   encoders.get_encoder(p.image_encoder, "image", p, models,
-                                                        runtime=ctx.runtime),
-                                   cache, p.batch_size, ctx.runtime.progress,
-                                   file_digest=masks.digest)
-        text = embed.embed_texts(inputs.text_ids, inputs.texts,
-                                 encoders.get_encoder(p.text_encoder, "text", p, models,
-                                                      runtime=ctx.runtime),
-                                 cache, p.batch_size, ctx.runtime.progress)
+    rt = ctx.runtime
+    models = str(Path(ctx.paths.cache).resolve())  # backends may keep derived model files here
+    with executors.open_executor(rt) as pool, EmbeddingCache(ctx.paths.cache) as cache:
+        def run(modality: str, name: str) -> embed.ModalityEmbedding:
+            encoder = encoders.EncoderRecipe(name, modality, p, models, rt).build()
+            recipe = encoders.EncoderRecipe(name, modality, p, models,
+                                            executors.worker_runtime(rt))
+            shards = executors.shard_runner(pool, recipe, encoder)
+            if modality == "image":
+                return embed.embed_images(inputs.image_ids, storage.read_image, encoder, cache,
+                                          p.batch_size, rt.progress, file_digest=masks.digest,
+                                          items=masks.paths(), run_shards=shards,
+                                          shard_size=rt.shard_size)
+            return embed.embed_texts(inputs.text_ids, inputs.texts, encoder, cache, p.batch_size,
+                                     rt.progress, run_shards=shards, shard_size=rt.shard_size)
+
+        image, text = run("image", p.image_encoder), run("text", p.text_encoder)
         cache_info = {"corrupt_entries": cache.corrupt, "reset": bool(cache.reset_files)}
     summary = embed.summarise(image, text, inputs)
     for obj, art in ((image.matrix, catalog.IMAGE_MATRIX), (image.ids, catalog.IMAGE_IDS),

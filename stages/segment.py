@@ -11,17 +11,18 @@ Params:  `segment` section (method, min_clothing_share, skin/head removal, max_s
          options.<method>: mediapipe's models and pose gate, auto's alpha rule).
 Usage:   python stages/segment.py --posts data/interim/validate/posts.parquet --raw data/raw --out data/interim/segment
 
-Images are streamed (read, segmented, written one at a time; larger than segment.max_side they are
-shrunk); a text-only post (no image_path), an unreadable image and one over Pillow's
-decompression-bomb limit are each a dropped row with its reason, never a crash or a silent skip.
+Images are streamed in shards of runtime.shard_size (read, segmented and encoded one at a time,
+here or on a dask worker: runtime.executor; the masks are written here, the same bytes either
+way; larger than segment.max_side they are shrunk); a text-only post (no image_path), an
+unreadable image and one over Pillow's decompression-bomb limit are each a dropped row with its reason, never a crash or a silent skip.
 """
 
 import time
 
 from stylecluster import catalog, storage
 from stylecluster.report.share_hist import plot_clothing_share_hist
-from stylecluster import segmenters
-from stylecluster.pipeline import segment
+from stylecluster import executors, segmenters
+from stylecluster.pipeline import segment_shards
 from stylecluster.stage import StageContext, run_stage
 
 
@@ -31,15 +32,18 @@ def main(ctx: StageContext) -> str:
     storage.remove_tree(catalog.SEGMENT_MASKS.path(out))  # outputs are rewritten whole
 
     start = time.perf_counter()
-    with segmenters.make_segmenter(ctx.params) as segmenter:
-        images = segment.load_images(  # with its alpha only for a method that looks at it (auto)
-            posts["post_id"], posts["image_path"],
-            lambda rel: storage.read_image(ctx.paths.raw / rel, max_side=ctx.params.max_side,
-                                           keep_alpha=segmenter.uses_alpha))
-        result = segment.segment_posts(
-            images, ctx.params, segmenter,
-            on_kept=lambda _post_id, rel, masked: storage.write_image(masked, out / rel),
-            total=len(posts), progress=ctx.runtime.progress)
+    rt = ctx.runtime
+    with executors.open_executor(rt) as pool, \
+            segmenters.make_segmenter(ctx.params) as segmenter:
+        # the alpha only for a method that looks at it (auto); absolute paths for remote workers
+        reader = storage.ImageReader(str(ctx.paths.raw.resolve()), ctx.params.max_side,
+                                     keep_alpha=segmenter.uses_alpha)
+        shards = segment_shards.make_shards(posts["post_id"], posts["image_path"], reader,
+                                            storage.encode_image, ctx.params, rt.shard_size)
+        result = segment_shards.segment_sharded(
+            shards, executors.shard_runner(pool, segmenters.SegmenterRecipe(ctx.params), segmenter),
+            lambda rel, data: storage.write_encoded(data, out / rel), ctx.params,
+            pose_gate=segmenter.pose_gate, progress=rt.progress)
     rate = len(posts) / max(time.perf_counter() - start, 1e-9)
     storage.write_artifact(result.manifest, catalog.SEGMENT_MANIFEST, out)
     storage.write_artifact(plot_clothing_share_hist(result.manifest, ctx.params.min_clothing_share),

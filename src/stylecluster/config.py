@@ -55,11 +55,26 @@ class RuntimeParams:
     torch_threads: int = param(2, "threads of torch, ONNX Runtime and the numpy/C text encoders")
     block_mb: float = param(256.0, "memory bound of one silhouette distance block (n x b float64), "
                             "select_k and cluster")
+    executor: Literal["local", "dask"] = param(
+        "local", "where segment and embed run their shards: local (this process) | dask "
+        "(dask.distributed; README, Running on a Dask cluster)")
+    executor_address: str | None = param(None, "dask: null starts a LocalCluster of `workers` "
+                                         "processes; tcp://host:8786 uses a running scheduler")
+    workers: int = param(2, "dask LocalCluster: worker processes")
+    threads_per_worker: int = param(1, "dask: threads per worker = its encoder's torch/ONNX threads")
+    shard_size: int = param(128, "items per shard (embed rounds it down to a multiple of "
+                            "embed.batch_size, so the encoder sees the same batches whatever it is)")
+    retries: int = param(2, "dask: extra tries of a shard whose task raised (a lost worker's "
+                         "shards are rescheduled by dask itself)")
 
     def __post_init__(self) -> None:
-        check(self.torch_threads >= 1, "runtime", "torch_threads", self.torch_threads,
-              "an integer >= 1")
         check(self.block_mb > 0, "runtime", "block_mb", self.block_mb, "a number > 0")
+        check(self.executor_address is None or "://" in self.executor_address, "runtime",
+              "executor_address", self.executor_address, "null or an address like tcp://host:8786")
+        for key, low in (("torch_threads", 1), ("workers", 1), ("threads_per_worker", 1),
+                         ("shard_size", 1), ("retries", 0)):
+            value = getattr(self, key)
+            check(value >= low, "runtime", key, value, f"an integer >= {low}")
 
 
 @dataclass(frozen=True)

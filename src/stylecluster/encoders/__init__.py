@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
     from stylecluster.config import EmbedParams, RuntimeParams
 
-__all__ = ["REGISTRY", "BackendConfig", "Encoder", "EncoderSpec", "Modality", "backend_config",
+__all__ = ["REGISTRY", "BackendConfig", "Encoder", "EncoderRecipe", "EncoderSpec", "Modality", "backend_config",
            "check_name", "check_options", "check_params", "get_encoder", "option_classes",
            "registered"]
 
@@ -202,3 +202,35 @@ def get_encoder(name: str, modality: Modality, params: EmbedParams,
     if spec.uses_model_cache and model_cache is not None:
         return getattr(module, spec.cls)(config, modality, model_cache=model_cache)
     return getattr(module, spec.cls)(config, modality)
+
+
+@dataclass(frozen=True)
+class EncoderRecipe:
+    """What a worker process needs to build an encoder itself (see `stylecluster.executors`).
+
+    Picklable and small: names and frozen params, never a loaded model.
+
+    Attributes:
+        name: A registered name.
+        modality: "image" or "text".
+        params: The embed section.
+        model_cache: The folder passed to `get_encoder` as `model_cache` (a path string), or None.
+        runtime: The runtime section whose `torch_threads` the encoder uses.
+    """
+
+    name: str
+    modality: Modality
+    params: EmbedParams
+    model_cache: str | None = None
+    runtime: RuntimeParams | None = None
+
+    def key(self) -> str:
+        """Identifies the encoder this recipe builds (one per process is kept under it)."""
+        return repr(self)
+
+    def build(self) -> Encoder:
+        """The encoder (loads its weights)."""
+        from pathlib import Path
+
+        cache = Path(self.model_cache) if self.model_cache is not None else None
+        return get_encoder(self.name, self.modality, self.params, cache, runtime=self.runtime)

@@ -10,17 +10,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from stylecluster.records import EmbedRunRecord, EmbedSummary, ModalityRun, VectorsSummary
 from stylecluster.storage.cache import image_key, text_key
 from stylecluster.errors import DataError
+from stylecluster.pipeline.embed_shards import (Assembly, Shard, ShardResult, VectorCache,
+                                                encode_shard, file_digests, in_process,
+                                                make_shards, plan_items)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -32,19 +35,7 @@ log = logging.getLogger(__name__)
 NO_TEXT = "no text after preprocessing (has_text is False)"
 EMPTY_INPUT = "has_text is True but embed_input is empty (preprocess.embed_text gave nothing)"
 SEGMENT_DROPPED = "dropped by segment"
-LOAD_THREADS = 2  # threads that hash files and load items ahead of the encoder
-
-
-class VectorCache(Protocol):
-    """What the core needs from a cache (stylecluster.storage.cache.EmbeddingCache implements it)."""
-
-    def get_many(self, encoder: str, keys: Sequence[str], dim: int) -> dict[str, np.ndarray]: ...
-
-    def put_many(self, encoder: str, vectors: Mapping[str, np.ndarray]) -> None: ...
-
-    def keys_of_files(self, digests: Sequence[str]) -> dict[str, str]: ...
-
-    def put_file_keys(self, keys: Mapping[str, str]) -> None: ...
+DEFAULT_SHARD_SIZE = 128  # rows per shard when the caller names none (runtime.shard_size)
 
 
 @dataclass(frozen=True)
@@ -195,122 +186,94 @@ def _kept_column(manifest: pd.DataFrame, kept: pd.Series, column: str, problem: 
     return values
 
 
+ShardRunner = Callable[[Callable[[Shard, "Encoder"], ShardResult], Sequence[Shard]],
+                      Iterator[tuple[int, ShardResult]]]
+
+
 def embed_items(
     ids: Sequence[str],
-    load: Callable[[int], Any],
+    load: Callable[[Any], Any] | None,
     key_of: Callable[[Any], str],
     encoder: Encoder,
     cache: VectorCache | None,
     batch_size: int,
     progress: bool = False,
     digest: Callable[[int], str] | None = None,
+    *,
+    items: Sequence[Any] | None = None,
+    keys: Sequence[str] | None = None,
+    run_shards: ShardRunner | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
 ) -> ModalityEmbedding:
-    """Embed items batch by batch, taking what the cache has and encoding (and caching) the rest.
-
-    Long on purpose: one streaming loop (cache lookup, bounded prefetch, batched encode, cache write) whose counters and buffers are shared; split, its pieces would pass all of them around.
+    """Embed items: plan against the cache, encode the rest in shards, assemble in row order.
 
     Args:
         ids: post_ids, one per item, in output row order.
-        load: Returns item i (a PIL image or a text).
+        load: Returns the encoder's input (a PIL image) for `items[i]`; None: `items[i]` is it.
         key_of: Content key of a loaded item (see stylecluster.storage.cache).
-        encoder: The encoder.
-        cache: The per-item cache, or None to encode everything.
-        batch_size: Items loaded and encoded together.
-        progress: Show a progress bar on stderr.
-        digest: Returns a cheap fingerprint of item i without loading it (an image file's SHA-256).
-            With a cache, an item whose fingerprint was seen before takes its content key from the
-            cache and is loaded only if its vector is missing.
+        encoder: The driver's encoder (name, dim, cache key; encodes when run_shards is None).
+        cache: The per-item cache, or None to encode everything. Only this function writes it.
+        batch_size: Items per encoder call.
+        progress: Show a progress bar on stderr (advanced shard by shard).
+        digest: A cheap fingerprint of item i (an image file's SHA-256): a file seen before takes
+            its content key from the cache and is loaded only if its vector is missing.
+        items: What `load` takes per row (file paths: picklable shards); default the row indices.
+        keys: Content keys per row when known without loading (texts).
+        run_shards: Yields (shard index, encode_shard result) in any order (an executor, see
+            `stylecluster.executors`); None: one after another here with `encoder`.
+        shard_size: Rows per shard (rounded down to whole batches).
 
     Returns:
         ModalityEmbedding with matrix (len(ids), encoder.dim); n_loaded counts the items loaded.
     """
-    from tqdm import tqdm
-
     start = time.perf_counter()
     n = len(ids)
-    matrix = np.zeros((n, encoder.dim), dtype=np.float32)  # (n, dim)
-    n_cached = n_encoded = n_loaded = 0
-    encode_seconds = 0.0
-    batches = [range(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
-
-    def prepare(i: int) -> tuple[Any, str]:
-        item = load(i)
-        return item, key_of(item)
-
-    # Two helper threads hash every file first, then load the items of batch b+1 that the cache
-    # cannot answer while batch b is encoded (decoding, hashing and the encoders release the GIL).
-    # Results are taken in row order, so the first bad item raises first.
+    plan = plan_items(n, cache, encoder.cache_key, encoder.dim, keys=keys,
+                      digests=file_digests(digest, n) if digest is not None else None)
+    shards = make_shards(plan, list(range(n)) if items is None else items, load, key_of,
+                         batch_size, shard_size)
+    assembly = Assembly(plan, cache, encoder.cache_key, encoder.dim)
+    run_shards = run_shards or in_process(encoder)
     with tqdm(total=n, desc=f"embed {encoder.modality} ({encoder.name})", unit="item",
-              disable=not progress) as bar, ThreadPoolExecutor(max_workers=LOAD_THREADS) as pool:
-        digests = list(pool.map(digest, range(n))) if digest is not None else []
-        known: dict[int, str] = {}  # row -> content key, from the cache's file table
-        if digests and cache is not None:
-            by_digest = cache.keys_of_files(digests)
-            known = {i: by_digest[d] for i, d in enumerate(digests) if d in by_digest}
-
-        def plan(idx: range) -> tuple[dict[str, np.ndarray], dict[int, Any]]:
-            """Look up a batch's known keys; start loading the rows the cache cannot answer."""
-            found = (cache.get_many(encoder.cache_key, [known[i] for i in idx if i in known],
-                                    encoder.dim) if cache is not None and known else {})
-            jobs = {i: pool.submit(prepare, i) for i in idx
-                    if i not in known or known[i] not in found}
-            return found, jobs
-
-        pending = plan(batches[0]) if batches else ({}, {})
-        for b, idx in enumerate(batches):
-            found, jobs = pending
-            loaded = {i: job.result() for i, job in jobs.items()}  # row -> (item, content key)
-            if b + 1 < len(batches):
-                pending = plan(batches[b + 1])
-            keys = {i: loaded[i][1] if i in loaded else known[i] for i in idx}
-            if digests and cache is not None:
-                cache.put_file_keys({digests[i]: keys[i] for i in loaded
-                                     if known.get(i) != keys[i]})
-            unseen = [keys[i] for i in loaded if keys[i] not in found]
-            if unseen and cache is not None:  # e.g. the same pixels in a re-encoded file
-                found = {**found, **cache.get_many(encoder.cache_key, unseen, encoder.dim)}
-            todo: dict[str, Any] = {}  # content key -> item, identical items encoded once
-            for i in loaded:
-                if keys[i] not in found:
-                    todo.setdefault(keys[i], loaded[i][0])
-            if todo:
-                t0 = time.perf_counter()
-                vectors = encoder.encode(list(todo.values()))  # (len(todo), dim)
-                encode_seconds += time.perf_counter() - t0
-                new = dict(zip(todo, vectors))
-                if cache is not None:
-                    cache.put_many(encoder.cache_key, new)
-                found = {**found, **new}
-            hits = sum(keys[i] not in todo for i in idx)
-            for i in idx:
-                matrix[i] = found[keys[i]]
-            n_cached += hits
-            n_encoded += len(idx) - hits
-            n_loaded += len(loaded)
-            bar.update(len(idx))
+              disable=not progress) as bar:
+        bar.update(n - len(plan.todo) - len(plan.same_as))
+        for _, result in run_shards(encode_shard, shards):
+            bar.update(assembly.add(result))
+    matrix, n_cached = assembly.matrix()
     result = ModalityEmbedding(
         modality=encoder.modality, encoder=encoder.name, cache_key=encoder.cache_key,
         ids=pd.DataFrame({"post_id": pd.Series(list(ids), dtype=object)}), matrix=matrix,
-        n_cached=n_cached, n_encoded=n_encoded, n_loaded=n_loaded, encode_seconds=encode_seconds,
-        wall_seconds=time.perf_counter() - start, batch_size=batch_size)
-    rate = result.items_per_s
-    log.info("%s (%s): %d items, %d cache hits, %d encoded, %d loaded%s", encoder.modality,
-             encoder.name, n, n_cached, n_encoded, n_loaded,
-             "" if rate is None else f" at {rate:.1f} items/s (batch {batch_size})")
+        n_cached=n_cached, n_encoded=n - n_cached, n_loaded=assembly.n_loaded,
+        encode_seconds=assembly.encode_seconds, wall_seconds=time.perf_counter() - start,
+        batch_size=batch_size)
+    _log_run(result, len(shards))
     return result
+
+
+def _log_run(e: ModalityEmbedding, n_shards: int) -> None:
+    rate = e.items_per_s
+    log.info("%s (%s): %d items, %d cache hits, %d encoded, %d loaded in %d shard(s)%s",
+             e.modality, e.encoder, len(e.ids), e.n_cached, e.n_encoded, e.n_loaded, n_shards,
+             "" if rate is None else f" at {rate:.1f} items/s (batch {e.batch_size})")
 
 
 def embed_images(
     ids: Sequence[str],
-    load_image: Callable[[int], Image.Image],
+    load_image: Callable[[Any], Image.Image],
     encoder: Encoder,
     cache: VectorCache | None,
     batch_size: int,
     progress: bool = False,
     file_digest: Callable[[int], str] | None = None,
+    *,
+    items: Sequence[Any] | None = None,
+    run_shards: ShardRunner | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
 ) -> ModalityEmbedding:
-    """Embed masked images; `load_image(i)` returns image i (RGB PIL) for ids[i].
+    """Embed masked images; `load_image(items[i])` returns image i (RGB PIL) for ids[i].
 
+    `items` defaults to the row indices (`load_image(i)`); the stage passes the mask paths and a
+    module-level reader, so shards are picklable and can run on a dask worker (`run_shards`).
     `file_digest(i)`, when given, returns the SHA-256 of image i's file: files seen before are
     then not decoded unless their vector is missing (see `embed_items`).
 
@@ -321,7 +284,8 @@ def embed_images(
         DataError: From `load_image` when an image does not decode, or from `file_digest`.
     """
     return embed_items(ids, load_image, image_key, encoder, cache, batch_size, progress,
-                       digest=file_digest)
+                       digest=file_digest, items=items, run_shards=run_shards,
+                       shard_size=shard_size)
 
 
 def embed_texts(
@@ -331,12 +295,17 @@ def embed_texts(
     cache: VectorCache | None,
     batch_size: int,
     progress: bool = False,
+    *,
+    run_shards: ShardRunner | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
 ) -> ModalityEmbedding:
     """Embed texts (row-aligned with ids), each cut to the encoder's token limit first.
 
     Every text goes through `encoder.fit_text` (a text over `encoder.max_tokens` is cut; others
     stay as they are), and the fitted text is what is keyed, cached and encoded, so the count
     of truncated texts does not depend on what the cache already held.
+
+    The texts are cut here, in the driver, so `run_shards` ships the fitted texts.
 
     Returns:
         ModalityEmbedding with matrix (len(ids), encoder.dim), max_tokens and n_truncated set.
@@ -349,7 +318,9 @@ def embed_texts(
         log.info("text (%s): %d of %d texts are longer than its %d-token limit and were cut to it",
                  encoder.name, n_truncated, len(texts), encoder.max_tokens)
     given = [text for text, _ in fitted]
-    result = embed_items(ids, given.__getitem__, text_key, encoder, cache, batch_size, progress)
+    result = embed_items(ids, None, text_key, encoder, cache, batch_size, progress, items=given,
+                         keys=[text_key(text) for text in given], run_shards=run_shards,
+                         shard_size=shard_size)
     return dataclasses.replace(result, max_tokens=encoder.max_tokens, n_truncated=n_truncated)
 
 

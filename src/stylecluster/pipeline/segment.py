@@ -220,27 +220,49 @@ def segment_posts(
             raise DataError(f"post_id {post_id!r} appears twice in the segment input; "
                             "post_ids must be unique (re-run validate).")
         seen.add(post_id)
-        if img is None or isinstance(img, Exception):
-            kind, reason = _unread(img)
-            if img is not None:
-                log.warning("post %s: %s, dropped", post_id, reason)
-            rows.append(_row(post_id, math.nan, math.nan, False, reason, "", "", ""))
-            kinds.append(kind)
-            continue
-        rgb, alpha = _as_image(img, post_id)
-        res = _decide(rgb, alpha, params, segmenter)
-        mask_path = mask_relpath(post_id) if res.kept else ""
-        digest = ""
-        if res.kept and on_kept is not None:
-            masked = segmenter.output(masked_image(rgb, res.clothing_mask))
-            digest = on_kept(post_id, mask_path, masked) or ""
-        rows.append(_row(post_id, res.clothing_share, res.person_share, res.kept, res.reason,
-                         mask_path, res.mask_source, digest))
-        kinds.append(res.kind)
+        row, kind, masked = segment_one(post_id, img, params, segmenter)
+        if masked is not None and on_kept is not None:
+            row["mask_sha256"] = on_kept(post_id, row["mask_path"], masked) or ""
+        rows.append(row)
+        kinds.append(kind)
+    return build_output(rows, kinds, params, pose_gate=segmenter.pose_gate)
+
+
+def segment_one(post_id: str, img: Any, params: SegmentParams,
+                segmenter: Segmenter) -> tuple[dict[str, Any], str, np.ndarray | None]:
+    """One post's manifest row (mask_sha256 still ""), its kind, and its masked image if kept.
+
+    Args:
+        post_id: The post.
+        img: As `segment_posts` takes it (an image, None, or the Exception raised reading it).
+        params: The `segment` params.
+        segmenter: An open segmenter.
+
+    Returns:
+        (row, "kept" or one of DROP_KINDS, the (H, W, 3) uint8 image to write or None).
+
+    Raises:
+        DataError: On an image that is not uint8 RGB(a).
+    """
+    if img is None or isinstance(img, Exception):
+        kind, reason = _unread(img)
+        if img is not None:
+            log.warning("post %s: %s, dropped", post_id, reason)
+        return _row(post_id, math.nan, math.nan, False, reason, "", "", ""), kind, None
+    rgb, alpha = _as_image(img, post_id)
+    res = _decide(rgb, alpha, params, segmenter)
+    mask_path = mask_relpath(post_id) if res.kept else ""
+    masked = segmenter.output(masked_image(rgb, res.clothing_mask)) if res.kept else None
+    return (_row(post_id, res.clothing_share, res.person_share, res.kept, res.reason, mask_path,
+                 res.mask_source, ""), res.kind, masked)
+
+
+def build_output(rows: list[dict[str, Any]], kinds: list[str], params: SegmentParams, *,
+                 pose_gate: bool) -> SegmentOutput:
+    """The manifest (rows in input order, typed by its schema) and the summary."""
     manifest = pd.DataFrame({col: pd.Series([r[col] for r in rows], dtype=dtype)
                              for col, dtype in SCHEMAS["segment_manifest"].dtypes().items()})
-    return SegmentOutput(manifest, summarize(manifest, kinds, params,
-                                             pose_gate=segmenter.pose_gate))
+    return SegmentOutput(manifest, summarize(manifest, kinds, params, pose_gate=pose_gate))
 
 
 def load_images(post_ids: Iterable[str], image_paths: Iterable[Any],

@@ -18,6 +18,7 @@ mediapipe segmenter is built, so `method: none` never imports it.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stylecluster.errors import BackendError, ConfigError
@@ -33,7 +34,7 @@ SEGMENTERS: dict[str, str] = {
     "none": "stylecluster.segmenters.none:NoSegmenter:NoneOptions",
 }
 
-__all__ = ["SEGMENTERS", "Masks", "Segmenter", "check_options", "check_params", "make_segmenter",
+__all__ = ["SEGMENTERS", "Masks", "Segmenter", "SegmenterRecipe", "check_options", "check_params", "make_segmenter",
            "option_classes", "options_of", "segmenter_class"]
 
 
@@ -112,3 +113,21 @@ def make_segmenter(params: SegmentParams) -> Segmenter:
     """
     check_params(params)
     return segmenter_class(params.method)(params)
+
+
+@dataclass(frozen=True)
+class SegmenterRecipe:
+    """What a worker process needs to build a segmenter itself (see `stylecluster.executors`).
+
+    The segmenter it builds stays open for the process's lifetime (one per worker, not per task).
+    """
+
+    params: SegmentParams
+
+    def key(self) -> str:
+        """Identifies the segmenter this recipe builds."""
+        return repr(self)
+
+    def build(self) -> Segmenter:
+        """An open segmenter (loads its models)."""
+        return make_segmenter(self.params)

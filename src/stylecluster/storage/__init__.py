@@ -19,14 +19,14 @@ from stylecluster.storage.files import (atomic_path, file_sha256, jieba_cache_di
                                         write_table, write_text, write_xlsx)
 from stylecluster.storage.folders import (PROJECT_MARKERS, folder_transaction, place_images,
                                           resolve_images)
-from stylecluster.storage.images import (MAX_SIDE, MaskFiles, _to_rgb, image_status, read_image,
-                                         write_image)
+from stylecluster.storage.images import (MAX_SIDE, ImageReader, MaskFiles, _to_rgb, encode_image,
+                                         image_status, read_image, write_encoded, write_image)
 
 __all__ = [
-    "ENCODINGS_AUTO", "MAX_SIDE", "MaskFiles", "PROJECT_MARKERS", "RAW_POSTS_NAMES", "Export", "_to_rgb",
-    "atomic_path", "file_sha256", "find_raw_posts", "folder_transaction", "image_status", "jieba_cache_dir",
+    "ENCODINGS_AUTO", "ImageReader", "MAX_SIDE", "MaskFiles", "PROJECT_MARKERS", "RAW_POSTS_NAMES", "Export", "_to_rgb",
+    "atomic_path", "encode_image", "file_sha256", "find_raw_posts", "folder_transaction", "image_status", "jieba_cache_dir",
     "place_images", "read_artifact", "read_bytes", "read_csv", "read_export", "read_image", "read_json", "read_matrix",
     "read_params", "read_posts_file", "read_table", "read_text", "remove_tree", "resolve_images",
-    "write_artifact", "write_bytes", "write_csv", "write_figure", "write_figures", "write_image", "write_json", "write_matrix",
+    "write_artifact", "write_bytes", "write_csv", "write_encoded", "write_figure", "write_figures", "write_image", "write_json", "write_matrix",
     "write_table", "write_text", "write_xlsx",
 ]

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import threading
 import warnings
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
@@ -151,20 +152,51 @@ def _grey_to_rgb(grey: np.ndarray) -> Image.Image:
     return Image.fromarray(np.repeat(grey[..., None], 3, axis=2))  # (H, W) -> (H, W, 3) uint8
 
 
+def encode_image(img: Image.Image | np.ndarray, suffix: str = ".png") -> bytes:
+    """The file bytes of an image (PIL or uint8 HxWx3 array) in the format of `suffix`.
+
+    `write_image` writes exactly these bytes, so a mask encoded on a dask worker and written by
+    the driver (`write_encoded`) is the same file as one written in place.
+    """
+    if isinstance(img, np.ndarray):
+        img = Image.fromarray(img)
+    buf = BytesIO()
+    img.save(buf, format=Image.registered_extensions()[suffix.lower()])
+    return buf.getvalue()
+
+
+def write_encoded(data: bytes, path: str | Path) -> str:
+    """Write encoded image bytes (from `encode_image`); return their SHA-256 hex digest."""
+    write_bytes(data, path)
+    return hashlib.sha256(data).hexdigest()
+
+
 def write_image(img: Image.Image | np.ndarray, path: str | Path) -> str:
     """Write an image (PIL or uint8 HxWx3 array); format from the suffix.
 
     Returns:
         The SHA-256 hex digest of the written file's bytes (as `file_sha256` would give).
     """
-    if isinstance(img, np.ndarray):
-        img = Image.fromarray(img)
-    buf = BytesIO()
-    img.save(buf, format=Image.registered_extensions()[Path(path).suffix.lower()])
-    data = buf.getvalue()
-    write_bytes(data, path)
-    return hashlib.sha256(data).hexdigest()
+    return write_encoded(encode_image(img, Path(path).suffix), path)
 
+
+@dataclass(frozen=True)
+class ImageReader:
+    """`read_image(root / rel, ...)` as a picklable callable: a dask worker reads with it.
+
+    Attributes:
+        root: The folder image paths are relative to (absolute, so a worker started elsewhere
+            reads the same files).
+        max_side: As in `read_image`.
+        keep_alpha: As in `read_image`.
+    """
+
+    root: str
+    max_side: int = MAX_SIDE
+    keep_alpha: bool = False
+
+    def __call__(self, rel: str) -> Image.Image:
+        return read_image(Path(self.root) / rel, max_side=self.max_side, keep_alpha=self.keep_alpha)
 
 
 def image_status(raw_dir: str | Path, image_paths: pd.Series, progress: bool = False, *,
@@ -246,3 +278,8 @@ class MaskFiles:
     def read(self, i: int) -> Image.Image:
         """Mask i decoded as RGB (see read_image)."""
         return read_image(self.path(i))
+
+    def paths(self) -> list[str]:
+        """Every mask's absolute path (checked like `path`), for shards a worker reads with
+        `read_image`."""
+        return [str(self.path(i).resolve()) for i in range(len(self.post_ids))]
