@@ -234,8 +234,9 @@ class SelectKParams:
     k_min: int = param(2)
     k_max: int = param(30, "the research looked up to about 200")
     k_step: int = param(1)
-    algorithm: Literal["kmeans", "agglomerative", "minibatch_kmeans"] = param(
-        "kmeans", "kmeans | agglomerative | minibatch_kmeans")
+    algorithm: Literal["kmeans", "agglomerative", "minibatch_kmeans", "hdbscan"] = param(
+        "kmeans", "kmeans | agglomerative | minibatch_kmeans | hdbscan (density clusters, no k: "
+        "select_k is skipped, the posts HDBSCAN leaves as noise are reported as unassigned)")
     rule: Literal["prominence", "argmax"] = param(
         "prominence", "prominence (most prominent local maximum) | argmax")
     exact_max_n: int = param(10000, "exact silhouette up to this many posts, sampled above")
@@ -252,6 +253,13 @@ class SelectKParams:
                                  "two clusterings on their shared posts)")
     stability_subsample: float = param(0.8, "stability: share of the posts in each subsample "
                                        "(at most sample_size posts)")
+    min_cluster_size: int = param(10, "hdbscan: the smallest group of posts that counts as a "
+                                  "style (sklearn.cluster.HDBSCAN; deterministic, no seed)")
+    min_samples: int | None = param(None, "hdbscan: neighbours a core post needs (larger: more "
+                                    "posts unassigned); null: min_cluster_size")
+    cluster_selection_method: Literal["eom", "leaf"] = param(
+        "eom", "hdbscan: eom (excess of mass: fewer, larger clusters) | leaf (the finest clusters "
+        "of the tree)")
 
     def __post_init__(self) -> None:
         check(self.k_min >= 2, "select_k", "k_min", self.k_min, "an integer >= 2")
@@ -270,13 +278,18 @@ class SelectKParams:
               "an integer >= 2")
         check(0.2 <= self.stability_subsample < 1.0, "select_k", "stability_subsample",
               self.stability_subsample, "a number in [0.2, 1) (two draws share about its square)")
+        check(self.min_cluster_size >= 2, "select_k", "min_cluster_size", self.min_cluster_size,
+              "an integer >= 2")
+        check(self.min_samples is None or self.min_samples >= 1, "select_k", "min_samples",
+              self.min_samples, "null or an integer >= 1")
 
 
 @dataclass(frozen=True)
 class ClusterParams:
     """The final clustering; `n_clusters` overrides the k chosen by select_k."""
 
-    n_clusters: int | None = param(None, "null: the k chosen by select_k")
+    n_clusters: int | None = param(None, "null: the k chosen by select_k (must be null with "
+                                   "select_k.algorithm: hdbscan, which finds its own)")
     n_representatives: int = param(10)
     min_month_posts: int = param(20, "months with fewer clustered posts are left out of the month "
                                  "balance metrics (a 2-post month is always 'dominated') and "

@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 
 from stylecluster.config import ReportParams
+from stylecluster.errors import DataError
 from stylecluster.report import figures, page, trend_figures, trends
 from stylecluster.report.keywords import MAX_DF, MIN_TOKEN_CHARS
+from stylecluster.schemas import UNASSIGNED
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +72,11 @@ class Report:
 
     Attributes:
         monthly: monthly_proportions.csv: month, cluster, share (every cluster in every month with
-            posts, zeros included; shares sum to 1 per month).
+            posts, zeros included; shares sum to 1 per month; cluster -1 = unassigned, present
+            only when a density clusterer left posts unassigned).
         top_per_month: top5_per_month.csv: month, rank (1 = largest), cluster, share.
-        clusters: clusters.json: n_posts, n_clusters, months, and `clusters`, one entry per cluster.
+        clusters: clusters.json: n_posts, n_undated, n_clusters, n_unassigned, unassigned_share,
+            months, and `clusters`, one entry per style (the unassigned posts have none).
         trends: trends.json (DVC metrics): month-to-month turnover, top-n coverage, lifetimes.
         drops: Posts dropped or left without text before clustering: source, reason, n_posts.
         figures: File name under figures/ -> matplotlib Figure (drawn, not saved).
@@ -108,21 +112,28 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
         DataError: If the labels are empty or name posts missing from posts.parquet.
     """
     table = trends.join_posts(inputs.labels, inputs.posts, inputs.texts)
-    k = int(table["cluster"].max()) + 1
-    monthly = trends.monthly_proportions(table, k)
+    noise = table["cluster"] == UNASSIGNED  # HDBSCAN's noise: reported, never a style
+    styles = table[~noise]
+    k = int(styles["cluster"].max()) + 1 if len(styles) else 0
+    if k == 0:
+        raise DataError(f"report: all {len(table)} clustered posts are unassigned; nothing to "
+                        "report. Lower select_k.min_cluster_size or min_samples.")
+    monthly = trends.monthly_proportions(table, k)  # with an unassigned row when there is noise
+    monthly_styles = monthly[monthly["cluster"] != UNASSIGNED].reset_index(drop=True)
     top = trends.top_per_month(monthly, params.top_n)
-    clusters = trends.cluster_summaries(table, monthly, inputs.representatives, params)
+    clusters = trends.cluster_summaries(styles, monthly_styles, inputs.representatives, params,
+                                        n_posts=len(table))
     unknown = sorted(c for c in params.cluster_names if c >= k)
     if unknown:
         log.warning("report: report.cluster_names names cluster(s) %s, but there are only %d "
                     "clusters (0..%d); those names are not used", unknown, k, k - 1)
     months = sorted(monthly["month"].unique())
-    metrics = trends.trend_metrics(monthly, top, clusters, params.top_n)
+    metrics = trends.trend_metrics(monthly_styles, top, clusters, params.top_n)
     drops = trends.drop_counts(inputs.validation, inputs.segment_summary, inputs.manifest,
                                inputs.texts, inputs.dropped, inputs.metrics)
     log.info("report: %d posts, %d clusters, %d months", len(table), k, len(months))
 
-    figs = _overview_figures(inputs, monthly, top, clusters, months)
+    figs = _overview_figures(inputs, monthly, monthly_styles, top, clusters, months)
     exemplar_files = {}
     keywords = _keywords(clusters)
     for month in months:
@@ -135,6 +146,8 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
         "n_posts": int(len(table)),
         "n_undated": int(table["month"].isna().sum()),  # clustered, in no month's trend
         "n_clusters": k,
+        "n_unassigned": int(noise.sum()),  # posts HDBSCAN left in no cluster
+        "unassigned_share": float(noise.mean()),
         "months": months,
         "keyword_method": (f"c-TF-IDF over jieba tokens of >= {MIN_TOKEN_CHARS} characters, "
                            f"skipping words in more than {MAX_DF:.0%} of posts; rake_keywords: "
@@ -159,10 +172,11 @@ def _keywords(clusters: Sequence[Mapping[str, Any]]) -> list[list[str]]:
             for c in clusters]
 
 
-def _overview_figures(inputs: ReportInputs, monthly: pd.DataFrame, top: pd.DataFrame,
-                      clusters: Sequence[Mapping[str, Any]], months: Sequence[str],
-                      ) -> dict[str, Any]:
-    """Every figure except the per-month exemplar grids, by file name, in the page's order."""
+def _overview_figures(inputs: ReportInputs, monthly: pd.DataFrame, monthly_styles: pd.DataFrame,
+                      top: pd.DataFrame, clusters: Sequence[Mapping[str, Any]],
+                      months: Sequence[str]) -> dict[str, Any]:
+    """Every figure except the per-month exemplar grids, by file name, in the page's order
+    (`monthly` with the unassigned row, for the stacked bars; `monthly_styles` without it)."""
     keywords = _keywords(clusters)
     threshold = inputs.segment_summary.get("min_clothing_share",
                                            inputs.params.get("segment", {}).get(
@@ -172,7 +186,7 @@ def _overview_figures(inputs: ReportInputs, monthly: pd.DataFrame, top: pd.DataF
         "map2d.png": figures.plot_map(inputs.map2d, inputs.map_ids, inputs.labels, keywords),
         "monthly_proportions.png": trend_figures.plot_monthly(monthly, keywords),
         "top_per_month.png": trend_figures.plot_top_per_month(top, keywords),
-        "timelines.png": trend_figures.plot_timeline(monthly, trends.month_range(months),
+        "timelines.png": trend_figures.plot_timeline(monthly_styles, trends.month_range(months),
                                                      keywords),
         "clothing_share.png": figures.plot_clothing_share(inputs.manifest, float(threshold)),
         "cluster_sizes.png": figures.plot_sizes([c["size"] for c in clusters], inputs.metrics),

@@ -21,6 +21,7 @@ import pandas as pd
 from stylecluster.config import ReportParams
 from stylecluster.errors import DataError
 from stylecluster.report.keywords import MIN_TOKEN_CHARS, cluster_keywords, token_list
+from stylecluster.schemas import UNASSIGNED, UNASSIGNED_NAME
 
 MAX_EXAMPLE_CHARS = 160  # longer captions are cut (with an ellipsis) in clusters.json and the page
 
@@ -38,8 +39,10 @@ def membership(labels: pd.DataFrame, posts: pd.DataFrame,
     """Which post is in which cluster, for posts_clusters.csv/.xlsx: post_id, posted_at (UTC,
     ISO 8601), month, cluster, cluster_name, distance, content, tags, image_path and every other
     column the posts carry (label, columns kept by `stylecluster import --keep`), largest cluster
-    first, then by distance to its centre."""
+    first, then by distance to its centre; posts a density clusterer left unassigned (cluster -1,
+    cluster_name "unassigned", distance empty) come last."""
     names = {int(c["cluster"]): c["name"] for c in clusters}
+    names[UNASSIGNED] = UNASSIGNED_NAME
     first = ["post_id", "posted_at", "month", "cluster", "cluster_name", "distance", "content",
              "tags", "image_path"]
     table = labels[["post_id", "cluster", "distance"]].merge(posts, on="post_id", how="left")
@@ -47,8 +50,9 @@ def membership(labels: pd.DataFrame, posts: pd.DataFrame,
     stamps = pd.to_datetime(table["posted_at"], utc=True)
     table["posted_at"] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(stamps.notna(), None)
     rest = [c for c in table.columns if c not in first]
-    return table[first + rest].sort_values(["cluster", "distance"], kind="stable",
-                                          ignore_index=True)
+    last = table["cluster"] == UNASSIGNED  # the unassigned posts after every style
+    return table[first + rest].assign(_last=last).sort_values(
+        ["_last", "cluster", "distance"], kind="stable", ignore_index=True).drop(columns="_last")
 
 
 def join_posts(labels: pd.DataFrame, posts: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
@@ -87,9 +91,12 @@ def monthly_proportions(table: pd.DataFrame, n_clusters: int) -> pd.DataFrame:
 
     Returns:
         month, cluster, share (float), sorted by month then cluster; shares sum to 1 per month.
+        When some posts are unassigned (HDBSCAN noise, cluster -1) each month also has a
+        cluster -1 row, their share: the styles' shares are of all the month's posts.
     """
     counts = pd.crosstab(table["month"], table["cluster"])
-    counts = counts.reindex(columns=range(n_clusters), fill_value=0).sort_index()
+    noise = [UNASSIGNED] if (table["cluster"] == UNASSIGNED).any() else []
+    counts = counts.reindex(columns=[*noise, *range(n_clusters)], fill_value=0).sort_index()
     shares = counts.div(counts.sum(axis=1), axis=0)
     long = shares.stack().rename("share").reset_index()
     long.columns = ["month", "cluster", "share"]
@@ -100,12 +107,13 @@ def monthly_proportions(table: pd.DataFrame, n_clusters: int) -> pd.DataFrame:
 
 
 def top_per_month(monthly: pd.DataFrame, top_n: int) -> pd.DataFrame:
-    """The `top_n` largest clusters of each month (fewer when fewer clusters have posts there).
+    """The `top_n` largest clusters of each month (fewer when fewer clusters have posts there);
+    unassigned posts (cluster -1) are never a style and never ranked.
 
     Returns:
         month, rank (1 = largest; ties broken by the lower cluster id), cluster, share.
     """
-    present = monthly[monthly["share"] > 0]
+    present = monthly[(monthly["share"] > 0) & (monthly["cluster"] != UNASSIGNED)]  # styles only
     ordered = present.sort_values(["month", "share", "cluster"], ascending=[True, False, True])
     top = ordered.groupby("month", sort=True).head(top_n).copy()
     top["rank"] = top.groupby("month").cumcount() + 1
@@ -159,8 +167,12 @@ def lifetime_months(shares: np.ndarray) -> int:
 
 
 def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
-                      representatives: pd.DataFrame, params: ReportParams) -> list[dict[str, Any]]:
+                      representatives: pd.DataFrame, params: ReportParams,
+                      n_posts: int | None = None) -> list[dict[str, Any]]:
     """The per-cluster entries of clusters.json.
+
+    `table` holds the styles' posts (no unassigned ones); `n_posts` is the number of all
+    clustered posts, unassigned included (default: len(table)), the denominator of `share`.
 
     Each: cluster, size, share (of all clustered posts), peak_month (highest within-month share;
     ties: the earliest), peak_share, lifetime_months (months at >= half the peak share),
@@ -187,7 +199,7 @@ def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
             "name": params.cluster_names.get(c) or auto_name(c, keywords[c] or rake_top),
             "named_by": "analyst" if params.cluster_names.get(c) else "keywords",
             "size": int(len(members)),
-            "share": float(len(members) / len(table)),
+            "share": float(len(members) / (n_posts or len(table))),
             "peak_month": str(wide.index[peak_i]),
             "peak_share": float(col[peak_i]),
             "lifetime_months": lifetime_months(col),
