@@ -7,6 +7,7 @@ test_html.py import them from here.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from pathlib import Path
@@ -405,3 +406,39 @@ def test_analyst_names_are_used_in_tables_figures_and_page(caplog):
     legend = [t.get_text() for ax in rep.figures["monthly_proportions.png"].axes
               for leg in [ax.get_legend()] if leg for t in leg.get_texts()]
     assert any("羽绒服" in t for t in legend), legend
+
+
+def test_unassigned_posts_are_their_own_row_never_a_style():
+    """HDBSCAN's noise (cluster -1) in the labels: counted and named "unassigned" in the tables,
+    figures, page and export, never ranked in the top-n and never given a card."""
+    inputs = make_inputs(n=90, months=("2024-01", "2024-02", "2024-03"), k=3, seed=6)
+    labels = inputs.labels.copy()
+    noise = labels.index[::6]  # 15 posts, in every month and every former cluster
+    labels.loc[noise, "cluster"] = -1
+    labels.loc[noise, "distance"] = np.nan
+    reps = inputs.representatives[~inputs.representatives["post_id"].isin(
+        labels.loc[noise, "post_id"])]
+    metrics = {**inputs.metrics, "n_unassigned": len(noise),
+               "unassigned_share": len(noise) / len(labels)}
+    inputs = dataclasses.replace(inputs, labels=labels, representatives=reps, metrics=metrics)
+    rep = build.build(inputs, ReportParams(top_n=5, exemplars_per_cluster=1), loader(inputs))
+    monthly = rep.monthly
+    assert set(monthly["cluster"]) == {-1, 0, 1, 2}
+    assert np.allclose(monthly.groupby("month")["share"].sum(), 1.0)
+    assert (rep.top_per_month["cluster"] >= 0).all(), rep.top_per_month
+    assert rep.top_per_month.groupby("month").size().max() == 3  # 3 styles, unassigned not ranked
+    assert [c["cluster"] for c in rep.clusters["clusters"]] == [0, 1, 2]
+    assert rep.clusters["n_unassigned"] == 15 and rep.clusters["n_clusters"] == 3
+    shares = sum(c["share"] for c in rep.clusters["clusters"]) + rep.clusters["unassigned_share"]
+    assert shares == pytest.approx(1.0)
+    m = rep.membership
+    assert (m.loc[m["cluster"] == -1, "cluster_name"] == "unassigned").all()
+    assert m["cluster"].tail(15).eq(-1).all() and m["cluster"].head(75).ge(0).all()
+    assert "Cluster c-1" not in rep.html and "15 unassigned" in rep.html
+    assert "<th>unassigned</th>" in rep.html  # the monthly table's column
+    legend = [t.get_text() for ax in rep.figures["monthly_proportions.png"].axes
+              for leg in [ax.get_legend()] if leg for t in leg.get_texts()]
+    assert "unassigned" in legend, legend
+    timeline = rep.figures["timelines.png"].axes[0]
+    assert len(timeline.get_yticklabels()) == 3  # styles only
+    assert "15 unassigned" in rep.figures["map2d.png"].axes[0].get_title()

@@ -112,21 +112,13 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
         DataError: If the labels are empty or name posts missing from posts.parquet.
     """
     table = trends.join_posts(inputs.labels, inputs.posts, inputs.texts)
-    noise = table["cluster"] == UNASSIGNED  # HDBSCAN's noise: reported, never a style
-    styles = table[~noise]
-    k = int(styles["cluster"].max()) + 1 if len(styles) else 0
-    if k == 0:
-        raise DataError(f"report: all {len(table)} clustered posts are unassigned; nothing to "
-                        "report. Lower select_k.min_cluster_size or min_samples.")
+    noise, styles, k = _split_unassigned(table)
     monthly = trends.monthly_proportions(table, k)  # with an unassigned row when there is noise
     monthly_styles = monthly[monthly["cluster"] != UNASSIGNED].reset_index(drop=True)
     top = trends.top_per_month(monthly, params.top_n)
     clusters = trends.cluster_summaries(styles, monthly_styles, inputs.representatives, params,
                                         n_posts=len(table))
-    unknown = sorted(c for c in params.cluster_names if c >= k)
-    if unknown:
-        log.warning("report: report.cluster_names names cluster(s) %s, but there are only %d "
-                    "clusters (0..%d); those names are not used", unknown, k, k - 1)
+    _warn_unused_names(params, k)
     months = sorted(monthly["month"].unique())
     metrics = trends.trend_metrics(monthly_styles, top, clusters, params.top_n)
     drops = trends.drop_counts(inputs.validation, inputs.segment_summary, inputs.manifest,
@@ -163,6 +155,28 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
     return Report(monthly=monthly, top_per_month=top, clusters=clusters_json, trends=metrics,
                   drops=drops, figures=figs, html=html,
                   membership=trends.membership(inputs.labels, inputs.posts, clusters))
+
+
+def _warn_unused_names(params: ReportParams, k: int) -> None:
+    unknown = sorted(c for c in params.cluster_names if c >= k)
+    if unknown:
+        log.warning("report: report.cluster_names names cluster(s) %s, but there are only %d "
+                    "clusters (0..%d); those names are not used", unknown, k, k - 1)
+
+
+def _split_unassigned(table: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame, int]:
+    """(n,) bool of the unassigned posts (HDBSCAN's noise: reported, never a style), the styles'
+    rows and their number k.
+
+    Raises:
+        DataError: If every post is unassigned.
+    """
+    noise = table["cluster"] == UNASSIGNED
+    styles = table[~noise]
+    if styles.empty:
+        raise DataError(f"report: all {len(table)} clustered posts are unassigned; nothing to "
+                        "report. Lower select_k.min_cluster_size or min_samples.")
+    return noise, styles, int(styles["cluster"].max()) + 1
 
 
 def _keywords(clusters: Sequence[Mapping[str, Any]]) -> list[list[str]]:

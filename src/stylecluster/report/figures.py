@@ -164,8 +164,7 @@ def plot_map(map2d: np.ndarray, map_ids: pd.DataFrame, labels: pd.DataFrame,
     Args:
         map2d: (n, 2) coordinates, row-aligned with `map_ids`.
         map_ids: Table with post_id.
-        labels: post_id, cluster; map posts without a label, and unassigned posts (cluster -1),
-            are drawn grey.
+        labels: post_id, cluster; unlabelled and unassigned (-1) map posts are drawn grey.
         keywords: Per cluster its keywords (for the names).
         n_named: How many of the largest clusters get a name on the map.
 
@@ -208,11 +207,8 @@ def plot_map(map2d: np.ndarray, map_ids: pd.DataFrame, labels: pd.DataFrame,
                           label=f"{cluster_name(c, keywords, 2)} ({sizes[c]})") for c in range(k)]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8,
                   title="cluster (posts)", title_fontsize=8)
-    n_grey = int((cl == -1).sum())
-    n_noise = int(map_ids["post_id"].map(cluster_of).eq(UNASSIGNED).sum())
-    parts = ([f"{n_noise} {UNASSIGNED_NAME}"] if n_noise else []) + (
-        [f"{n_grey - n_noise} not clustered"] if n_grey > n_noise else [])
-    note = f"; {', '.join(parts)} (grey)" if parts else ""
+    note = _grey_note(int((cl == -1).sum()),
+                      int(map_ids["post_id"].map(cluster_of).eq(UNASSIGNED).sum()))
     palette = "colours cycle every 20 clusters; " if k > 20 else ""
     ax.set_title(f"2-D map of {len(cl)} posts, k = {k}{note}\n({palette}"
                  f"the {min(n_named, k)} largest clusters named at their medians)", fontsize=10)
@@ -221,6 +217,13 @@ def plot_map(map2d: np.ndarray, map_ids: pd.DataFrame, labels: pd.DataFrame,
     ax.set_xticks([])
     ax.set_yticks([])
     return fig
+
+
+def _grey_note(n_grey: int, n_unassigned: int) -> str:
+    """The map title's note on its grey points: unassigned posts and posts not clustered."""
+    parts = ([f"{n_unassigned} {UNASSIGNED_NAME}"] if n_unassigned else []) + (
+        [f"{n_grey - n_unassigned} not clustered"] if n_grey > n_unassigned else [])
+    return f"; {', '.join(parts)} (grey)" if parts else ""
 
 
 def _free_spot(xy: np.ndarray, placed: Sequence[np.ndarray], box: tuple[float, float] = (0.1, 0.04),
