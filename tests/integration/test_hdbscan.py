@@ -1,6 +1,6 @@
-"""select_k.algorithm: hdbscan through the select_k, cluster and report stage scripts: k-selection is
-skipped, HDBSCAN's noise posts are counted as unassigned in metrics.json and reported as their own
-row, never as a style."""
+"""select_k.algorithm: hdbscan through the select_k, cluster and report stage scripts:
+k-selection is skipped, HDBSCAN's noise posts are counted as unassigned in metrics.json and
+reported as their own row, never as a style."""
 
 from __future__ import annotations
 

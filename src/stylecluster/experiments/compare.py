@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 # Metrics shown first (the research's criteria), then every other metrics.json key, sorted.
 PREFERRED_METRICS = ("best_k", "silhouette", "has_peak", "prominence", "largest_cluster_share",
-                     "unassigned_share", "worst_month_top_share", "length_skew", "ari", "nmi", "keyword_purity")
+                     "unassigned_share", "worst_month_top_share", "length_skew", "ari", "nmi",
+                     "keyword_purity")
 VERDICT_COLUMNS = ("peak", "balanced", "coherent", "verdict", "rank", "embed", "rev", "error")
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._]+")
 
