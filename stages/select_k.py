@@ -3,7 +3,8 @@ and choose k by the most prominent silhouette peak (or the argmax).
 
 Inputs: --features folder (reduce: features.npy + ids.parquet; summary.json for the method).
 Outputs: --out folder: silhouette.csv (the curve, a DVC plot), select_k.json (best_k, prominence,
-has_peak, rule, exact, n and the settings the cluster stage reuses).
+has_peak, rule, exact, n and the settings the cluster stage reuses; with select_k.algorithm hdbscan
+no k is chosen: an empty curve and chosen_by "hdbscan").
 Params: `select_k` section (+ base.seed; runtime.block_mb bounds the silhouette's memory).
 Usage: python stages/select_k.py --features data/interim/reduce --out data/interim/select_k
 """
@@ -24,6 +25,8 @@ def main(ctx: StageContext) -> str:
     storage.write_artifact(result.curve, catalog.SILHOUETTE, ctx.paths.out)
     storage.write_artifact(result.summary, catalog.SELECT_K, ctx.paths.out)
     s = result.summary
+    if s["best_k"] is None:  # hdbscan: no k to choose
+        return f"k-selection skipped: {s['algorithm']} chooses its own clusters, n={s['n']}"
     peak = f"peak prominence {s['prominence']:.3f}" if s["has_peak"] else "NO interior peak"
     mode = "exact" if s["exact"] else "sampled"
     return (f"best_k={s['best_k']} (rule {s['rule']}, {peak}, silhouette {s['silhouette']:.3f}, "

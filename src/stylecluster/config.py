@@ -30,76 +30,10 @@ from stylecluster import dates
 from stylecluster.errors import ConfigError
 from stylecluster.paramtypes import (DEFAULT_FILE, WHERE, ParamError, as_plain, build, check,
                                      param)
+from stylecluster.sections import BaseParams, PathsParams, RuntimeParams
 
 __all__ = ["SECTIONS", "UNTRACKED", "ParamError", "as_plain", "build", "check", "check_sections",
            "load_all", "load_section", "param"]
-
-
-@dataclass(frozen=True)
-class BaseParams:
-    """Shared constants: the one seed every random step receives as `random_state`."""
-
-    seed: int = param(42, "the one seed, passed as random_state everywhere")
-
-    def __post_init__(self) -> None:
-        check(0 <= self.seed < 2**32, "base", "seed", self.seed, "an integer in [0, 2**32)")
-
-
-@dataclass(frozen=True)
-class RuntimeParams:
-    """How fast, never what: no stage declares this section in dvc.yaml, so changing it re-runs
-    nothing (a tracked section would re-segment every image for a progress bar). Only settings that
-    leave every output byte-identical belong here (the executor settings of a parallel runner too)."""
-
-    progress: bool = param(True, "progress bars on stderr")
-    torch_threads: int = param(2, "threads of torch, ONNX Runtime and the numpy/C text encoders")
-    block_mb: float = param(256.0, "memory bound of one silhouette distance block (n x b float64), "
-                            "select_k and cluster")
-    executor: Literal["local", "dask"] = param(
-        "local", "where segment and embed run their shards: local (this process) | dask "
-        "(dask.distributed; README, Running on a Dask cluster)")
-    executor_address: str | None = param(None, "dask: null starts a LocalCluster of `workers` "
-                                         "processes; tcp://host:8786 uses a running scheduler")
-    workers: int = param(2, "dask LocalCluster: worker processes")
-    threads_per_worker: int = param(1, "dask: threads per worker = its encoder's torch/ONNX threads")
-    shard_size: int = param(128, "items per shard (embed rounds it down to a multiple of "
-                            "embed.batch_size, so the encoder sees the same batches whatever it is)")
-    retries: int = param(2, "dask: extra tries of a shard whose task raised (a lost worker's "
-                         "shards are rescheduled by dask itself)")
-
-    def __post_init__(self) -> None:
-        check(self.block_mb > 0, "runtime", "block_mb", self.block_mb, "a number > 0")
-        check(self.executor_address is None or "://" in self.executor_address, "runtime",
-              "executor_address", self.executor_address, "null or an address like tcp://host:8786")
-        for key, low in (("torch_threads", 1), ("workers", 1), ("threads_per_worker", 1),
-                         ("shard_size", 1), ("retries", 0)):
-            value = getattr(self, key)
-            check(value >= low, "runtime", key, value, f"an integer >= {low}")
-
-
-@dataclass(frozen=True)
-class PathsParams:
-    """Every path is written once, here, and used as ${paths.x} in dvc.yaml."""
-
-    raw: str = param("data/raw")
-    external: str = param("data/external")
-    stopwords: str = param("data/external/stopwords_zh.txt")
-    validate: str = param("data/interim/validate")
-    segment: str = param("data/interim/segment")
-    preprocess: str = param("data/interim/preprocess")
-    embed: str = param("data/interim/embed")
-    embed_cache: str = param("data/cache/embed")
-    jieba_cache: str = param("data/cache/jieba", "jieba's dictionary cache: not a DVC output, "
-                             "git-ignored")
-    reduce: str = param("data/interim/reduce")
-    select_k: str = param("data/interim/select_k")
-    cluster: str = param("data/processed/cluster")
-    reports: str = param("reports")
-    logs: str = param("logs", "run logs (timings, cache hits): not DVC outputs, git-ignored")
-
-    def __post_init__(self) -> None:
-        for key, value in as_plain(self).items():
-            check(value.strip() != "", "paths", key, value, "a non-empty path")
 
 
 @dataclass(frozen=True)
@@ -249,8 +183,9 @@ class SelectKParams:
     k_min: int = param(2)
     k_max: int = param(30, "the research looked up to about 200")
     k_step: int = param(1)
-    algorithm: Literal["kmeans", "agglomerative", "minibatch_kmeans"] = param(
-        "kmeans", "kmeans | agglomerative | minibatch_kmeans")
+    algorithm: Literal["kmeans", "agglomerative", "minibatch_kmeans", "hdbscan"] = param(
+        "kmeans", "kmeans | agglomerative | minibatch_kmeans | hdbscan (density clusters, no k: "
+        "select_k is skipped, the posts HDBSCAN leaves as noise are reported as unassigned)")
     rule: Literal["prominence", "argmax"] = param(
         "prominence", "prominence (most prominent local maximum) | argmax")
     exact_max_n: int = param(10000, "exact silhouette up to this many posts, sampled above")
@@ -267,6 +202,13 @@ class SelectKParams:
                                  "two clusterings on their shared posts)")
     stability_subsample: float = param(0.8, "stability: share of the posts in each subsample "
                                        "(at most sample_size posts)")
+    min_cluster_size: int = param(10, "hdbscan: the smallest group of posts that counts as a "
+                                  "style (sklearn.cluster.HDBSCAN; deterministic, no seed)")
+    min_samples: int | None = param(None, "hdbscan: neighbours a core post needs (larger: more "
+                                    "posts unassigned); null: min_cluster_size")
+    cluster_selection_method: Literal["eom", "leaf"] = param(
+        "eom", "hdbscan: eom (excess of mass: fewer, larger clusters) | leaf (the finest clusters "
+        "of the tree)")
 
     def __post_init__(self) -> None:
         check(self.k_min >= 2, "select_k", "k_min", self.k_min, "an integer >= 2")
@@ -285,13 +227,18 @@ class SelectKParams:
               "an integer >= 2")
         check(0.2 <= self.stability_subsample < 1.0, "select_k", "stability_subsample",
               self.stability_subsample, "a number in [0.2, 1) (two draws share about its square)")
+        check(self.min_cluster_size >= 2, "select_k", "min_cluster_size", self.min_cluster_size,
+              "an integer >= 2")
+        check(self.min_samples is None or self.min_samples >= 1, "select_k", "min_samples",
+              self.min_samples, "null or an integer >= 1")
 
 
 @dataclass(frozen=True)
 class ClusterParams:
     """The final clustering; `n_clusters` overrides the k chosen by select_k."""
 
-    n_clusters: int | None = param(None, "null: the k chosen by select_k")
+    n_clusters: int | None = param(None, "null: the k chosen by select_k (must be null with "
+                                   "select_k.algorithm: hdbscan, which finds its own)")
     n_representatives: int = param(10)
     min_month_posts: int = param(20, "months with fewer clustered posts are left out of the month "
                                  "balance metrics (a 2-post month is always 'dominated') and "

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar, get_type_hints
+from typing import Any, ClassVar, TypeVar, get_args, get_type_hints
 
 from stylecluster.errors import SchemaError
 
@@ -62,6 +62,10 @@ class Record:
 def _convert(hint: Any, value: Any, where: str) -> Any:
     if dataclasses.is_dataclass(hint) and isinstance(hint, type) and issubclass(hint, Record):
         return hint.from_json(value, where)
+    args = get_args(hint)
+    if len(args) == 2 and type(None) in args:  # `int | None`: null, or checked as an int
+        return None if value is None else _convert(
+            next(a for a in args if a is not type(None)), value, where)
     allowed = _TYPES.get(hint)
     if allowed is not None:
         if isinstance(value, bool) and hint is not bool or not isinstance(value, allowed):
@@ -72,20 +76,29 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 
 @dataclass(frozen=True)
 class SelectKRecord(Record):
-    """select_k.json: the chosen k and the settings the cluster stage must reuse."""
+    """select_k.json: the chosen k and the settings the cluster stage must reuse.
 
-    best_k: int
-    prominence: float
-    has_peak: bool
-    rule: str
+    With `select_k.algorithm: hdbscan` no k is chosen (`chosen_by` "hdbscan"): best_k, prominence,
+    has_peak, rule, silhouette and the k range are null, n_scored is 0, and the HDBSCAN settings
+    (min_cluster_size, min_samples, cluster_selection_method) are written for the cluster stage;
+    they are absent from a k-means record.
+    """
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("min_cluster_size", "min_samples",
+                                           "cluster_selection_method")
+
+    best_k: int | None  # None: hdbscan (no k chosen)
+    prominence: float | None
+    has_peak: bool | None
+    rule: str | None
     fallback: str | None
     exact: bool
     n: int
     n_scored: int
-    silhouette: float
-    k_min: int
-    k_max: int
-    k_step: int
+    silhouette: float | None
+    k_min: int | None
+    k_max: int | None
+    k_step: int | None
     algorithm: str
     n_init: int
     random_state: int
@@ -93,9 +106,12 @@ class SelectKRecord(Record):
     sample_size: int
     n_repeats: int
     warnings: list[str]
-    chosen_by: str  # silhouette peak | stability peak | silhouette argmax
+    chosen_by: str  # silhouette peak | stability peak | silhouette argmax | hdbscan
     stability_pairs: int | None  # None when select_k.fallback is argmax (no stability curve)
     stability_n: int | None  # posts per stability subsample
+    min_cluster_size: int | None = None  # hdbscan only
+    min_samples: int | None = None  # hdbscan only; None there: min_cluster_size
+    cluster_selection_method: str | None = None  # hdbscan only
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,13 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
+# labels.parquet's `cluster`: 0..k-1 by decreasing size, or UNASSIGNED for a post a density
+# clusterer (select_k.algorithm: hdbscan) left as noise; reported under UNASSIGNED_NAME, never as
+# a style.
+UNASSIGNED = -1
+UNASSIGNED_NAME = "unassigned"
+
+
 def check(df: pd.DataFrame, name: str, where: str) -> None:
     """Check `df` against the schema called `name`; `where` names the file in messages."""
     SCHEMAS[name].check(df, where)

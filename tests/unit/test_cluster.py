@@ -140,3 +140,88 @@ def test_stage_script_n_clusters_override(tmp_path, blobs, monkeypatch):
     assert scores["n_clusters"] == 3 and scores["best_k"] == 4, scores
     labels = pd.read_parquet(tmp_path / "cluster" / "labels.parquet")
     assert labels["cluster"].value_counts().sort_index().is_monotonic_decreasing
+
+
+# --- hdbscan: density clusters and unassigned posts ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def noisy_blobs(blobs):
+    """The blobs plus 15 posts scattered far from all of them (the last 15 rows)."""
+    # HDBSCAN needs density gaps: blobs 12 apart (make_blobs' random centres can touch)
+    sizes = [120, 40, 80, 60]
+    rng = np.random.default_rng(7)
+    y = np.repeat(np.arange(4), sizes)
+    X = rng.normal(0, 0.8, (len(y), 5)) + 12.0 * np.eye(5)[y]
+    noise = rng.uniform(-60, 60, (15, 5))
+    return np.vstack([X, noise]).astype(np.float32), np.r_[y, [-1] * 15]
+
+
+def test_hdbscan_recovers_blobs_and_leaves_noise_unassigned(noisy_blobs):
+    from stylecluster.pipeline.cluster import fit_density
+
+    X, y = noisy_blobs
+    res = fit_density(X, _ids(len(X)), min_cluster_size=10, n_representatives=3)
+    cl = res.labels["cluster"].to_numpy()
+    assert (cl[-15:] == schemas.UNASSIGNED).all(), cl[-15:]
+    assigned = cl != schemas.UNASSIGNED
+    ari = adjusted_rand_score(y[assigned], cl[assigned])
+    assert ari > 0.95, f"ARI on the assigned posts {ari:.3f}"
+    assert sorted(set(cl[assigned])) == [0, 1, 2, 3]
+    sizes = np.bincount(cl[assigned])
+    assert (np.diff(sizes) <= 0).all(), f"not ordered by size: {sizes}"
+    assert res.labels.loc[~assigned, "distance"].isna().all()
+    assert res.labels.loc[assigned, "distance"].notna().all()
+    assert schemas.UNASSIGNED not in set(res.representatives["cluster"])
+    assert res.centers.shape == (4, X.shape[1])
+
+
+def test_hdbscan_is_deterministic_and_row_order_invariant(noisy_blobs):
+    from stylecluster.pipeline.cluster import fit_density
+
+    X, _ = noisy_blobs
+    ids = _ids(len(X))
+    a = fit_density(X, ids, min_cluster_size=10).labels
+    perm = np.random.default_rng(0).permutation(len(X))
+    b = fit_density(X[perm], ids.iloc[perm].reset_index(drop=True), min_cluster_size=10).labels
+    b = b.set_index("post_id").loc[a["post_id"]]
+    assert adjusted_rand_score(a["cluster"], b["cluster"]) == 1.0
+    assert ((a["cluster"].to_numpy() == -1) == (b["cluster"].to_numpy() == -1)).all()
+
+
+def test_hdbscan_too_few_clusters_names_the_settings(noisy_blobs):
+    from stylecluster.pipeline.cluster import fit_density
+
+    X = noisy_blobs[0][:300]
+    with pytest.raises(DataError, match="found 0 cluster.*Lower select_k.min_cluster_size"):
+        fit_density(X, _ids(len(X)), min_cluster_size=250)
+    with pytest.raises(DataError, match="300 posts but select_k.min_cluster_size = 400"):
+        fit_density(X, _ids(len(X)), min_cluster_size=400)
+    with pytest.raises(ConfigError, match="finds its own number of clusters"):
+        labelings(X, [3], "hdbscan", n_init=1, random_state=0)
+
+
+def test_order_by_size_keeps_unassigned():
+    assert order_by_size(np.array([3, -1, 3, 5, -1, 5, 5])).tolist() == [1, -1, 1, 0, -1, 0, 0]
+    assert order_by_size(np.array([-1, -1])).tolist() == [-1, -1]
+
+
+def test_cluster_posts_with_hdbscan_counts_unassigned_in_metrics(noisy_blobs):
+    from stylecluster.config import ClusterParams, SelectKParams
+    from stylecluster.pipeline.final import cluster_posts
+    from stylecluster.pipeline.select_k import skipped
+
+    X, y = noisy_blobs
+    ids = _ids(len(X))
+    record = records.SelectKRecord.from_json(
+        skipped(len(X), SelectKParams(algorithm="hdbscan", min_cluster_size=10), 0).summary, "t")
+    posts = ids.assign(month=["2024-01" if i % 2 else "2024-02" for i in range(len(X))],
+                       label=[f"s{v}" for v in y])
+    final = cluster_posts(X, ids, record, ClusterParams(), posts, None, random_state=0)
+    m = final.metrics
+    n_noise = int((final.clusters.labels["cluster"] == -1).sum())
+    assert m["n_unassigned"] == n_noise >= 15 and m["unassigned_share"] == n_noise / len(X)
+    assert m["n_clusters"] == 4 and m["best_k"] is None and m["has_peak"] is None
+    assert m["ari"] > 0.95, m  # the unassigned posts count as one group against the labels
+    assert 0.5 < final.silhouette <= 1, final.silhouette  # of the assigned posts
+    with pytest.raises(ConfigError, match=r"cluster.n_clusters\] = 3 but select_k.algorithm"):
+        cluster_posts(X, ids, record, ClusterParams(n_clusters=3), posts, None, random_state=0)

@@ -161,6 +161,9 @@ def test_thresholds_change_the_verdict(shown):
       "keyword_purity": 0.7}, ("pass", "pass", "pass")),
     ({"has_peak": True, "prominence": 0.05, "keyword_purity": 0.2}, ("pass", "n/a", "fail")),
     ({"silhouette": 0.3}, ("n/a", "n/a", "n/a")),
+    # select_k.algorithm hdbscan chooses no k: no peak to judge
+    ({"best_k": None, "has_peak": None, "prominence": None, "largest_cluster_share": 0.3,
+      "unassigned_share": 0.2, "ari": 0.5, "nmi": 0.6}, ("n/a", "pass", "pass")),
 ])
 def test_judge(metrics, expected):
     v = compare.judge(metrics, compare.Thresholds())
@@ -303,6 +306,17 @@ def test_cli_registers_compare():
     assert args.func is experiments._cmd_compare
     assert (args.modality, args.method, args.set, args.jobs) == ("image,text", "none,pca",
                                                                  ["select_k.k_max=8"], 1)
+
+
+def test_compare_can_vary_the_algorithm():
+    args = cli.build_parser().parse_args(["compare", "--modality", "image", "--method", "umap",
+                                          "--algorithm", "kmeans,hdbscan"])
+    axes = experiments.grid_axes(args)
+    assert axes["select_k.algorithm"] == ["kmeans", "hdbscan"]
+    points = compare.grid_points(axes)
+    assert compare.experiment_names(points, []) == ["image-umap-kmeans", "image-umap-hdbscan"]
+    default = experiments.grid_axes(cli.build_parser().parse_args(["compare"]))
+    assert "select_k.algorithm" not in default
 
 
 def test_queue_failure_takes_the_queued_ones_out(monkeypatch):

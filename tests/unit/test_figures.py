@@ -18,7 +18,7 @@ from stylecluster.report import trend_figures
 from stylecluster.report import fonts
 from stylecluster import storage
 from stylecluster.report import keywords
-from stylecluster.report import build, trends
+from stylecluster.report import build, changes, trends
 from stylecluster.errors import BackendError, DataError
 from tests.unit.test_report import fake_image, make_inputs, shared_report  # noqa: F401
 
@@ -167,7 +167,7 @@ def test_many_clusters_and_months_stay_readable(tmp_path):
         "map.png": figures.plot_map(inputs.map2d, inputs.map_ids, inputs.labels, kw),
         "sizes.png": figures.plot_sizes(np.bincount(inputs.labels["cluster"]), inputs.metrics),
         "multiples.png": trend_figures.plot_small_multiples(
-            trends.monthly_counts(table, 25), trends.month_range(months), kw, 20),
+            changes.monthly_counts(table, 25), trends.month_range(months), kw, 20),
     }.items():
         storage.write_figure(fig, tmp_path / name)
         check_png(tmp_path / name)
@@ -206,7 +206,7 @@ def test_exemplars_with_missing_images(tmp_path):
 def test_small_multiples_mark_small_months_and_gaps(tmp_path):
     table = pd.DataFrame({"month": ["2024-01"] * 30 + ["2024-03"] * 5,
                           "cluster": [0] * 20 + [1] * 10 + [0] * 5})
-    counts = trends.monthly_counts(table, 2)
+    counts = changes.monthly_counts(table, 2)
     months = trends.month_range(["2024-01", "2024-03"])
     fig = trend_figures.plot_small_multiples(counts, months, [["甲"], ["乙"]], min_month_posts=20)
     storage.write_figure(fig, tmp_path / "m.png")
@@ -223,7 +223,7 @@ def test_small_multiples_mark_small_months_and_gaps(tmp_path):
 
 def test_small_multiples_cap_the_number_of_panels():
     table = pd.DataFrame({"month": ["2024-01"] * 30, "cluster": np.arange(30) % 30})
-    fig = trend_figures.plot_small_multiples(trends.monthly_counts(table, 30), ["2024-01"],
+    fig = trend_figures.plot_small_multiples(changes.monthly_counts(table, 30), ["2024-01"],
                                              [[]] * 30)
     titled = [ax for ax in fig.axes if ax.get_title()]
     assert len(titled) == trend_figures.MAX_PANELS

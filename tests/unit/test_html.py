@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from stylecluster.report import page
-from stylecluster.report import build, trends
+from stylecluster.report import build, changes, trends
 from stylecluster.report.verdict import Finding
 from tests.unit.test_report import shared_report  # noqa: F401
 
@@ -112,14 +112,14 @@ def test_rendered_page_escapes_data_and_keeps_its_sections():
     assert html.startswith("<!DOCTYPE html>") and html.endswith("</html>\n")
 
 
-def _summary(**changes) -> page.Summary:
+def _summary(**overrides) -> page.Summary:
     """A Summary for `small_page_data`'s one cluster over two months."""
     counts = pd.DataFrame({"month": ["2024-01", "2024-02"], "cluster": [0, 0], "n_posts": [2, 1],
                            "month_posts": [2, 1], "share": [1.0, 1.0]})
     data = {"findings": [Finding("warn", "No clear silhouette peak", EVIL)],
-            "trends": trends.cluster_trends(counts, 1), "movers": trends.movers(counts, 1),
+            "trends": changes.cluster_trends(counts, 1), "movers": changes.movers(counts, 1),
             "thumbs": {0: ["c0_1.jpg"]}, "min_month_posts": 1, "colors": {0: "#1f77b4"}}
-    return page.Summary(**{**data, **changes})
+    return page.Summary(**{**data, **overrides})
 
 
 def test_summary_band_shows_verdict_cards_and_movers_escaped():
@@ -136,7 +136,7 @@ def test_summary_band_shows_verdict_cards_and_movers_escaped():
     counts = pd.DataFrame({"month": ["2024-01"], "cluster": [0], "n_posts": [2],
                            "month_posts": [2], "share": [1.0]})
     one = page.render(small_page_data(summary=_summary(
-        trends=trends.cluster_trends(counts, 20), movers=trends.movers(counts, 20),
+        trends=changes.cluster_trends(counts, 20), movers=changes.movers(counts, 20),
         min_month_posts=20, thumbs={})))
     assert "Fewer than two months have at least 20 posts" in one
     assert "no kept images" in one and "—" in one.split('id="summary"', 1)[1]

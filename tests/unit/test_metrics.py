@@ -128,7 +128,8 @@ def test_quality_metrics_flat_keys_with_labels():
                 "largest_cluster_share", "size_entropy", "size_gini", "n_tiny_clusters",
                 "mean_month_top_share", "worst_month_top_share", "n_months", "length_skew",
                 "length_cluster_corr", "n_posts_used", "n_posts_dropped", "ari", "nmi", "ami",
-                "v_measure", "accuracy", "n_posts_labelled", "n_undated", "n_months_ignored"}
+                "v_measure", "accuracy", "n_posts_labelled", "n_undated", "n_months_ignored",
+                "n_unassigned", "unassigned_share"}
     assert set(out) == expected, set(out) ^ expected
     assert out["silhouette"] == 0.61 and out["best_k"] == 2 and out["prominence"] == 0.3
     assert out["n_posts_used"] == 10 and out["n_posts_dropped"] == 2

@@ -127,3 +127,16 @@ def test_validation_summary_names_a_missing_or_mistyped_key():
     data["success"] = "yes"
     with pytest.raises(SchemaError, match=r"\[success\]: expected bool, got 'yes'"):
         records.ValidationSummary.from_json(data, "reports/validation.json")
+
+
+def test_select_k_record_nullable_fields_are_null_or_typed():
+    """hdbscan writes best_k null; a k-means record's best_k is still checked as an int."""
+    from stylecluster.config import SelectKParams
+    from stylecluster.pipeline.select_k import skipped
+
+    data = skipped(50, SelectKParams(algorithm="hdbscan"), 0).summary
+    rec = records.SelectKRecord.from_json(json.loads(json.dumps(data)), "select_k.json")
+    assert rec.best_k is None and rec.min_cluster_size == 10 and rec.min_samples is None
+    assert "min_samples" not in rec.to_json()  # unset optional fields are omitted
+    with pytest.raises(SchemaError, match=r"select_k.json \[best_k\]: expected int, got '3'"):
+        records.SelectKRecord.from_json({**data, "best_k": "3"}, "select_k.json")

@@ -7,6 +7,7 @@ test_html.py import them from here.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from stylecluster import catalog, records, storage
 from stylecluster.storage import report_files
 from stylecluster.report import keywords
-from stylecluster.report import build, trends
+from stylecluster.report import build, changes, trends
 from stylecluster.config import ReportParams
 from stylecluster.errors import DataError
 
@@ -409,6 +410,43 @@ def test_analyst_names_are_used_in_tables_figures_and_page(caplog):
     assert any("羽绒服" in t for t in legend), legend
 
 
+def test_unassigned_posts_are_their_own_row_never_a_style():
+    """HDBSCAN's noise (cluster -1) in the labels: counted and named "unassigned" in the tables,
+    figures, page and export, never ranked in the top-n and never given a card."""
+    inputs = make_inputs(n=90, months=("2024-01", "2024-02", "2024-03"), k=3, seed=6)
+    labels = inputs.labels.copy()
+    noise = labels.index[::6]  # 15 posts, in every month and every former cluster
+    labels.loc[noise, "cluster"] = -1
+    labels.loc[noise, "distance"] = np.nan
+    reps = inputs.representatives[~inputs.representatives["post_id"].isin(
+        labels.loc[noise, "post_id"])]
+    metrics = {**inputs.metrics, "n_unassigned": len(noise),
+               "unassigned_share": len(noise) / len(labels)}
+    inputs = dataclasses.replace(inputs, labels=labels, representatives=reps, metrics=metrics)
+    rep = build.build(inputs, ReportParams(top_n=5, exemplars_per_cluster=1), loader(inputs))
+    monthly = rep.monthly
+    assert set(monthly["cluster"]) == {-1, 0, 1, 2}
+    assert np.allclose(monthly.groupby("month")["share"].sum(), 1.0)
+    assert (rep.top_per_month["cluster"] >= 0).all(), rep.top_per_month
+    assert rep.top_per_month.groupby("month").size().max() == 3  # 3 styles, unassigned not ranked
+    assert [c["cluster"] for c in rep.clusters["clusters"]] == [0, 1, 2]
+    assert rep.clusters["n_unassigned"] == 15 and rep.clusters["n_clusters"] == 3
+    shares = sum(c["share"] for c in rep.clusters["clusters"]) + rep.clusters["unassigned_share"]
+    assert shares == pytest.approx(1.0)
+    m = rep.membership
+    assert (m.loc[m["cluster"] == -1, "cluster_name"] == "unassigned").all()
+    assert m["cluster"].tail(15).eq(-1).all() and m["cluster"].head(75).ge(0).all()
+    assert "Cluster c-1" not in rep.html and "15 unassigned" in rep.html
+    assert "<th>unassigned</th>" in rep.html  # the monthly table's column
+    legend = [t.get_text() for ax in rep.figures["monthly_proportions.png"].axes
+              for leg in [ax.get_legend()] if leg for t in leg.get_texts()]
+    assert "unassigned" in legend, legend
+    timeline = rep.figures["timelines.png"].axes[0]
+    assert len(timeline.get_yticklabels()) == 3  # styles only
+    assert "15 unassigned" in rep.figures["map2d.png"].axes[0].get_title()
+    assert not any(n.startswith("c-1_") for n in rep.thumbs), "no card thumbnails for noise"
+
+
 # --- the summary band's trend tables (hand-made frames) ------------------------------------------
 
 def _posts_table(per_month: dict[str, list[int]]) -> pd.DataFrame:
@@ -420,7 +458,7 @@ def _posts_table(per_month: dict[str, list[int]]) -> pd.DataFrame:
 
 def test_monthly_counts_keep_zero_rows_and_match_the_shares():
     table = _posts_table({"2024-01": [6, 4, 0], "2024-02": [1, 1, 2]})
-    counts = trends.monthly_counts(table, 3)
+    counts = changes.monthly_counts(table, 3)
     assert list(counts.columns) == ["month", "cluster", "n_posts", "month_posts", "share"]
     assert len(counts) == 6, "every cluster gets a row in every month, zeros included"
     jan = counts[counts["month"] == "2024-01"].set_index("cluster")
@@ -431,20 +469,20 @@ def test_monthly_counts_keep_zero_rows_and_match_the_shares():
 
 
 def test_pp_change_is_in_percentage_points():
-    counts = trends.monthly_counts(_posts_table({"2024-01": [5, 5], "2024-02": [8, 2]}), 2)
-    change = trends.pp_change(counts, "2024-01", "2024-02").set_index("cluster")
+    counts = changes.monthly_counts(_posts_table({"2024-01": [5, 5], "2024-02": [8, 2]}), 2)
+    change = changes.pp_change(counts, "2024-01", "2024-02").set_index("cluster")
     assert change.loc[0, "change_pp"] == pytest.approx(30.0)  # 50% -> 80%
     assert change.loc[1, "change_pp"] == pytest.approx(-30.0)
     assert change.loc[0, ["previous_posts", "last_posts"]].tolist() == [5, 8]
 
 
 def test_movers_rank_by_change_and_skip_small_months():
-    counts = trends.monthly_counts(_posts_table({
+    counts = changes.monthly_counts(_posts_table({
         "2024-01": [10, 10, 10],   # 30 posts
         "2024-02": [15, 10, 0],    # 25 posts; cluster 2 has none this month
         "2024-03": [0, 0, 5],      # 5 posts: below min_month_posts, left out
     }), 3)
-    mv = trends.movers(counts, min_month_posts=20)
+    mv = changes.movers(counts, min_month_posts=20)
     assert (mv.previous, mv.last, mv.skipped) == ("2024-01", "2024-02", ["2024-03"])
     assert mv.table["cluster"].tolist() == [0, 1, 2], mv.table
     got = dict(zip(mv.table["cluster"], mv.table["change_pp"]))
@@ -453,33 +491,33 @@ def test_movers_rank_by_change_and_skip_small_months():
     assert got[2] == pytest.approx(-100 / 3), "a cluster with zero posts falls by its whole share"
     assert mv.table.loc[mv.table["cluster"] == 2, "last_posts"].item() == 0
     # with every month counted, the small last month is the one compared
-    assert trends.movers(counts, min_month_posts=1).last == "2024-03"
+    assert changes.movers(counts, min_month_posts=1).last == "2024-03"
 
 
 def test_movers_ties_go_to_the_lower_cluster_id():
-    counts = trends.monthly_counts(_posts_table({"2024-01": [2, 2, 4], "2024-02": [3, 3, 2]}), 3)
-    assert trends.movers(counts, 1).table["cluster"].tolist() == [0, 1, 2]
+    counts = changes.monthly_counts(_posts_table({"2024-01": [2, 2, 4], "2024-02": [3, 3, 2]}), 3)
+    assert changes.movers(counts, 1).table["cluster"].tolist() == [0, 1, 2]
 
 
 def test_movers_need_two_counted_months():
-    one = trends.monthly_counts(_posts_table({"2024-05": [3, 2]}), 2)
-    mv = trends.movers(one, 1)
+    one = changes.monthly_counts(_posts_table({"2024-05": [3, 2]}), 2)
+    mv = changes.movers(one, 1)
     assert (mv.previous, mv.last) == (None, "2024-05") and mv.table.empty
-    small = trends.monthly_counts(_posts_table({"2024-01": [3, 2], "2024-02": [1, 4]}), 2)
-    mv = trends.movers(small, min_month_posts=20)
+    small = changes.monthly_counts(_posts_table({"2024-01": [3, 2], "2024-02": [1, 4]}), 2)
+    mv = changes.movers(small, min_month_posts=20)
     assert (mv.previous, mv.last) == (None, None) and mv.table.empty
     assert list(mv.table.columns) == ["cluster", "previous_share", "last_share",
                                       "previous_posts", "last_posts", "change_pp"]
 
 
 def test_cluster_trends_peak_change_and_edge_cases():
-    counts = trends.monthly_counts(_posts_table({
+    counts = changes.monthly_counts(_posts_table({
         "2024-01": [10, 10, 0],
         "2024-02": [5, 15, 0],
         "2024-03": [1, 1, 8],      # 10 posts: too small at min_month_posts 20
         "2024-04": [10, 10, 0],
     }), 3)
-    t = trends.cluster_trends(counts, min_month_posts=20).set_index("cluster")
+    t = changes.cluster_trends(counts, min_month_posts=20).set_index("cluster")
     assert t.loc[0, "months"] == ["2024-01", "2024-02", "2024-04"]
     assert t.loc[0, "peak_month"] == "2024-01", "ties: the earliest month"
     assert t.loc[1, "peak_month"] == "2024-02" and t.loc[1, "peak_share"] == pytest.approx(0.75)
@@ -487,7 +525,7 @@ def test_cluster_trends_peak_change_and_edge_cases():
     assert t.loc[2, "peak_month"] is None and t.loc[2, "peak_share"] == 0.0, \
         "a cluster only in a small month has no peak among the counted months"
     assert t.loc[2, "shares"] == [0.0, 0.0, 0.0]
-    single = trends.cluster_trends(trends.monthly_counts(_posts_table({"2024-05": [3, 1]}), 2), 20)
+    single = changes.cluster_trends(changes.monthly_counts(_posts_table({"2024-05": [3, 1]}), 2), 20)
     assert single["months"].iloc[0] == ["2024-05"], "no month counts: fall back to all months"
     assert single["change_pp"].isna().all() and single["peak_month"].tolist() == ["2024-05"] * 2
 

@@ -12,7 +12,7 @@ from sklearn.datasets import make_blobs
 
 from stylecluster import records, storage
 from stylecluster.config import SelectKParams
-from stylecluster.errors import DataError
+from stylecluster.errors import ConfigError, DataError
 from stylecluster.pipeline.select_k import choose_k, k_range, select_k
 from tests.unit._shared import ids_frame  # noqa: F401
 
@@ -158,3 +158,31 @@ def test_stage_script_fails_clearly_on_nan(tmp_path, monkeypatch, caplog):
     assert exit_info.value.code == 1
     assert "select_k failed" in caplog.text and "post_ids ['p00005']" in caplog.text, caplog.text
     assert not (tmp_path / "o").exists()
+
+
+def test_hdbscan_skips_k_selection(blobs):
+    X, _ = blobs
+    params = SelectKParams(algorithm="hdbscan", min_cluster_size=12, min_samples=4)
+    result = select_k(X, _ids(len(X)), params, random_state=42)
+    s = result.summary
+    assert s["chosen_by"] == "hdbscan" and s["best_k"] is None and s["n_scored"] == 0
+    assert (s["min_cluster_size"], s["min_samples"], s["cluster_selection_method"]) == (12, 4,
+                                                                                        "eom")
+    assert result.curve.empty and list(result.curve.columns) == ["k", "silhouette",
+                                                                 "davies_bouldin",
+                                                                 "calinski_harabasz"]
+    record = records.SelectKRecord.from_json(s, "select_k.json")  # what cluster reads back
+    assert record.algorithm == "hdbscan" and record.min_samples == 4
+    assert any("k-selection skipped" in w for w in s["warnings"])
+
+
+def test_kmeans_record_has_no_hdbscan_keys(blob_result):
+    assert not {"min_cluster_size", "min_samples",
+                "cluster_selection_method"} & set(blob_result.summary)
+
+
+def test_hdbscan_params_are_checked():
+    with pytest.raises(ConfigError, match=r"\[select_k.min_cluster_size\] = 1 is not allowed"):
+        SelectKParams(min_cluster_size=1)
+    with pytest.raises(ConfigError, match=r"\[select_k.min_samples\] = 0 is not allowed"):
+        SelectKParams(min_samples=0)

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 # Metrics shown first (the research's criteria), then every other metrics.json key, sorted.
 PREFERRED_METRICS = ("best_k", "silhouette", "has_peak", "prominence", "largest_cluster_share",
-                     "worst_month_top_share", "length_skew", "ari", "nmi", "keyword_purity")
+                     "unassigned_share", "worst_month_top_share", "length_skew", "ari", "nmi",
+                     "keyword_purity")
 VERDICT_COLUMNS = ("peak", "balanced", "coherent", "verdict", "rank", "embed", "rev", "error")
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._]+")
 
@@ -266,7 +267,8 @@ def judge(metrics: Mapping[str, Any], thresholds: Thresholds) -> Verdict:
     """Score one experiment's metrics on the three criteria.
 
     peak: has_peak (an interior silhouette peak at least select_k.min_prominence high), and
-    prominence >= min_prominence when that is set. balanced: largest_cluster_share <=
+    prominence >= min_prominence when that is set; n/a for select_k.algorithm hdbscan (no k is
+    chosen: has_peak is null). balanced: largest_cluster_share <=
     max_largest_share and worst_month_top_share <= max_month_share. coherent: ARI >= min_ari and
     NMI >= min_nmi when labels exist, else keyword_purity >= min_keyword_purity. A criterion whose
     metrics are missing is "n/a" and counts neither way.
@@ -274,7 +276,7 @@ def judge(metrics: Mapping[str, Any], thresholds: Thresholds) -> Verdict:
     t = thresholds
     reasons: list[str] = []
     prom = _num(metrics, "prominence")
-    if "has_peak" not in metrics and prom is None:
+    if metrics.get("has_peak") is None and prom is None:  # missing, or hdbscan: no k chosen
         peak = "n/a"
     elif not metrics.get("has_peak"):
         peak = "fail"

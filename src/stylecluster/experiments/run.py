@@ -248,11 +248,19 @@ def _write(out_dir: Path, table: pd.DataFrame, hint: str, thresholds: compare.Th
     storage.write_figure(overlay, out_dir / "silhouette_overlay.png")
 
 
-def _cmd_compare(args: argparse.Namespace) -> str:
+def grid_axes(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The grid of the compare flags: dotted param -> values (the first axis varies slowest)."""
     axes = {"reduce.modality": compare.parse_values("--modality", args.modality),
             "reduce.method": compare.parse_values("--method", args.method)}
     if args.fields:
         axes["preprocess.fields"] = compare.parse_values("--fields", args.fields)
+    if args.algorithm:
+        axes["select_k.algorithm"] = compare.parse_values("--algorithm", args.algorithm)
+    return axes
+
+
+def _cmd_compare(args: argparse.Namespace) -> str:
+    axes = grid_axes(args)
     fixed = dict(compare.parse_set(s) for s in args.set)
     if args.jobs < 1:
         raise ConfigError(f"compare: --jobs {args.jobs} must be >= 1.")
@@ -283,6 +291,9 @@ def add_compare_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     p.add_argument("--method", default="none,umap", help="reduce.method values")
     p.add_argument("--fields", default=None, help="preprocess.fields values (e.g. content,tags,"
                    "both); not varied unless given (varying it re-runs embed for the texts)")
+    p.add_argument("--algorithm", default=None, help="select_k.algorithm values (e.g. "
+                   "kmeans,hdbscan); not varied unless given. hdbscan runs report "
+                   "n_unassigned and unassigned_share, and their peak verdict is n/a")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a fixed override for every experiment, e.g. select_k.k_max=50 (repeat)")
     p.add_argument("--jobs", "-j", type=int, default=1, help="experiments at once (default 1)")

@@ -1,9 +1,13 @@
 """Clusterers (a registry keyed by `select_k.algorithm`) and the final labelled clustering.
 
-Every clusterer has one signature, `labelings(X, ks, n_init=, random_state=) -> (len(ks), n)`, so
-select_k scores all ks with the same code that the cluster stage later uses for the final fit: the
-final labels at k are exactly the labels whose silhouette was scored at k. Ward builds one tree and
-cuts it at every k (cheap for all k); the k-means variants fit once per k.
+Every k-based clusterer has one signature, `labelings(X, ks, n_init=, random_state=) ->
+(len(ks), n)`, so select_k scores all ks with the same code that the cluster stage later uses for
+the final fit: the final labels at k are exactly the labels whose silhouette was scored at k. Ward
+builds one tree and cuts it at every k (cheap for all k); the k-means variants fit once per k.
+
+`hdbscan` (sklearn.cluster.HDBSCAN) is the density-based alternative: it finds the number of
+clusters itself (select_k is skipped) and leaves posts in no dense region as noise, labelled
+`UNASSIGNED` (-1) in labels.parquet and reported as "unassigned", never as a style.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 from stylecluster.errors import ConfigError, DataError
+from stylecluster.schemas import UNASSIGNED
 
 log = logging.getLogger(__name__)
 
 # Ward's tree needs n(n-1)/2 float64 distances: 20,000 points is 1.6 GB.
 AGGLOMERATIVE_MAX_N = 20000
+DENSITY_ALGORITHMS = ("hdbscan",)  # clusterers that choose their own number of clusters
 
 
 def _kmeans(X: np.ndarray, ks: Sequence[int], *, n_init: int, random_state: int) -> np.ndarray:
@@ -82,6 +88,11 @@ def labelings(X: np.ndarray, ks: Sequence[int], algorithm: str, *, n_init: int,
     Raises:
         ConfigError: If `algorithm` is not registered.
     """
+    if algorithm in DENSITY_ALGORITHMS:
+        raise ConfigError(
+            f"params.yaml [select_k.algorithm] = {algorithm!r} finds its own number of clusters; "
+            "it has no labelling per k (use fit_density, or a k-based algorithm: "
+            f"{sorted(CLUSTERERS)}).")
     if algorithm not in CLUSTERERS:
         raise ConfigError(
             f"params.yaml [select_k.algorithm] = {algorithm!r} is not a known clusterer; "
@@ -124,17 +135,23 @@ def order_by_size(labels: np.ndarray) -> np.ndarray:
     """Relabel clusters 0..k-1 by decreasing size (ties: the cluster met first keeps the lower id).
 
     Args:
-        labels: (n,) any integer labels.
+        labels: (n,) any integer labels; `UNASSIGNED` (-1) stays -1 and is not ranked.
 
     Returns:
         (n,) int64 labels with 0 = the largest cluster.
     """
-    uniq, first, codes, counts = np.unique(labels, return_index=True, return_inverse=True,
+    labels = np.asarray(labels)
+    out = np.full(labels.shape, UNASSIGNED, dtype=np.int64)
+    keep = labels != UNASSIGNED
+    if not keep.any():
+        return out
+    uniq, first, codes, counts = np.unique(labels[keep], return_index=True, return_inverse=True,
                                            return_counts=True)
     order = np.lexsort((first, -counts))  # by size desc, then first appearance
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[order] = np.arange(len(uniq))
-    return rank[codes.ravel()]
+    out[keep] = rank[codes.ravel()]
+    return out
 
 
 @dataclass(frozen=True)
@@ -142,8 +159,9 @@ class ClusterResult:
     """The final clustering.
 
     Attributes:
-        labels: One row per post: post_id, cluster (0 = largest), distance (Euclidean, to its
-            cluster's centre), in the input row order.
+        labels: One row per post: post_id, cluster (0 = largest; UNASSIGNED = -1 for HDBSCAN's
+            noise), distance (Euclidean, to its cluster's centre; NaN when unassigned), in the
+            input row order.
         representatives: Per cluster the posts closest to its centre: cluster, rank (0 = closest),
             post_id, distance.
         centers: (k, d) cluster means, row c for cluster c.
@@ -190,21 +208,82 @@ def fit_clusters(
         )
     labels = labelings(features, [n_clusters], algorithm, n_init=n_init,
                        random_state=random_state)[0]
-    labels = order_by_size(labels)
+    return _result(features, ids, order_by_size(labels), algorithm, n_representatives)
+
+
+def fit_density(
+    features: np.ndarray,
+    ids: pd.DataFrame,
+    *,
+    min_cluster_size: int = 10,
+    min_samples: int | None = None,
+    cluster_selection_method: str = "eom",
+    n_representatives: int = 10,
+) -> ClusterResult:
+    """Cluster with HDBSCAN (sklearn.cluster.HDBSCAN): it finds the number of clusters itself.
+
+    HDBSCAN is deterministic (no random_state). Posts in no dense region are noise: their cluster
+    is `UNASSIGNED` (-1) and their distance NaN; they have no centre and no representatives.
+
+    Args:
+        features: (n, d) reduced features, row-aligned with `ids`.
+        ids: Table with a `post_id` column.
+        min_cluster_size: The smallest group that counts as a cluster.
+        min_samples: Neighbours a core point needs; None: min_cluster_size.
+        cluster_selection_method: "eom" or "leaf".
+        n_representatives: Posts kept per cluster, closest to its centre first.
+
+    Returns:
+        A ClusterResult with k >= 2 clusters (plus the unassigned posts).
+
+    Raises:
+        DataError: On bad features, fewer posts than min_cluster_size, or fewer than two clusters
+            found (the message says which setting to lower).
+    """
+    from sklearn.cluster import HDBSCAN
+
+    check_features(features, ids, "cluster")
+    n = features.shape[0]
+    if n < min_cluster_size:
+        raise DataError(f"cluster: {n} posts but select_k.min_cluster_size = {min_cluster_size}; "
+                        "lower select_k.min_cluster_size or add posts.")
     X = features.astype(np.float64, copy=False)
+    labels = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
+                     cluster_selection_method=cluster_selection_method,
+                     copy=True).fit_predict(X)
+    labels = order_by_size(labels)
     k = int(labels.max()) + 1
-    counts = np.bincount(labels, minlength=k)
+    if k < 2:
+        raise DataError(
+            f"cluster: HDBSCAN (min_cluster_size={min_cluster_size}, min_samples={min_samples}, "
+            f"{cluster_selection_method}) found {max(k, 0)} cluster(s) among {n} posts "
+            f"({int((labels == UNASSIGNED).sum())} unassigned); a trend needs at least 2. Lower "
+            "select_k.min_cluster_size or min_samples, try cluster_selection_method: leaf, or "
+            "use select_k.algorithm: kmeans.")
+    return _result(features, ids, labels, "hdbscan", n_representatives)
+
+
+def _result(features: np.ndarray, ids: pd.DataFrame, labels: np.ndarray, algorithm: str,
+            n_representatives: int) -> ClusterResult:
+    """Centres, distances and representatives of size-ordered `labels` (UNASSIGNED: no centre,
+    distance NaN, never a representative)."""
+    X = features.astype(np.float64, copy=False)
+    assigned = labels != UNASSIGNED
+    k = int(labels.max()) + 1
+    counts = np.bincount(labels[assigned], minlength=k)
     centers = np.zeros((k, X.shape[1]))
-    np.add.at(centers, labels, X)
+    np.add.at(centers, labels[assigned], X[assigned])
     centers /= counts[:, None]
-    distance = np.linalg.norm(X - centers[labels], axis=1)
+    distance = np.full(len(labels), np.nan)
+    distance[assigned] = np.linalg.norm(X[assigned] - centers[labels[assigned]], axis=1)
     post_ids = ids["post_id"].astype(str).to_numpy()
     table = pd.DataFrame({"post_id": post_ids, "cluster": labels.astype(np.int64),
                           "distance": distance.astype(np.float64)})
-    reps = (table.sort_values(["cluster", "distance", "post_id"], kind="mergesort")
+    reps = (table[assigned].sort_values(["cluster", "distance", "post_id"], kind="mergesort")
             .groupby("cluster", sort=True).head(n_representatives).copy())
     reps["rank"] = reps.groupby("cluster").cumcount().astype(np.int64)
     reps = reps[["cluster", "rank", "post_id", "distance"]].reset_index(drop=True)
-    log.info("cluster: %d posts in %d clusters (%s); sizes %d..%d", len(table), k, algorithm,
-             counts.min(), counts.max())
+    n_out = int((~assigned).sum())
+    log.info("cluster: %d posts in %d clusters (%s); sizes %d..%d%s", len(table), k, algorithm,
+             counts.min(), counts.max(), f"; {n_out} unassigned" if n_out else "")
     return ClusterResult(table, reps, centers.astype(np.float32))

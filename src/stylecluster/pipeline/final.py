@@ -1,7 +1,8 @@
 """The cluster stage's core: the final clustering at the chosen k, its silhouette and metrics.
 
 It reuses what select_k recorded (algorithm, restarts, silhouette sampling) so the final
-clustering is the one the curve scored at that k.
+clustering is the one the curve scored at that k; with select_k.algorithm hdbscan it runs HDBSCAN
+with the settings select_k.json carries, and the silhouette is that of the assigned posts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import numpy as np
 import pandas as pd
 
 from stylecluster.config import ClusterParams
-from stylecluster.pipeline.cluster import ClusterResult, fit_clusters
+from stylecluster.errors import ConfigError, DataError
+from stylecluster.pipeline.cluster import (DENSITY_ALGORITHMS, ClusterResult, fit_clusters,
+                                           fit_density)
+from stylecluster.schemas import UNASSIGNED
 from stylecluster.pipeline.metrics import quality_metrics
 from stylecluster.pipeline.silhouette import DEFAULT_BLOCK_MB, silhouette_score
 from stylecluster.records import SelectKRecord
@@ -28,10 +32,37 @@ class FinalClustering:
     metrics: dict[str, Any]
 
 
+def fit_final(features: np.ndarray, ids: pd.DataFrame, selection: SelectKRecord,
+              params: ClusterParams, *, random_state: int) -> ClusterResult:
+    """The final clustering alone: HDBSCAN when select_k recorded a density algorithm, else the
+    k-based algorithm at `params.n_clusters` (or select_k's best_k).
+
+    Raises:
+        ConfigError: cluster.n_clusters set together with select_k.algorithm hdbscan.
+        DataError: On bad features or a k (or HDBSCAN result) the data cannot support.
+    """
+    if selection.algorithm in DENSITY_ALGORITHMS:
+        if params.n_clusters is not None:
+            raise ConfigError(
+                f"params.yaml [cluster.n_clusters] = {params.n_clusters} but select_k.algorithm = "
+                f"{selection.algorithm!r} finds its own number of clusters; set cluster.n_clusters "
+                "to null, or use a k-based select_k.algorithm (kmeans).")
+        return fit_density(features, ids, min_cluster_size=selection.min_cluster_size or 10,
+                           min_samples=selection.min_samples,
+                           cluster_selection_method=selection.cluster_selection_method or "eom",
+                           n_representatives=params.n_representatives)
+    k = params.n_clusters or selection.best_k
+    if k is None:
+        raise DataError("cluster: select_k.json has no best_k; re-run the select_k stage.")
+    return fit_clusters(features, ids, k, algorithm=selection.algorithm,
+                        n_init=selection.n_init, random_state=random_state,
+                        n_representatives=params.n_representatives)
+
+
 def cluster_posts(features: np.ndarray, ids: pd.DataFrame, selection: SelectKRecord,
                   params: ClusterParams, posts: pd.DataFrame, texts: pd.DataFrame, *,
                   random_state: int, block_mb: float = DEFAULT_BLOCK_MB) -> FinalClustering:
-    """Cluster at `params.n_clusters` (or select_k's best_k) and measure the result.
+    """Cluster at `params.n_clusters` (or select_k's best_k), or with HDBSCAN, and measure it.
 
     Args:
         features: (n, d) reduced features, row-aligned with `ids`.
@@ -42,11 +73,10 @@ def cluster_posts(features: np.ndarray, ids: pd.DataFrame, selection: SelectKRec
         random_state: base.seed.
         block_mb: runtime.block_mb, the silhouette's memory bound (speed only).
     """
-    k = params.n_clusters or selection.best_k
-    result = fit_clusters(features, ids, k, algorithm=selection.algorithm,
-                          n_init=selection.n_init, random_state=random_state,
-                          n_representatives=params.n_representatives)
-    sil = silhouette_score(features, result.labels["cluster"].to_numpy(),
+    result = fit_final(features, ids, selection, params, random_state=random_state)
+    labels = result.labels["cluster"].to_numpy()
+    assigned = labels != UNASSIGNED  # the silhouette of the styles, HDBSCAN's noise left out
+    sil = silhouette_score(features[assigned], labels[assigned],
                            exact_max_n=selection.exact_max_n, sample_size=selection.sample_size,
                            n_repeats=selection.n_repeats, random_state=random_state,
                            block_mb=block_mb)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from stylecluster.errors import DataError
+from stylecluster.schemas import UNASSIGNED
 
 log = logging.getLogger(__name__)
 
@@ -222,9 +223,10 @@ def quality_metrics(
         Flat keys: best_k, n_clusters, has_peak, silhouette, prominence, largest_cluster_share,
         size_entropy, size_gini, n_tiny_clusters, mean_month_top_share, worst_month_top_share,
         n_months, n_months_ignored, n_undated, length_skew, length_cluster_corr (eta of log
-        length on the clusters), n_posts_used, n_posts_dropped, and
-        with labels ari, nmi, ami,
-        v_measure, accuracy, n_posts_labelled.
+        length on the clusters), n_unassigned and unassigned_share (HDBSCAN's noise, cluster -1;
+        0 for k-based algorithms), n_posts_used, n_posts_dropped, and with labels ari, nmi, ami,
+        v_measure, accuracy, n_posts_labelled. Size, month and length stats: assigned posts only;
+        label agreement: every labelled post, the unassigned ones as one group.
 
     Raises:
         DataError: If a labelled post is missing from `posts`.
@@ -238,7 +240,8 @@ def quality_metrics(
         raise DataError(f"metrics: {len(unknown)} clustered post(s) are not in posts.parquet, e.g. "
                         f"{unknown.iloc[:5].tolist()}; the inputs come from different runs "
                         "(dvc repro).")
-    cl = table["cluster"].to_numpy()
+    assigned = _assigned(every := table["cluster"].to_numpy())
+    table_in, cl = table[assigned], every[assigned]
     out: dict[str, Any] = {
         "best_k": selection.get("best_k"),
         "has_peak": selection.get("has_peak"),
@@ -246,12 +249,27 @@ def quality_metrics(
         "silhouette": silhouette if silhouette is not None else selection.get("silhouette"),
     }
     out.update(size_stats(cl))
-    out.update(month_stats(cl, table["month"].to_numpy(), min_month_posts))
-    out.update(_length_metrics(table["post_id"], cl, texts))
+    out.update(month_stats(cl, table_in["month"].to_numpy(), min_month_posts))
+    out.update(_length_metrics(table_in["post_id"], cl, texts))
+    out.update(n_unassigned=int((~assigned).sum()), unassigned_share=float((~assigned).mean()))
     out["n_posts_used"] = int(len(labels))
     out["n_posts_dropped"] = int(len(posts) - posts["post_id"].isin(labels["post_id"]).sum())
     if "label" in table.columns and table["label"].notna().any():
+        # every labelled post, the unassigned ones as one more group: noise is not free
         known = table["label"].notna().to_numpy()
-        out.update(label_agreement(table.loc[known, "label"].to_numpy(), cl[known]))
+        out.update(label_agreement(table.loc[known, "label"].to_numpy(), every[known]))
         out["n_posts_labelled"] = int(known.sum())
     return out
+
+
+def _assigned(labels: np.ndarray) -> np.ndarray:
+    """(n,) bool: the posts in a cluster (not UNASSIGNED).
+
+    Raises:
+        DataError: If every post is unassigned.
+    """
+    assigned = labels != UNASSIGNED
+    if not assigned.any():
+        raise DataError(f"metrics: all {len(labels)} clustered posts are unassigned (HDBSCAN "
+                        "noise); lower select_k.min_cluster_size or min_samples.")
+    return assigned

@@ -19,6 +19,9 @@ directly (on UMAP output usually k=2). The stability curve is computed only when
 silhouette peak, fallback stability: its fits would otherwise be most of select_k's time) and is
 then written beside the silhouette in silhouette.csv; `chosen_by` in select_k.json says which rule
 chose k.
+
+`select_k.algorithm: hdbscan` chooses no k: nothing is scored, silhouette.csv has no rows and
+select_k.json says `chosen_by: hdbscan` (`skipped`); the cluster stage runs HDBSCAN.
 """
 
 from __future__ import annotations
@@ -190,6 +193,39 @@ class SelectKResult:
     labelings: np.ndarray = field(repr=False)
 
 
+CURVE_COLUMNS = {"k": np.int64, "silhouette": np.float64, "davies_bouldin": np.float64,
+                 "calinski_harabasz": np.float64}
+
+
+def skipped(n: int, params: SelectKParams, random_state: int) -> SelectKResult:
+    """The record of a density clusterer (select_k.algorithm: hdbscan), which chooses no k.
+
+    Nothing is fitted: the curve has no rows, and select_k.json says `chosen_by: hdbscan` with
+    best_k, prominence, has_peak, rule, silhouette and the k range null, plus the HDBSCAN settings
+    the cluster stage runs with.
+
+    Args:
+        n: Number of posts.
+        params: The select_k params.
+        random_state: base.seed (recorded; HDBSCAN itself is deterministic).
+    """
+    log.info("select_k: select_k.algorithm = %s chooses its own number of clusters; k-selection "
+             "is skipped (the cluster stage runs it)", params.algorithm)
+    curve = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in CURVE_COLUMNS.items()})
+    summary = SelectKRecord(
+        best_k=None, prominence=None, has_peak=None, rule=None, fallback=None,
+        exact=n <= params.exact_max_n, n=n, n_scored=0, silhouette=None,
+        k_min=None, k_max=None, k_step=None, algorithm=params.algorithm, n_init=params.n_init,
+        random_state=random_state, exact_max_n=params.exact_max_n,
+        sample_size=params.sample_size, n_repeats=params.n_repeats,
+        warnings=[f"k-selection skipped: {params.algorithm} finds its own number of clusters"],
+        chosen_by=params.algorithm, stability_pairs=None, stability_n=None,
+        min_cluster_size=params.min_cluster_size, min_samples=params.min_samples,
+        cluster_selection_method=params.cluster_selection_method,
+    ).to_json()
+    return SelectKResult(curve, summary, np.zeros((0, n), dtype=np.int64))
+
+
 def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
              random_state: int, block_mb: float = DEFAULT_BLOCK_MB,
              reduction: str | None = None) -> SelectKResult:
@@ -207,7 +243,7 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         reduction: reduce.method of the features, for the no-peak advice (see `choose_k`).
 
     Returns:
-        A SelectKResult.
+        A SelectKResult; with a density algorithm (hdbscan) the `skipped` one.
 
     Raises:
         DataError: On NaN/inf rows (naming their post_ids), identical rows or too few posts.
@@ -216,6 +252,8 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
 
     n_distinct = cluster.check_features(features, ids, "select_k")
     n = features.shape[0]
+    if params.algorithm in cluster.DENSITY_ALGORITHMS:
+        return skipped(n, params, random_state)
     ks = k_range(params, n, n_distinct)
     X = features.astype(np.float64, copy=False)
     log.info("select_k: clustering %d posts (%d-d) with %s at %d values of k (%d..%d)", n,

@@ -20,9 +20,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from stylecluster.config import ReportParams
-from stylecluster.report import figures, page, trend_figures, trends, verdict
+from stylecluster.errors import DataError
+from stylecluster.report import changes, figures, page, trend_figures, trends, verdict
 from stylecluster.report.drops import drop_counts
 from stylecluster.report.keywords import MAX_DF, MIN_TOKEN_CHARS
+from stylecluster.schemas import UNASSIGNED
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +74,11 @@ class Report:
 
     Attributes:
         monthly: monthly_proportions.csv: month, cluster, share (every cluster in every month with
-            posts, zeros included; shares sum to 1 per month).
+            posts, zeros included; shares sum to 1 per month; cluster -1 = unassigned, present
+            only when a density clusterer left posts unassigned).
         top_per_month: top5_per_month.csv: month, rank (1 = largest), cluster, share.
-        clusters: clusters.json: n_posts, n_clusters, months, and `clusters`, one entry per cluster.
+        clusters: clusters.json: n_posts, n_undated, n_clusters, n_unassigned, unassigned_share,
+            months, and `clusters`, one entry per style (the unassigned posts have none).
         trends: trends.json (DVC metrics): month-to-month turnover, top-n coverage, lifetimes.
         drops: Posts dropped or left without text before clustering: source, reason, n_posts.
         figures: File name under figures/ -> matplotlib Figure (drawn, not saved).
@@ -120,22 +124,21 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
         DataError: If the labels are empty or name posts missing from posts.parquet.
     """
     table = trends.join_posts(inputs.labels, inputs.posts, inputs.texts)
-    k = int(table["cluster"].max()) + 1
-    monthly = trends.monthly_proportions(table, k)
+    noise, styles, k = _split_unassigned(table)
+    monthly = trends.monthly_proportions(table, k)  # with an unassigned row when there is noise
+    monthly_styles = monthly[monthly["cluster"] != UNASSIGNED].reset_index(drop=True)
     top = trends.top_per_month(monthly, params.top_n)
-    clusters = trends.cluster_summaries(table, monthly, inputs.representatives, params)
-    unknown = sorted(c for c in params.cluster_names if c >= k)
-    if unknown:
-        log.warning("report: report.cluster_names names cluster(s) %s, but there are only %d "
-                    "clusters (0..%d); those names are not used", unknown, k, k - 1)
+    clusters = trends.cluster_summaries(styles, monthly_styles, inputs.representatives, params,
+                                        n_posts=len(table))
+    _warn_unused_names(params, k)
     months = sorted(monthly["month"].unique())
-    metrics = trends.trend_metrics(monthly, top, clusters, params.top_n)
+    metrics = trends.trend_metrics(monthly_styles, top, clusters, params.top_n)
     drops = drop_counts(inputs.validation, inputs.segment_summary, inputs.manifest,
                         inputs.texts, inputs.dropped, inputs.metrics)
     log.info("report: %d posts, %d clusters, %d months", len(table), k, len(months))
 
-    figs = _overview_figures(inputs, monthly, top, clusters, months)
-    counts = trends.monthly_counts(table, k)
+    figs = _overview_figures(inputs, monthly, monthly_styles, top, clusters, months)
+    counts = changes.monthly_counts(table, k)  # shares of all posts, unassigned ones too
     figs["small_multiples.png"] = trend_figures.plot_small_multiples(
         counts, trends.month_range(months) if months else [], _keywords(clusters),
         min_month_posts)
@@ -146,8 +149,8 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
     clusters_json = _clusters_json(table, k, months, clusters)
     thumbs, thumb_files = _thumbnails(table, inputs.representatives, k, load_image, progress)
     summary = page.Summary(verdict.findings(inputs.metrics, inputs.selection),
-                           trends.cluster_trends(counts, min_month_posts),
-                           trends.movers(counts, min_month_posts), thumb_files, min_month_posts,
+                           changes.cluster_trends(counts, min_month_posts),
+                           changes.movers(counts, min_month_posts), thumb_files, min_month_posts,
                            _hex_colors(k))
     html = page.render(page.PageData(
         monthly=monthly, top=top, clusters=clusters_json, trends=metrics, drops=drops,
@@ -164,10 +167,13 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
 
 def _clusters_json(table: pd.DataFrame, k: int, months: list[str],
                    clusters: list[dict[str, Any]]) -> dict[str, Any]:
+    noise = int((table["cluster"] == UNASSIGNED).sum())
     return {
         "n_posts": int(len(table)),
         "n_undated": int(table["month"].isna().sum()),  # clustered, in no month's trend
         "n_clusters": k,
+        "n_unassigned": int(noise),  # posts HDBSCAN left in no cluster
+        "unassigned_share": noise / len(table),
         "months": months,
         "keyword_method": (f"c-TF-IDF over jieba tokens of >= {MIN_TOKEN_CHARS} characters, "
                            f"skipping words in more than {MAX_DF:.0%} of posts; rake_keywords: "
@@ -225,6 +231,28 @@ def _thumbnails(table: pd.DataFrame, representatives: pd.DataFrame, k: int,
     return images, files
 
 
+def _warn_unused_names(params: ReportParams, k: int) -> None:
+    unknown = sorted(c for c in params.cluster_names if c >= k)
+    if unknown:
+        log.warning("report: report.cluster_names names cluster(s) %s, but there are only %d "
+                    "clusters (0..%d); those names are not used", unknown, k, k - 1)
+
+
+def _split_unassigned(table: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame, int]:
+    """(n,) bool of the unassigned posts (HDBSCAN's noise: reported, never a style), the styles'
+    rows and their number k.
+
+    Raises:
+        DataError: If every post is unassigned.
+    """
+    noise = table["cluster"] == UNASSIGNED
+    styles = table[~noise]
+    if styles.empty:
+        raise DataError(f"report: all {len(table)} clustered posts are unassigned; nothing to "
+                        "report. Lower select_k.min_cluster_size or min_samples.")
+    return noise, styles, int(styles["cluster"].max()) + 1
+
+
 def _keywords(clusters: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """Per cluster the words that label it in figures and tables: its name (the analyst's, from
     report.cluster_names, or its top keywords), so figures read `c3 <name>`."""
@@ -232,10 +260,11 @@ def _keywords(clusters: Sequence[Mapping[str, Any]]) -> list[list[str]]:
             for c in clusters]
 
 
-def _overview_figures(inputs: ReportInputs, monthly: pd.DataFrame, top: pd.DataFrame,
-                      clusters: Sequence[Mapping[str, Any]], months: Sequence[str],
-                      ) -> dict[str, Any]:
-    """Every figure except the per-month exemplar grids, by file name, in the page's order."""
+def _overview_figures(inputs: ReportInputs, monthly: pd.DataFrame, monthly_styles: pd.DataFrame,
+                      top: pd.DataFrame, clusters: Sequence[Mapping[str, Any]],
+                      months: Sequence[str]) -> dict[str, Any]:
+    """Every figure except the per-month exemplar grids, by file name, in the page's order
+    (`monthly` with the unassigned row, for the stacked bars; `monthly_styles` without it)."""
     keywords = _keywords(clusters)
     threshold = inputs.segment_summary.get("min_clothing_share",
                                            inputs.params.get("segment", {}).get(
@@ -245,7 +274,7 @@ def _overview_figures(inputs: ReportInputs, monthly: pd.DataFrame, top: pd.DataF
         "map2d.png": figures.plot_map(inputs.map2d, inputs.map_ids, inputs.labels, keywords),
         "monthly_proportions.png": trend_figures.plot_monthly(monthly, keywords),
         "top_per_month.png": trend_figures.plot_top_per_month(top, keywords),
-        "timelines.png": trend_figures.plot_timeline(monthly, trends.month_range(months),
+        "timelines.png": trend_figures.plot_timeline(monthly_styles, trends.month_range(months),
                                                      keywords),
         "clothing_share.png": figures.plot_clothing_share(inputs.manifest, float(threshold)),
         "cluster_sizes.png": figures.plot_sizes([c["size"] for c in clusters], inputs.metrics),

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from stylecluster.errors import DataError
 from stylecluster.report import fonts
 from stylecluster.report.share_hist import plot_clothing_share_hist
+from stylecluster.schemas import UNASSIGNED, UNASSIGNED_NAME
 
 DPI = 200  # 2x: sharp on high-density screens; the page shows each figure at half its pixel width
 UNCLUSTERED = (0.78, 0.78, 0.78, 1.0)
@@ -98,8 +99,10 @@ def plot_silhouette(curve: pd.DataFrame, selection: Mapping[str, Any]) -> Figure
     ks = curve["k"].to_numpy()
     best = selection.get("best_k")
     if len(curve) == 0:
-        ax.text(0.5, 0.5, "no silhouette curve (select_k scored no k)", ha="center",
-                transform=ax.transAxes)
+        skipped = selection.get("best_k") is None and selection.get("chosen_by")
+        ax.text(0.5, 0.5, f"k-selection skipped: {selection.get('chosen_by')} finds its own "
+                "clusters" if skipped else "no silhouette curve (select_k scored no k)",
+                ha="center", transform=ax.transAxes)
         return fig
     sil = curve["silhouette"].to_numpy(dtype=float)
     ax.plot(ks, sil, marker="o", ms=3, color="tab:blue", label="silhouette")
@@ -161,7 +164,7 @@ def plot_map(map2d: np.ndarray, map_ids: pd.DataFrame, labels: pd.DataFrame,
     Args:
         map2d: (n, 2) coordinates, row-aligned with `map_ids`.
         map_ids: Table with post_id.
-        labels: post_id, cluster; map posts without a label are drawn grey.
+        labels: post_id, cluster; unlabelled and unassigned (-1) map posts are drawn grey.
         keywords: Per cluster its keywords (for the names).
         n_named: How many of the largest clusters get a name on the map.
 
@@ -204,8 +207,8 @@ def plot_map(map2d: np.ndarray, map_ids: pd.DataFrame, labels: pd.DataFrame,
                           label=f"{cluster_name(c, keywords, 2)} ({sizes[c]})") for c in range(k)]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8,
                   title="cluster (posts)", title_fontsize=8)
-    n_grey = int((cl == -1).sum())
-    note = f"; {n_grey} not clustered (grey)" if n_grey else ""
+    note = _grey_note(int((cl == -1).sum()),
+                      int(map_ids["post_id"].map(cluster_of).eq(UNASSIGNED).sum()))
     palette = "colours cycle every 20 clusters; " if k > 20 else ""
     ax.set_title(f"2-D map of {len(cl)} posts, k = {k}{note}\n({palette}"
                  f"the {min(n_named, k)} largest clusters named at their medians)", fontsize=10)
@@ -214,6 +217,13 @@ def plot_map(map2d: np.ndarray, map_ids: pd.DataFrame, labels: pd.DataFrame,
     ax.set_xticks([])
     ax.set_yticks([])
     return fig
+
+
+def _grey_note(n_grey: int, n_unassigned: int) -> str:
+    """The map title's note on its grey points: unassigned posts and posts not clustered."""
+    parts = ([f"{n_unassigned} {UNASSIGNED_NAME}"] if n_unassigned else []) + (
+        [f"{n_grey - n_unassigned} not clustered"] if n_grey > n_unassigned else [])
+    return f"; {', '.join(parts)} (grey)" if parts else ""
 
 
 def _free_spot(xy: np.ndarray, placed: Sequence[np.ndarray], box: tuple[float, float] = (0.1, 0.04),
@@ -256,12 +266,13 @@ def plot_sizes(sizes: Sequence[int], metrics: Mapping[str, Any]) -> Figure:
     ax.set_title(f"Cluster sizes ({total} posts in {k} clusters)")
     ax.grid(axis="y", alpha=0.3)
     lines = []
-    for key, fmt in (("largest_cluster_share", "{:.3f}"), ("size_entropy", "{:.3f}"),
+    for key, fmt in (("unassigned_share", "{:.3f}"), ("largest_cluster_share", "{:.3f}"),
+                     ("size_entropy", "{:.3f}"),
                      ("size_gini", "{:.3f}"), ("n_tiny_clusters", "{}"),
                      ("mean_month_top_share", "{:.3f}"), ("worst_month_top_share", "{:.3f}"),
                      ("n_months_ignored", "{} small months left out"), ("length_skew", "{:.2f}")):
         value = metrics.get(key)
-        if value is not None:
+        if value is not None and not (key == "unassigned_share" and not value):
             lines.append(f"{key}\n  {fmt.format(value)}")
     side.set_axis_off()
     side.text(0.0, 1.0, "balance (metrics.json)\n\n" + "\n".join(lines) if lines else

@@ -24,8 +24,9 @@ import pandas as pd
 
 from stylecluster.report import fonts
 from stylecluster.report.sparkline import Sparkline, sparkline
-from stylecluster.report.trends import Movers
+from stylecluster.report.changes import Movers
 from stylecluster.report.verdict import Finding
+from stylecluster.schemas import UNASSIGNED, UNASSIGNED_NAME
 
 FIGURE_TITLES = {
     "silhouette.png": "Silhouette (and Davies-Bouldin, Calinski-Harabasz) over k",
@@ -46,9 +47,9 @@ class Summary:
 
     Attributes:
         findings: The verdict (`verdict.findings`).
-        trends: `trends.cluster_trends`: per cluster its shares over the counted months, peak
+        trends: `changes.cluster_trends`: per cluster its shares over the counted months, peak
             month and last month's change.
-        movers: `trends.movers`: the rising / falling table.
+        movers: `changes.movers`: the rising / falling table.
         thumbs: cluster -> its thumbnail file names under thumbs/ (closest to the centre first).
         min_month_posts: cluster.min_month_posts (months below it are not compared).
         colors: cluster -> its colour in the figures ("#rrggbb"), for the card's sparkline.
@@ -136,7 +137,8 @@ def _pct(value: float) -> str:
 def _monthly_table(monthly: pd.DataFrame) -> Table:
     wide = monthly.pivot(index="month", columns="cluster", values="share").sort_index()
     rows = [[m, *[_pct(v) for v in wide.loc[m]]] for m in wide.index]
-    return table(["month", *[f"c{c}" for c in wide.columns]], rows)
+    return table(["month", *[UNASSIGNED_NAME if c == UNASSIGNED else f"c{c}"
+                             for c in wide.columns]], rows)
 
 
 def _top_table(top: pd.DataFrame, names: Mapping[int, str]) -> Table:
@@ -165,12 +167,17 @@ def _card(c: Mapping[str, Any]) -> dict[str, Any]:
             "examples": list(c.get("examples", []))}
 
 
-def _summary_table(clusters: Sequence[Mapping[str, Any]]) -> Table:
+def _summary_table(clusters: Sequence[Mapping[str, Any]], n_unassigned: int = 0,
+                   unassigned_share: float = 0.0) -> Table:
     rows = [(f"c{c['cluster']}", c.get("name"), c["size"], _pct(c["share"]), c["peak_month"],
              c["lifetime_months"], c.get("median_chars"), " ".join(c.get("keywords", [])[:5]),
              *([c.get("majority_label"), None if c.get("purity") is None
                 else _pct(c["purity"])] if "purity" in c else []))
             for c in clusters]
+    if n_unassigned:  # its own row, after the styles: no peak, lifetime or keywords
+        rows.append((UNASSIGNED_NAME, UNASSIGNED_NAME, n_unassigned, _pct(unassigned_share),
+                     None, None, None, "", *([None, None] if clusters and "purity" in clusters[0]
+                                              else [])))
     head = ["cluster", "name", "size", "share", "peak month", "lifetime (months)", "median chars",
             "top keywords (c-TF-IDF)",
             *(["majority label", "purity"] if clusters and "purity" in clusters[0] else [])]
@@ -246,7 +253,8 @@ def summary_context(s: Summary | None, clusters: Sequence[Mapping[str, Any]],
     }
 
 
-SELECTION_KEYS = ("best_k", "chosen_by", "has_peak", "prominence", "rule", "fallback",
+SELECTION_KEYS = ("best_k", "chosen_by", "min_cluster_size", "min_samples",
+                  "cluster_selection_method", "has_peak", "prominence", "rule", "fallback",
                   "silhouette", "algorithm", "k_min", "k_max", "k_step", "exact", "n", "n_scored")
 NAV = [("summary", "Summary"), ("selection", "Choice of k"), ("map", "Map"),
        ("trends", "Monthly trends"), ("exemplars", "Exemplars"), ("clusters", "Clusters"),
@@ -261,8 +269,10 @@ def context(d: PageData) -> dict[str, Any]:
     months = list(cl.get("months", []))
     span = f"{months[0]} to {months[-1]}" if months else "no months"
     sil = d.metrics.get("silhouette")
+    noise = int(cl.get("n_unassigned") or 0)
     headline = (f"{cl.get('n_posts', 0)} posts · {cl.get('n_clusters', 0)} clusters · "
-                f"{len(months)} months ({span})"
+                + (f"{noise} {UNASSIGNED_NAME} · " if noise else "")
+                + f"{len(months)} months ({span})"
                 + (f" · silhouette {sil:.3f}" if isinstance(sil, (int, float)) else ""))
     return {
         "headline": headline, "nav": NAV,
@@ -275,7 +285,8 @@ def context(d: PageData) -> dict[str, Any]:
         "monthly": _monthly_table(d.monthly), "top": _top_table(d.top, names),
         "exemplars": sorted(d.exemplar_figures.items()),
         "keyword_method": cl.get("keyword_method", ""),
-        "summary": _summary_table(clusters), "cards": [_card(c) for c in clusters],
+        "summary": _summary_table(clusters, int(cl.get("n_unassigned") or 0),
+                                  float(cl.get("unassigned_share") or 0.0)), "cards": [_card(c) for c in clusters],
         "drops": table(["source", "reason", "posts"], d.drops.itertuples(index=False)),
         "segment": kv_table({k: v for k, v in d.segment_summary.items()
                              if k != "unreadable_post_ids"}),

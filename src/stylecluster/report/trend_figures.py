@@ -12,8 +12,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from stylecluster.report import trends
-from stylecluster.report.figures import (cjk_figure, cluster_colors, cluster_name, new_figure,
-                                         text_color)
+from stylecluster.report.figures import (UNCLUSTERED, cjk_figure, cluster_colors, cluster_name,
+                                         new_figure, text_color)
+from stylecluster.schemas import UNASSIGNED, UNASSIGNED_NAME
 
 MIN_SEGMENT_LABEL = 0.06  # stacked-bar segments at least this tall carry their cluster id
 THUMB_PX = 360  # exemplar images are shrunk to fit this box before drawing (2x DPI figures)
@@ -31,24 +32,30 @@ def plot_monthly(monthly: pd.DataFrame, keywords: Sequence[Sequence[str]]) -> Fi
     """Stacked bars: for each month, the share of every cluster (each bar sums to 1).
 
     Args:
-        monthly: month, cluster, share (the monthly_proportions table).
+        monthly: month, cluster, share (the monthly_proportions table); a cluster -1 row
+            (unassigned posts) is drawn grey, on top, and named "unassigned".
         keywords: Per cluster its keywords (legend names).
     """
     wide = monthly.pivot(index="month", columns="cluster", values="share").sort_index()
     months = list(wide.index)
-    k = wide.shape[1]
-    colors = cluster_colors(k)
+    styles = [c for c in wide.columns if c != UNASSIGNED]
+    k = len(styles)
+    colors = cluster_colors(max(k, 1))
     fig = new_figure(max(7.0, min(0.6 * len(months) + 4.5, 20)), 5.5)
     ax = fig.add_subplot()
     x = np.arange(len(months))
     bottom = np.zeros(len(months))
-    for c in wide.columns:
+    # the styles from the bottom, then the unassigned posts (grey, on top)
+    for c in [*styles, *([UNASSIGNED] if UNASSIGNED in wide.columns else [])]:
         share = wide[c].to_numpy(dtype=float)
-        ax.bar(x, share, bottom=bottom, color=colors[c], width=0.8, edgecolor="white",
-               linewidth=0.3, label=cluster_name(int(c), keywords, 2))
+        color = UNCLUSTERED if c == UNASSIGNED else colors[c]
+        tag = UNASSIGNED_NAME if c == UNASSIGNED else f"c{c}"
+        ax.bar(x, share, bottom=bottom, color=color, width=0.8, edgecolor="white",
+               linewidth=0.3,
+               label=UNASSIGNED_NAME if c == UNASSIGNED else cluster_name(int(c), keywords, 2))
         for i in np.flatnonzero(share >= MIN_SEGMENT_LABEL):
-            ax.text(x[i], bottom[i] + share[i] / 2, f"c{c}", ha="center", va="center",
-                    fontsize=7, color=text_color(colors[c]))
+            ax.text(x[i], bottom[i] + share[i] / 2, tag, ha="center", va="center",
+                    fontsize=7, color=text_color(color))
         bottom += share
     _month_ticks(ax, months)
     ax.set_ylim(0, 1)
@@ -175,7 +182,7 @@ def plot_small_multiples(counts: pd.DataFrame, all_months: Sequence[str],
     panels) over its posts per month (grey bars, right axis, the panel's own scale).
 
     Args:
-        counts: month, cluster, n_posts, month_posts, share (`trends.monthly_counts`).
+        counts: month, cluster, n_posts, month_posts, share (`changes.monthly_counts`).
         all_months: Every month of the covered range (gaps: no line point, no bar), in order.
         keywords: Per cluster its keywords (panel titles).
         min_month_posts: Months with fewer posts get a hollow point: too small to compare.

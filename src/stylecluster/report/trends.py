@@ -1,6 +1,5 @@
-"""Report tables: monthly cluster shares and counts, top clusters per month, cluster summaries,
-trend metrics, each cluster's trend (peak, last month's change), the rising / falling table and
-each month's exemplar rows. Pure pandas/numpy: no drawing, no IO.
+"""Report tables: monthly cluster shares, top clusters per month, cluster summaries, trend metrics
+and each month's exemplar rows (the summary band's month-over-month tables are in `changes.py`). Pure pandas/numpy: no drawing, no IO.
 
 Shares are always within a month: `share` of cluster c in month m = posts of c in m / clustered
 posts in m, so each month's shares sum to 1. Keywords are c-TF-IDF (BERTopic's class-based TF-IDF)
@@ -22,6 +21,7 @@ import pandas as pd
 from stylecluster.config import ReportParams
 from stylecluster.errors import DataError
 from stylecluster.report.keywords import MIN_TOKEN_CHARS, cluster_keywords, token_list
+from stylecluster.schemas import UNASSIGNED, UNASSIGNED_NAME
 
 MAX_EXAMPLE_CHARS = 160  # longer captions are cut (with an ellipsis) in clusters.json and the page
 
@@ -39,8 +39,10 @@ def membership(labels: pd.DataFrame, posts: pd.DataFrame,
     """Which post is in which cluster, for posts_clusters.csv/.xlsx: post_id, posted_at (UTC,
     ISO 8601), month, cluster, cluster_name, distance, content, tags, image_path and every other
     column the posts carry (label, columns kept by `stylecluster import --keep`), largest cluster
-    first, then by distance to its centre."""
+    first, then by distance to its centre; posts a density clusterer left unassigned (cluster -1,
+    cluster_name "unassigned", distance empty) come last."""
     names = {int(c["cluster"]): c["name"] for c in clusters}
+    names[UNASSIGNED] = UNASSIGNED_NAME
     first = ["post_id", "posted_at", "month", "cluster", "cluster_name", "distance", "content",
              "tags", "image_path"]
     table = labels[["post_id", "cluster", "distance"]].merge(posts, on="post_id", how="left")
@@ -48,8 +50,9 @@ def membership(labels: pd.DataFrame, posts: pd.DataFrame,
     stamps = pd.to_datetime(table["posted_at"], utc=True)
     table["posted_at"] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(stamps.notna(), None)
     rest = [c for c in table.columns if c not in first]
-    return table[first + rest].sort_values(["cluster", "distance"], kind="stable",
-                                          ignore_index=True)
+    last = table["cluster"] == UNASSIGNED  # the unassigned posts after every style
+    return table[first + rest].assign(_last=last).sort_values(
+        ["_last", "cluster", "distance"], kind="stable", ignore_index=True).drop(columns="_last")
 
 
 def join_posts(labels: pd.DataFrame, posts: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
@@ -88,9 +91,12 @@ def monthly_proportions(table: pd.DataFrame, n_clusters: int) -> pd.DataFrame:
 
     Returns:
         month, cluster, share (float), sorted by month then cluster; shares sum to 1 per month.
+        When some posts are unassigned (HDBSCAN noise, cluster -1) each month also has a
+        cluster -1 row, their share: the styles' shares are of all the month's posts.
     """
     counts = pd.crosstab(table["month"], table["cluster"])
-    counts = counts.reindex(columns=range(n_clusters), fill_value=0).sort_index()
+    noise = [UNASSIGNED] if (table["cluster"] == UNASSIGNED).any() else []
+    counts = counts.reindex(columns=[*noise, *range(n_clusters)], fill_value=0).sort_index()
     shares = counts.div(counts.sum(axis=1), axis=0)
     long = shares.stack().rename("share").reset_index()
     long.columns = ["month", "cluster", "share"]
@@ -101,12 +107,13 @@ def monthly_proportions(table: pd.DataFrame, n_clusters: int) -> pd.DataFrame:
 
 
 def top_per_month(monthly: pd.DataFrame, top_n: int) -> pd.DataFrame:
-    """The `top_n` largest clusters of each month (fewer when fewer clusters have posts there).
+    """The `top_n` largest clusters of each month (fewer when fewer clusters have posts there);
+    unassigned posts (cluster -1) are never a style and never ranked.
 
     Returns:
         month, rank (1 = largest; ties broken by the lower cluster id), cluster, share.
     """
-    present = monthly[monthly["share"] > 0]
+    present = monthly[(monthly["share"] > 0) & (monthly["cluster"] != UNASSIGNED)]  # styles only
     ordered = present.sort_values(["month", "share", "cluster"], ascending=[True, False, True])
     top = ordered.groupby("month", sort=True).head(top_n).copy()
     top["rank"] = top.groupby("month").cumcount() + 1
@@ -160,8 +167,12 @@ def lifetime_months(shares: np.ndarray) -> int:
 
 
 def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
-                      representatives: pd.DataFrame, params: ReportParams) -> list[dict[str, Any]]:
+                      representatives: pd.DataFrame, params: ReportParams,
+                      n_posts: int | None = None) -> list[dict[str, Any]]:
     """The per-cluster entries of clusters.json.
+
+    `table` holds the styles' posts (no unassigned ones); `n_posts` is the number of all
+    clustered posts, unassigned included (default: len(table)), the denominator of `share`.
 
     Each: cluster, size, share (of all clustered posts), peak_month (highest within-month share;
     ties: the earliest), peak_share, lifetime_months (months at >= half the peak share),
@@ -188,7 +199,7 @@ def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
             "name": params.cluster_names.get(c) or auto_name(c, keywords[c] or rake_top),
             "named_by": "analyst" if params.cluster_names.get(c) else "keywords",
             "size": int(len(members)),
-            "share": float(len(members) / len(table)),
+            "share": float(len(members) / (n_posts or len(table))),
             "peak_month": str(wide.index[peak_i]),
             "peak_share": float(col[peak_i]),
             "lifetime_months": lifetime_months(col),
@@ -277,110 +288,3 @@ def month_exemplars(table: pd.DataFrame, top: pd.DataFrame, month: str,
 
 
 # --- each cluster's trend and the rising / falling table -----------------------------------------
-
-def monthly_counts(table: pd.DataFrame, n_clusters: int) -> pd.DataFrame:
-    """Posts of every cluster in every month with clustered posts (the counts behind the shares).
-
-    Args:
-        table: Rows with month and cluster (from `join_posts`); undated rows are left out.
-        n_clusters: k; clusters 0..k-1 all get a row per month (0 posts where absent).
-
-    Returns:
-        month, cluster, n_posts, month_posts (the month's clustered posts), share (n_posts /
-        month_posts, as in `monthly_proportions`), sorted by month then cluster.
-    """
-    counts = pd.crosstab(table["month"], table["cluster"])
-    counts = counts.reindex(columns=range(n_clusters), fill_value=0).sort_index()
-    long = counts.stack().rename("n_posts").reset_index()
-    long.columns = ["month", "cluster", "n_posts"]
-    long["month"] = long["month"].astype(str)
-    long["cluster"] = long["cluster"].astype(np.int64)
-    long["n_posts"] = long["n_posts"].astype(np.int64)
-    long["month_posts"] = long.groupby("month")["n_posts"].transform("sum").astype(np.int64)
-    long["share"] = (long["n_posts"] / long["month_posts"]).astype(np.float64)
-    return long.sort_values(["month", "cluster"], ignore_index=True)
-
-
-def counted_months(counts: pd.DataFrame, min_month_posts: int) -> list[str]:
-    """Months with at least `min_month_posts` clustered posts (cluster.min_month_posts), in order:
-    the months whose shares the trend cards and the rising / falling table compare."""
-    totals = counts.groupby("month")["month_posts"].first()
-    return sorted(str(m) for m in totals[totals >= min_month_posts].index)
-
-
-def pp_change(counts: pd.DataFrame, previous: str, last: str) -> pd.DataFrame:
-    """Each cluster's share in `previous` and `last` and the change in percentage points.
-
-    Returns:
-        cluster, previous_share, last_share, previous_posts, last_posts, change_pp
-        (100 * (last_share - previous_share)), one row per cluster, by cluster id.
-    """
-    wide = counts.pivot(index="cluster", columns="month", values="share")
-    n = counts.pivot(index="cluster", columns="month", values="n_posts")
-    out = pd.DataFrame({"cluster": wide.index.astype(np.int64),
-                        "previous_share": wide[previous].to_numpy(dtype=float),
-                        "last_share": wide[last].to_numpy(dtype=float),
-                        "previous_posts": n[previous].to_numpy(dtype=np.int64),
-                        "last_posts": n[last].to_numpy(dtype=np.int64)})
-    out["change_pp"] = 100.0 * (out["last_share"] - out["previous_share"])
-    return out.reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class Movers:
-    """The rising / falling table: every cluster ranked by its change between the last two months
-    with at least `min_month_posts` posts.
-
-    Attributes:
-        previous, last: The two months compared (None when fewer than two months count).
-        table: `pp_change`'s columns, ranked by change_pp (largest rise first; ties: lower
-            cluster id); empty when fewer than two months count.
-        skipped: Months after `previous` that were left out for having too few posts.
-        min_month_posts: The threshold used.
-    """
-
-    previous: str | None
-    last: str | None
-    table: pd.DataFrame
-    skipped: list[str]
-    min_month_posts: int
-
-
-def movers(counts: pd.DataFrame, min_month_posts: int) -> Movers:
-    """Rank the clusters by their share change (pp) between the last two counted months."""
-    months = counted_months(counts, min_month_posts)
-    if len(months) < 2:
-        empty = pd.DataFrame(columns=["cluster", "previous_share", "last_share",
-                                      "previous_posts", "last_posts", "change_pp"])
-        return Movers(None, months[-1] if months else None, empty, [], min_month_posts)
-    previous, last = months[-2], months[-1]
-    table = pp_change(counts, previous, last).sort_values(
-        ["change_pp", "cluster"], ascending=[False, True], kind="stable", ignore_index=True)
-    skipped = sorted(m for m in counts["month"].unique() if m > previous and m not in months)
-    return Movers(previous, last, table, skipped, min_month_posts)
-
-
-def cluster_trends(counts: pd.DataFrame, min_month_posts: int) -> pd.DataFrame:
-    """Per cluster its trend over the counted months (`counted_months`; all months with posts
-    when none reaches `min_month_posts`, so a small data set still gets a trend).
-
-    Returns:
-        cluster, months (the months used, shared by every row), shares (its share in each of
-        them), peak_month / peak_share (highest share; ties: the earliest; None / 0.0 when the
-        cluster has no post in those months), last_share and change_pp (last month's share minus
-        the previous month's, in percentage points; None with a single month).
-    """
-    months = counted_months(counts, min_month_posts) or sorted(counts["month"].unique())
-    wide = counts.pivot(index="cluster", columns="month", values="share")
-    wide = wide.reindex(columns=months).sort_index()
-    rows = []
-    for c, shares in zip(wide.index, wide.to_numpy(dtype=float)):  # shares: (n_months,)
-        peak = int(np.argmax(shares)) if len(shares) else 0
-        has_peak = len(shares) > 0 and shares[peak] > 0
-        rows.append({"cluster": int(c), "months": list(months), "shares": shares.tolist(),
-                     "peak_month": months[peak] if has_peak else None,
-                     "peak_share": float(shares[peak]) if has_peak else 0.0,
-                     "last_share": float(shares[-1]) if len(shares) else 0.0,
-                     "change_pp": float(100 * (shares[-1] - shares[-2]))
-                     if len(shares) >= 2 else None})
-    return pd.DataFrame(rows)
