@@ -23,6 +23,8 @@ import yaml
 from stylecluster.errors import ConfigError
 from stylecluster.experiments.outcomes import embed_reuse, failure_reason
 from stylecluster.records import EmbedRunRecord
+from stylecluster.judging import MAX_LARGEST_SHARE, MAX_MONTH_SHARE
+from stylecluster.judging import number as _num
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,8 @@ class Thresholds:
     # A clear peak: has_peak, i.e. an interior peak at least the experiment's own
     # select_k.min_prominence high; a number here also requires prominence >= it.
     min_prominence: float | None = None
-    max_largest_share: float = 0.40  # balanced clusters: the largest holds at most this share
-    max_month_share: float = 0.60  # balanced months: no cluster holds more of any one month
+    max_largest_share: float = MAX_LARGEST_SHARE  # balanced clusters (stylecluster.judging)
+    max_month_share: float = MAX_MONTH_SHARE  # balanced months
     min_ari: float = 0.20  # coherent (labels known): ARI and NMI at least these
     min_nmi: float = 0.40
     min_keyword_purity: float = 0.50  # coherent (no labels): keyword purity at least this
@@ -252,15 +254,6 @@ def metric_columns(experiments: Sequence[Experiment]) -> list[str]:
 
 # --- verdicts and the table ------------------------------------------------------------------
 
-
-def _num(metrics: Mapping[str, Any], key: str) -> float | None:
-    value = metrics.get(key)
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def judge(metrics: Mapping[str, Any], thresholds: Thresholds) -> Verdict:

@@ -1,8 +1,8 @@
 """The verdict at the top of the report: is the clustering worth reading, in a few plain sentences.
 
 Pure: reads metrics.json and select_k.json (as mappings), returns `Finding`s; no drawing, no IO.
-The balance thresholds are the ones `stylecluster compare` judges experiments by
-(`experiments.compare.Thresholds`), so the page and the comparison agree.
+The balance thresholds are the ones `stylecluster compare` judges experiments by (both read
+`stylecluster.judging`), so the page and the comparison agree.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-MAX_LARGEST_SHARE = 0.40  # balanced clusters: the largest holds at most this share (compare's)
-MAX_MONTH_SHARE = 0.60  # balanced months: no cluster holds more of any one month (compare's)
+from stylecluster.judging import MAX_LARGEST_SHARE, MAX_MONTH_SHARE
+from stylecluster.judging import number as _num
+
 MAX_LENGTH_SKEW = 1.2  # the largest cluster's median caption length over the overall median
 MAX_LENGTH_ETA = 0.5  # correlation ratio of log caption length on the clusters
 HIGH_SILHOUETTE = 0.5  # a silhouette this high with ARI near 0: tidy clusters that miss the labels
@@ -33,15 +34,6 @@ class Finding:
     title: str
     text: str
 
-
-def _num(metrics: Mapping[str, Any], key: str) -> float | None:
-    value = metrics.get(key)
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def peak_finding(metrics: Mapping[str, Any], selection: Mapping[str, Any]) -> Finding:
