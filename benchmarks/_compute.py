@@ -207,7 +207,8 @@ def _interleaved(batched: Any, single: Any, repeats: int) -> dict:
 
 
 def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficientnet-lite0") -> dict:
-    """The stage's path (embed.embed_images, batched, `embed.options.efficientnet-lite0.runtime`) vs one image at a time.
+    """The stage's path (embed.embed_images, batched, `embed.options.<encoder>.runtime`) vs one
+    image at a time, for one EfficientNet-Lite size (`encoder`: efficientnet-lite0/1/2).
 
     The baseline is the research notebooks' loop: the same weights in eager PyTorch (NCHW, the
     faster layout for one image here), `inference_mode`, one image per forward pass. Two more
@@ -225,19 +226,20 @@ def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficient
 
     from stylecluster import encoders
     from stylecluster.pipeline import embed
-    from stylecluster.encoders.efficientnet import (IMAGE_SIZE, _pooled_features, load_model,
+    from stylecluster.encoders.efficientnet import (VARIANTS, _pooled_features, load_model,
                                                     preprocess)
 
     p = _embed_params()
     t0 = time.perf_counter()
     enc = encoders.get_encoder(encoder, "image", p, runtime=_runtime())
     load_s = time.perf_counter() - t0
-    eager = _pooled_features(load_model(torch.device("cpu"))
+    variant = VARIANTS[encoder]
+    eager = _pooled_features(load_model(torch.device("cpu"), variant)
                              .to(memory_format=torch.contiguous_format))
 
     def notebook(img: Any) -> np.ndarray:  # (1, 1280)
         with torch.inference_mode():
-            f = eager(torch.from_numpy(preprocess([img]))).numpy()
+            f = eager(torch.from_numpy(preprocess([img], variant.image_size))).numpy()
         return f / np.linalg.norm(f, axis=1, keepdims=True)
 
     images = [Image.open(f).convert("RGB") for f in paths]
@@ -251,10 +253,10 @@ def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficient
     ab_repeats = max(1, repeats // 2)
     single_stage = _timed(lambda: np.vstack([enc.encode([img]) for img in images]), ab_repeats)[0]
     torch_enc = encoders.get_encoder(encoder, "image", dataclasses.replace(
-        p, options={**p.options, "efficientnet-lite0": {"runtime": "torch"}}), runtime=_runtime())
+        p, options={**p.options, encoder: {"runtime": "torch"}}), runtime=_runtime())
     torch_batched = _timed(lambda: embed.embed_images(ids, images.__getitem__, torch_enc, None,
                                                       p.batch_size).matrix, ab_repeats)[0]
-    x = torch.zeros((1, 3, IMAGE_SIZE, IMAGE_SIZE))
+    x = torch.zeros((1, 3, variant.image_size, variant.image_size))
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
         eager(x)
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
@@ -268,7 +270,8 @@ def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficient
     out.update(load_s=load_s, threads=torch.get_num_threads(), batch_size=p.batch_size,
                runtime=getattr(enc, "runtime", "torch"), stage_encoder_single_times=single_stage,
                torch_batched_times=torch_batched,
-               image_size=list(images[0].size), gflop_per_image=counter.get_total_flops() / 1e9,
+               image_size=list(images[0].size), input_size=variant.image_size,
+               gflop_per_image=counter.get_total_flops() / 1e9,
                gemm_gflops_peak=max(rates), gemm_gflops_median=float(np.median(rates)))
     return out
 

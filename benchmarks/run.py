@@ -3,7 +3,8 @@
 Items (see benchmarks/README.md for sizes, baselines and targets):
   silhouette   the silhouette engine on k = 2..200 vs sklearn's silhouette_score per k
   select_k     select_k.select_k on 20,000 points, k = 2..100, vs KMeans + silhouette_score per k
-  image_embed  EfficientNet-Lite0 batched (the stage's path) vs one image at a time; GEMM peak
+  image_embed  EfficientNet-Lite0 (--image-encoders: also Lite1/Lite2) batched (the stage's path)
+               vs one image at a time; GEMM peak
   text_embed   each shipped text encoder, batched vs one text at a time
   long_text    one 100,000-character caption (cut to the token limit) vs one at the limit, and
                the uncut path
@@ -213,9 +214,16 @@ def item_image_embed(args: argparse.Namespace, S: dict, work: Path) -> list[dict
     paths, _ = _media(work, max(S["n_images"], S["n_texts"]))
     paths = paths[: S["n_images"]]
     C.log(f"image_embed: {len(paths)} images, batched / one at a time, {args.repeats} runs each")
-    r = C.in_fresh_process(image_embed_worker, paths, args.repeats)
+    return [_image_embed_record(args, image_embed_worker, paths, name)
+            for name in args.image_encoders]
+
+
+def _image_embed_record(args: argparse.Namespace, worker: Any, paths: list[str],
+                        encoder: str) -> dict:
+    """One image_embed record: `encoder` (an EfficientNet-Lite size) in a fresh process."""
+    r = C.in_fresh_process(worker, paths, args.repeats, encoder)
     n = len(paths)
-    rec = C.record("image_embed/efficientnet-lite0", n, r["times"], r["peak_rss_mb"],
+    rec = C.record(f"image_embed/{encoder}", n, r["times"], r["peak_rss_mb"],
                    batch_size=r["batch_size"], runtime=r["runtime"], threads=r["threads"],
                    image_size=r["image_size"], model_load_s=round(r["load_s"], 2),
                    peak_rss_note="one process runs every mode, alternating run by run")
@@ -239,8 +247,10 @@ def item_image_embed(args: argparse.Namespace, S: dict, work: Path) -> list[dict
                batching_alone_ratio=round(statistics.median(r["stage_encoder_single_times"])
                                           / rec["median_s"], 2),
                gflop_per_image=round(r["gflop_per_image"], 4),
-               flop_count="torch.utils.flop_counter.FlopCounterMode, one 224x224 forward "
-                          "(extract_features + pooling); 2 FLOPs per multiply-add",
+               input_size=r["input_size"],
+               flop_count=f"torch.utils.flop_counter.FlopCounterMode, one {r['input_size']}x"
+                          f"{r['input_size']} forward (extract_features + pooling); 2 FLOPs per "
+                          "multiply-add",
                achieved_gflops=round(gflops, 2), gemm_gflops_peak=round(r["gemm_gflops_peak"], 1),
                gemm_gflops_median=round(r["gemm_gflops_median"], 1),
                gemm="torch.matmul float32 2048x2048, best of 7, same thread count",
@@ -248,7 +258,7 @@ def item_image_embed(args: argparse.Namespace, S: dict, work: Path) -> list[dict
                baseline_fraction_of_gemm_peak=round(
                    base_rate * r["gflop_per_image"] / r["gemm_gflops_peak"], 3),
                max_abs_diff=float(f"{r['max_abs_diff']:.3g}"))
-    return [rec]
+    return rec
 
 
 def item_text_embed(args: argparse.Namespace, S: dict, work: Path) -> list[dict]:
@@ -671,7 +681,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workdir", type=Path, default=None,
                    help="scratch folder (default: a temp dir)")
     p.add_argument("--keep-work", action="store_true", help="keep the scratch folder")
+    p.add_argument("--image-encoders", default="efficientnet-lite0",
+                   help="comma-separated EfficientNet-Lite sizes the image_embed item measures, "
+                        "one record each (default efficientnet-lite0; also efficientnet-lite1, "
+                        "efficientnet-lite2)")
     args = p.parse_args(argv)
+    args.image_encoders = [x.strip() for x in args.image_encoders.split(",") if x.strip()]
+    lite = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
+    if not args.image_encoders or set(args.image_encoders) - set(lite):
+        p.error(f"--image-encoders: {args.image_encoders}; choose from {', '.join(lite)}")
     only = [x.strip() for x in args.only.split(",") if x.strip()]
     bad = sorted(set(only) - set(ITEMS))
     if bad:

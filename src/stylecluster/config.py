@@ -124,8 +124,10 @@ class PreprocessParams:
 class EmbedParams:
     """Encoders, batch size, device and each backend's options."""
 
-    image_encoder: str = param("efficientnet-lite0",
-                               "efficientnet-lite0 (1280-d) | imagebind | chinese-clip")
+    image_encoder: str = param(
+        "efficientnet-lite0",
+        "efficientnet-lite0 | efficientnet-lite1 | efficientnet-lite2 (1280-d) | imagebind | "
+        "chinese-clip")
     text_encoder: str = param("e5-small", "e5-small (384-d) | use-multilingual (512-d) | "
                               "sentence-transformers | imagebind | chinese-clip")
     batch_size: int = param(32)

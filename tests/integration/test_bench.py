@@ -97,3 +97,13 @@ def test_quick_defaults_to_one_repeat():
     assert (args.repeats, args.heavy_repeats) == (1, 1), vars(args)
     args = bench_run.parse_args([])
     assert args.items == list(bench_run.ITEMS) and args.repeats == 3, vars(args)
+
+
+def test_image_encoders_option_names_lite_sizes(capsys):
+    assert bench_run.parse_args([]).image_encoders == ["efficientnet-lite0"]
+    args = bench_run.parse_args(["--image-encoders", "efficientnet-lite0, efficientnet-lite2"])
+    assert args.image_encoders == ["efficientnet-lite0", "efficientnet-lite2"]
+    with pytest.raises(SystemExit) as exc:
+        bench_run.parse_args(["--image-encoders", "efficientnet-lite3"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--image-encoders: ['efficientnet-lite3']" in err, err[-500:]

@@ -61,6 +61,17 @@ def test_a_moved_key_says_where_it_went():
         config.load_section({"embed": {"torch_threads": 2}}, "embed")
 
 
+def test_embed_accepts_every_efficientnet_lite_size():
+    for name in ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"):
+        p = config.load_section({"embed": {"image_encoder": name,
+                                           "options": {name: {"runtime": "torch"}}}}, "embed")
+        encoders.check_params(p)
+        assert encoders.backend_config(name, p).options.runtime == "torch"
+    with pytest.raises(ConfigError, match=r"\[embed\.image_encoder\] = 'efficientnet-lite3' is not "
+                       r"a registered encoder.*'efficientnet-lite1', 'efficientnet-lite2'"):
+        encoders.check_params(config.EmbedParams(image_encoder="efficientnet-lite3"))
+
+
 def test_backend_options_are_checked_against_the_registry():
     with pytest.raises(ConfigError, match=r"x\.yaml \[embed\.options\] names 'open-clip', which "
                        r"is not a registered backend; backends with options: \['efficientnet-lite0'"):

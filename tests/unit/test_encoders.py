@@ -100,7 +100,8 @@ def _assert_unit_rows(v: np.ndarray, n: int, dim: int) -> None:
 # ---- registry and bad inputs ---------------------------------------------------------------------
 
 def test_registry_names_and_modalities():
-    assert "efficientnet-lite0" in encoders.registered("image")
+    assert {"efficientnet-lite0", "efficientnet-lite1",
+            "efficientnet-lite2"} <= set(encoders.registered("image"))
     assert "e5-small" in encoders.registered("text")
     assert "efficientnet-lite0" not in encoders.registered("text")
     assert set(encoders.registered()) >= {"use-multilingual", "sentence-transformers",
@@ -201,6 +202,61 @@ def test_efficientnet_onnx_and_torch_runtimes_agree(efficientnet, images):
     together = efficientnet.encode(many)
     alone = np.vstack([efficientnet.encode([img]) for img in many])
     assert np.abs(together - alone).max() < 1e-5
+
+
+def test_efficientnet_variants_match_the_architecture_package():
+    """Each variant's input side is the one efficientnet-lite-pytorch builds it for (its
+    `efficientnet_params`, the EfficientNet-Lite specs: 224, 240, 260), and each has its own
+    registry class."""
+    from efficientnet_lite_pytorch.utils import efficientnet_params
+
+    from stylecluster.encoders import efficientnet
+
+    assert {n: v.image_size for n, v in efficientnet.VARIANTS.items()} == {
+        "efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
+    for name, variant in efficientnet.VARIANTS.items():
+        assert efficientnet_params(name)[2] == variant.image_size, name
+        spec = encoders.REGISTRY[name]
+        cls = getattr(efficientnet, spec.cls)
+        assert (cls.name, cls.variant, spec.modalities) == (name, variant, ("image",))
+
+
+@pytest.fixture(scope="module", params=["efficientnet-lite1", "efficientnet-lite2"])
+def larger_lite(request, tmp_path_factory):
+    """Lite1 / Lite2 through the registry, with a model cache (as the embed stage builds them)."""
+    cache = tmp_path_factory.mktemp(request.param)
+    enc = encoders.get_encoder(request.param, "image", EmbedParams(), cache,
+                               runtime=RuntimeParams(torch_threads=2))
+    return enc, cache
+
+
+@pytest.mark.slow
+def test_efficientnet_lite1_lite2_features(larger_lite, efficientnet, images):
+    enc, cache = larger_lite
+    size = {"efficientnet-lite1": 240, "efficientnet-lite2": 260}[enc.name]
+    assert enc.runtime == "onnxruntime" and enc.variant.image_size == size
+    v = enc.encode(images[:3])
+    _assert_unit_rows(v, 3, 1280)
+    assert np.array_equal(enc.encode(images[:3]), v), "the same images gave different vectors"
+    assert np.allclose(enc.encode(images[2:3])[0], v[2], atol=1e-5), "alone vs in a batch differ"
+    off = (v @ v.T)[~np.eye(3, dtype=bool)]
+    assert off.max() < 0.98, f"different images gave near-identical vectors: cos {off.max():.3f}"
+    # its own weights, not Lite0's: the vectors differ and so do the cache keys (never mixed)
+    assert enc.cache_key.startswith(f"{enc.name}/") and enc.cache_key != efficientnet.cache_key
+    assert enc.cache_key.endswith(f"/fit{size}-bicubic-pad-imagenet/v2/onnxruntime")
+    kept = sorted(p.name for p in cache.iterdir())
+    assert len(kept) == 2 and kept[0].startswith(f"{enc.name}-") and kept[0].endswith(".onnx"), kept
+    # pretrained (ImageNet) weights, loaded strict
+    probs = enc.classify([crossword_image()])
+    assert probs[0].argmax() == CROSSWORD_PUZZLE, (
+        f"{enc.name}: crossword grid -> class {probs[0].argmax()} p={probs[0].max():.3f}")
+    # eager PyTorch (the CUDA path) runs the same network at the same size
+    eager = encoders.get_encoder(enc.name, "image",
+                                 EmbedParams(options={enc.name: {"runtime": "torch"}}),
+                                 runtime=RuntimeParams(torch_threads=2))
+    assert eager.cache_key + "/onnxruntime" == enc.cache_key
+    diff = np.abs(eager.encode(images[:3]) - v).max()
+    assert diff < 1e-4, f"{enc.name}: ONNX Runtime vs PyTorch max diff {diff:.2e}"
 
 
 def test_image_runtime_follows_the_device_and_rejects_onnx_on_cuda():

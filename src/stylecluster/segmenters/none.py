@@ -1,11 +1,13 @@
 """`segment.method: none`: keep every pixel (to run the pipeline unfiltered).
 
 Its masks are the images themselves, so it writes them at the size the image encoders use instead
-of full size (a 720x1280 photo took ~0.3 s to write as PNG: 3.4 images/s). Every bundled image
-encoder resizes to 224 pixels: efficientnet-lite0 its long side (then pads), imagebind and
+of full size (a 720x1280 photo took ~0.3 s to write as PNG: 3.4 images/s). The default image
+encoders resize to 224 pixels: efficientnet-lite0 its long side (then pads), imagebind and
 chinese-clip their short side (then centre-crop); a mask whose short side is 224 (aspect kept)
 therefore keeps every pixel each of them looks at, give or take one resampling (a Chinese-CLIP
-model with a larger input, e.g. ViT-L/14@336px, wants `mask_short_side: 336`). Only this method
+model with a larger input, e.g. ViT-L/14@336px, wants `mask_short_side: 336`; efficientnet-lite1
+and -lite2 resize the long side to 240 and 260, so a square image at 224 is enlarged a little:
+`mask_short_side: 260` keeps their full resolution). Only this method
 shrinks its output: the masks of auto and mediapipe stay full size, so their embeddings do not
 change.
 """
