@@ -9,7 +9,8 @@ Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parque
          DIR/summary.json (encoders, dims, counts, drops, texts cut to the text encoder's token
          limit: the same bytes for the same inputs),
          --run-log FILE (this run's cache hits, items encoded, timings, items/s; not a DVC output)
-Params:  `embed` section (image_encoder, text_encoder, batch_size, device, each backend's options;
+Params:  `embed` section (image_encoder, text_encoder, batch_size, text_pooling and its
+         text_chunk_chars/text_token_weighting, device, each backend's options;
          runtime.torch_threads and runtime.progress).
 Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed --run-log logs/embed.json
 """
@@ -18,7 +19,7 @@ import os
 from pathlib import Path
 
 from stylecluster import encoders, records
-from stylecluster.pipeline import embed
+from stylecluster.pipeline import embed, text_pooling
 from stylecluster import catalog, storage
 from stylecluster.storage.cache import EmbeddingCache
 from stylecluster.stage import StageContext, run_stage
@@ -29,7 +30,8 @@ def main(ctx: StageContext) -> str:
     encoders.check_params(p, str(ctx.paths.params))  # names, options: before reading anything
     encoders.check_device(p)
     manifest = storage.read_artifact(catalog.SEGMENT_MANIFEST, ctx.paths.segment)
-    inputs = embed.select_inputs(manifest, storage.read_table(ctx.paths.texts, catalog.TEXTS.schema))
+    texts = storage.read_table(ctx.paths.texts, catalog.TEXTS.schema)
+    inputs = embed.select_inputs(manifest, texts)
 
     masks = storage.MaskFiles(ctx.paths.segment, inputs.image_ids, inputs.mask_paths,
                               inputs.mask_digests)
@@ -40,10 +42,10 @@ def main(ctx: StageContext) -> str:
                                                         runtime=ctx.runtime),
                                    cache, p.batch_size, ctx.runtime.progress,
                                    file_digest=masks.digest)
-        text = embed.embed_texts(inputs.text_ids, inputs.texts,
-                                 encoders.get_encoder(p.text_encoder, "text", p, models,
-                                                      runtime=ctx.runtime),
-                                 cache, p.batch_size, ctx.runtime.progress)
+        text, inputs = text_pooling.embed_text_vectors(  # embed.text_pooling; whole: embed_texts
+            inputs, texts, p, encoders.get_encoder(p.text_encoder, "text", p, models,
+                                                   runtime=ctx.runtime),
+            cache, ctx.runtime.progress)
         cache_info = {"corrupt_entries": cache.corrupt, "reset": bool(cache.reset_files)}
     summary = embed.summarise(image, text, inputs)
     for obj, art in ((image.matrix, catalog.IMAGE_MATRIX), (image.ids, catalog.IMAGE_IDS),
