@@ -177,3 +177,9 @@ def test_pooling_params_are_checked():
         config.load_section({"embed": {"text_pooling": "sum"}}, "embed")
     with pytest.raises(ConfigError, match=r"\[embed\.text_chunk_chars\] = 2"):
         config.load_section({"embed": {"text_chunk_chars": 2}}, "embed")
+
+
+def test_no_post_with_tokens_gives_an_empty_matrix_and_every_post_dropped():
+    plan = text_pooling.plan_tokens(["a", "b"], [[], []])
+    assert plan.ids == [] and list(plan.dropped.post_id) == ["a", "b"]
+    assert text_pooling.pool(plan, np.zeros((0, 8))).shape == (0, 8)

@@ -79,6 +79,9 @@ def split_chunks(text: str, chunk_chars: int) -> list[str]:
     Returns:
         Non-empty, stripped chunks in text order; their concatenation is the text without the
         whitespace at the cuts. [] for an empty or blank text.
+
+    Raises:
+        ValueError: If `chunk_chars` < 1.
     """
     if chunk_chars < 1:
         raise ValueError(f"chunk_chars must be >= 1, got {chunk_chars}")
