@@ -9,7 +9,8 @@ Outputs: --out DIR/image.npy + image_ids.parquet, DIR/text.npy + text_ids.parque
          DIR/summary.json (encoders, dims, counts, drops, texts cut to the text encoder's token
          limit: the same bytes for the same inputs),
          --run-log FILE (this run's cache hits, items encoded, timings, items/s; not a DVC output)
-Params:  `embed` section (image_encoder, text_encoder, batch_size, device, each backend's options;
+Params:  `embed` section (image_encoder, text_encoder, batch_size, text_pooling and its
+         text_chunk_chars/text_token_weighting, device, each backend's options;
          runtime.torch_threads, runtime.progress, and runtime.executor with its settings: the
          shards of items to encode run here or on a dask cluster, the same bytes either way).
 Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed --run-log logs/embed.json
@@ -17,9 +18,10 @@ Usage:   python stages/embed.py --segment data/interim/segment --texts data/inte
 
 import os
 from pathlib import Path
+from typing import Any
 
 from stylecluster import encoders, executors, records
-from stylecluster.pipeline import embed
+from stylecluster.pipeline import embed, text_pooling
 from stylecluster import catalog, storage
 from stylecluster.storage.cache import EmbeddingCache
 from stylecluster.stage import StageContext, run_stage
@@ -30,27 +32,30 @@ def main(ctx: StageContext) -> str:
     encoders.check_params(p, str(ctx.paths.params))  # names, options: before reading anything
     encoders.check_device(p)
     manifest = storage.read_artifact(catalog.SEGMENT_MANIFEST, ctx.paths.segment)
-    inputs = embed.select_inputs(manifest, storage.read_table(ctx.paths.texts, catalog.TEXTS.schema))
+    texts = storage.read_table(ctx.paths.texts, catalog.TEXTS.schema)
+    inputs = embed.select_inputs(manifest, texts)
 
     masks = storage.MaskFiles(ctx.paths.segment, inputs.image_ids, inputs.mask_paths,
                               inputs.mask_digests)
     rt = ctx.runtime
     models = str(Path(ctx.paths.cache).resolve())  # backends may keep derived model files here
     with executors.open_executor(rt) as pool, EmbeddingCache(ctx.paths.cache) as cache:
-        def run(modality: str, name: str) -> embed.ModalityEmbedding:
+        def backend(modality: str, name: str) -> tuple[Any, dict]:
+            """The driver's encoder, and the shard keywords that send its work to the executor."""
             encoder = encoders.EncoderRecipe(name, modality, p, models, rt).build()
             recipe = encoders.EncoderRecipe(name, modality, p, models,
                                             executors.worker_runtime(rt))
-            shards = executors.shard_runner(pool, recipe, encoder)
-            if modality == "image":
-                return embed.embed_images(inputs.image_ids, storage.read_image, encoder, cache,
-                                          p.batch_size, rt.progress, file_digest=masks.digest,
-                                          items=masks.paths(), run_shards=shards,
-                                          shard_size=rt.shard_size)
-            return embed.embed_texts(inputs.text_ids, inputs.texts, encoder, cache, p.batch_size,
-                                     rt.progress, run_shards=shards, shard_size=rt.shard_size)
+            return encoder, {"run_shards": executors.shard_runner(pool, recipe, encoder),
+                             "shard_size": rt.shard_size}
 
-        image, text = run("image", p.image_encoder), run("text", p.text_encoder)
+        encoder, shards = backend("image", p.image_encoder)
+        image = embed.embed_images(inputs.image_ids, storage.read_image, encoder, cache,
+                                   p.batch_size, rt.progress, file_digest=masks.digest,
+                                   items=masks.paths(), **shards)
+        encoder, shards = backend("text", p.text_encoder)
+        # embed.text_pooling: whole is embed_texts; chunks/tokens may drop posts (into inputs)
+        text, inputs = text_pooling.embed_text_vectors(inputs, texts, p, encoder, cache,
+                                                       rt.progress, **shards)
         cache_info = {"corrupt_entries": cache.corrupt, "reset": bool(cache.reset_files)}
     summary = embed.summarise(image, text, inputs)
     for obj, art in ((image.matrix, catalog.IMAGE_MATRIX), (image.ids, catalog.IMAGE_IDS),

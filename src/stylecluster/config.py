@@ -131,6 +131,17 @@ class EmbedParams:
     text_encoder: str = param("e5-small", "e5-small (384-d) | use-multilingual (512-d) | "
                               "sentence-transformers | imagebind | chinese-clip")
     batch_size: int = param(32)
+    text_pooling: Literal["whole", "chunks", "tokens"] = param(
+        "whole", "whole (embed_input as one text) | chunks (mean of chunk vectors, "
+        "text_chunk_chars) | tokens (weighted mean of each distinct preprocess token's vector, "
+        "text_token_weighting); whole by default: on the sample tokens raised text NMI but "
+        "neither took length out of the text clusters, and both made concat slightly worse "
+        "(README, caption length)")
+    text_chunk_chars: int = param(64, "chunks: the most characters in a chunk (cut at sentence "
+                                  "ends where possible)")
+    text_token_weighting: Literal["idf", "tfidf", "mean"] = param(
+        "idf", "tokens: idf (each distinct token by its smoothed idf) | tfidf (also by its count) "
+        "| mean (every occurrence alike)")
     device: Literal["cpu", "cuda"] = param(
         "cpu", "cpu | cuda (torch encoders; e5-small and use-multilingual run on the CPU)")
     # Checked against the registry by `encoders.check_options` (check-params, the embed stage):
@@ -142,6 +153,8 @@ class EmbedParams:
     def __post_init__(self) -> None:
         # Encoder names, too, are checked against the registry by check-params and the embed stage.
         check(self.batch_size >= 1, "embed", "batch_size", self.batch_size, "an integer >= 1")
+        check(self.text_chunk_chars >= 8, "embed", "text_chunk_chars", self.text_chunk_chars,
+              "an integer >= 8 (characters per chunk)")
 
 
 @dataclass(frozen=True)

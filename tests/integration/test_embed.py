@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from stylecluster.pipeline import embed
+from stylecluster.pipeline import embed, text_pooling
 from stylecluster import storage
 from tests.harness import run_stage
 from tests.unit.test_embed import CAPTIONS, HASH_DIM, ROOT, make_manifest, make_texts, synthetic_images  # noqa: F401 (fixtures too)
@@ -78,6 +78,23 @@ def test_stage_end_to_end_with_the_stand_in_and_a_warm_cache(tmp_path):
     # a warm-cache run writes the same summary.json bytes: nothing in it depends on the history
     assert summary2 == summary and run2 != run
     assert "cache_hits" not in json.dumps(summary) and "seconds" not in json.dumps(summary)
+
+
+def test_stage_with_tokens_pooling_lists_a_post_without_tokens(tmp_path):
+    seg, texts = write_fake_upstream(tmp_path)
+    table = storage.read_table(texts, "texts")
+    table["tokens"] = [[] if pid == "p4" else list(t) for pid, t in zip(table.post_id, table.tokens)]
+    storage.write_table(table, texts, "texts")
+    done = run_embed(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash",
+                                            "text_pooling": "tokens"})
+    assert done.returncode == 0, done.stderr
+    _, _, text, text_ids, dropped, summary, run = read_outputs(tmp_path / "embed")
+    assert list(text_ids.post_id) == ["p1", "p2", "p5"] and text.shape == (3, HASH_DIM)
+    assert {"post_id": "p4", "stage": "embed", "reason": text_pooling.NO_TOKENS} in \
+        dropped.to_dict("records")
+    assert summary["without_text"] == 2 and summary["dropped"]["embed"] == 1
+    n_tokens = len({tok for pid, toks in zip(table.post_id, table.tokens) for tok in toks})
+    assert run["text"]["encoded"] == n_tokens  # each distinct token once, not once per post
 
 
 def test_stage_bad_inputs_fail_with_their_message(tmp_path):
