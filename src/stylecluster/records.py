@@ -72,7 +72,15 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 
 @dataclass(frozen=True)
 class SelectKRecord(Record):
-    """select_k.json: the chosen k and the settings the cluster stage must reuse."""
+    """select_k.json: the chosen k and the settings the cluster stage must reuse.
+
+    `algorithm` is what ran (and what cluster runs); `algorithm_asked` is set only when it differs
+    (kmeans switched to minibatch_kmeans above `select_k.minibatch_above` posts); `fit_sample` only
+    when reduce fitted its reducer on a sample (reduce.fit_sample). `exact` / `n_scored` say
+    whether the silhouette was exact or sampled.
+    """
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("algorithm_asked", "minibatch_above", "fit_sample")
 
     best_k: int
     prominence: float
@@ -96,6 +104,9 @@ class SelectKRecord(Record):
     chosen_by: str  # silhouette peak | stability peak | silhouette argmax
     stability_pairs: int | None  # None when select_k.fallback is argmax (no stability curve)
     stability_n: int | None  # posts per stability subsample
+    algorithm_asked: str | None = None  # select_k.algorithm when another one ran
+    minibatch_above: int | None = None  # the threshold, recorded when it switched the algorithm
+    fit_sample: int | None = None  # reduce.fit_sample when reduce fitted on a sample
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,7 @@ class ReduceSummary(Record):
     posts left out (they lack the chosen modality) by reason, the dimensions and, when a text
     block is used, reduce.text_debias."""
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("text_debias",)
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("text_debias", "fit_sample")
 
     modality: str
     method: str
@@ -150,6 +161,7 @@ class ReduceSummary(Record):
     weights: dict[str, float] | None
     shared_knn: bool
     text_debias: str | None = None
+    fit_sample: int | None = None  # reduce.fit_sample when the reducer was fitted on a sample
 
 
 @dataclass(frozen=True)
