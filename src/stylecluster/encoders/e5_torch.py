@@ -194,16 +194,20 @@ class Tokenizer:
         return out[::-1]
 
 
-def _torch_module(f: E5File) -> Any:
-    """The BERT encoder as a torch Module, weights dequantised to float32."""
+def _param(a: np.ndarray, *shape: int) -> Any:
+    """A frozen float32 torch Parameter of `shape` from a numpy array (copied)."""
+    import torch
+
+    return torch.nn.Parameter(torch.from_numpy(np.array(a, dtype=np.float32).reshape(shape)),
+                              requires_grad=False)
+
+
+def _layer_class(f: E5File) -> Any:
+    """The encoder layer (post-LayerNorm BERT block) as a torch Module class for file `f`."""
     import torch
     from torch import nn
 
-    H, FF = f.hidden, f.ffn
-
-    def t(a: np.ndarray, *shape: int) -> nn.Parameter:
-        return nn.Parameter(torch.from_numpy(np.array(a, dtype=np.float32).reshape(shape)),
-                            requires_grad=False)
+    H, FF, t = f.hidden, f.ffn, _param
 
     class Layer(nn.Module):
         def __init__(self, prefix: str) -> None:
@@ -230,6 +234,16 @@ def _torch_module(f: E5File) -> Any:
             mid = nn.functional.gelu(nn.functional.linear(x, self.fi_w, self.fi_b))  # (B, L, FF)
             return nn.functional.layer_norm(x + nn.functional.linear(mid, self.fo_w, self.fo_b),
                                             (H,), self.oln_w, self.oln_b, f.eps)
+
+    return Layer
+
+
+def _torch_module(f: E5File) -> Any:
+    """The BERT encoder as a torch Module, weights dequantised to float32."""
+    import torch
+    from torch import nn
+
+    H, t, Layer = f.hidden, _param, _layer_class(f)
 
     class Encoder(nn.Module):
         def __init__(self) -> None:
