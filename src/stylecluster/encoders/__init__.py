@@ -1,6 +1,6 @@
 """Encoder registry: `embed.image_encoder` / `embed.text_encoder` name a backend here.
 
-Backends import lazily: naming `e5-small` never imports torch, naming `imagebind` never imports
+Backends import lazily: naming `use-multilingual` never imports torch, naming `imagebind` never imports
 transformers. Each module under this package implements one backend on the `Encoder` interface of
 `base.py` and declares its options (a frozen dataclass of `param` fields) next to its code; the
 params file carries them under `embed.options.<name>` (a backend not listed takes its defaults).
