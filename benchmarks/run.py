@@ -22,7 +22,7 @@ against a baseline measured in the same run; each item runs in a fresh process. 
 not tests: nothing here fails on a missed target, the record says `met: false`.
 
 Usage: .venv/bin/python benchmarks/run.py [--quick] [--only silhouette,select_k] [--repeats 3]
-       [--heavy-repeats 2] [--n-posts 200] [--out reports/bench]
+       [--heavy-repeats 2] [--n-posts 200] [--scale-n 100000 --scale-dim 384] [--out reports/bench]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ MEM_LIMIT_MB = 4 * 1024**3 / 1e6  # 4 GiB in MB (1e6 bytes), the unit of every p
 NORMAL = dict(sil_sizes=(5000, 20000), sil_k=(2, 200), sil_target_n=20000, sil_baseline_ks=10,
               selk_n=20000, selk_k=(2, 100), selk_baseline_ks=5, n_images=128, n_texts=32,
               n_posts=200, mem_n=20000, long_chars=100_000, n_runtime_texts=64,
-              scale_n=20000, scale_fit=4000, scale_dim=64)
+              scale_n=10000, scale_fit=2000, scale_dim=32)
 QUICK = dict(sil_sizes=(300,), sil_k=(2, 20), sil_target_n=None, sil_baseline_ks=3,
              selk_n=400, selk_k=(2, 8), selk_baseline_ks=2, n_images=4, n_texts=4,
              n_posts=40, mem_n=1000, long_chars=100_000, n_runtime_texts=8,
@@ -680,6 +680,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n-posts", type=int, default=None,
                    help="sample size of the pipeline items (default 200; quick 40)")
     p.add_argument("--mem-n", type=int, default=None, help="posts of the memory item (20000)")
+    p.add_argument("--scale-n", type=int, default=None,
+                   help="points of the scale_reduce item (default 10000; quick 3000), e.g. 100000")
+    p.add_argument("--scale-fit", type=int, default=None,
+                   help="its reduce.fit_sample (default scale-n / 5)")
+    p.add_argument("--scale-dim", type=int, default=None, help="its dimension (default 32)")
     p.add_argument("--out", type=Path, default=C.ROOT / "reports" / "bench")
     p.add_argument("--workdir", type=Path, default=None,
                    help="scratch folder (default: a temp dir)")
@@ -702,6 +707,12 @@ def main(argv: list[str] | None = None) -> int:
         S["n_posts"] = args.n_posts
     if args.mem_n:
         S["mem_n"] = args.mem_n
+    if args.scale_n:
+        S["scale_n"], S["scale_fit"] = args.scale_n, args.scale_n // 5
+    if args.scale_fit:
+        S["scale_fit"] = args.scale_fit
+    if args.scale_dim:
+        S["scale_dim"] = args.scale_dim
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # as the stages set it; before any OpenMP
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     start = time.perf_counter()
