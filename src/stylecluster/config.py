@@ -181,7 +181,8 @@ class EmbedParams:
                               "sentence-transformers | imagebind | chinese-clip")
     batch_size: int = param(32)
     device: Literal["cpu", "cuda"] = param(
-        "cpu", "cpu | cuda (torch encoders, e5-small included through its torch runtime; use-multilingual runs on the CPU)")
+        "cpu", "cpu | cuda (torch encoders, e5-small included through its torch runtime; "
+        "use-multilingual runs on the CPU)")
     # Checked against the registry by `encoders.check_options` (check-params, the embed stage):
     # importing the registry here would make every stage depend on the encoder package.
     options: dict[str, dict[str, Any]] = param(
