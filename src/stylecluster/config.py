@@ -143,7 +143,8 @@ class EmbedParams:
         "idf", "tokens: idf (each distinct token by its smoothed idf) | tfidf (also by its count) "
         "| mean (every occurrence alike)")
     device: Literal["cpu", "cuda"] = param(
-        "cpu", "cpu | cuda (torch encoders; e5-small and use-multilingual run on the CPU)")
+        "cpu", "cpu | cuda (torch encoders, e5-small included through its torch runtime; "
+        "use-multilingual runs on the CPU)")
     # Checked against the registry by `encoders.check_options` (check-params, the embed stage):
     # importing the registry here would make every stage depend on the encoder package.
     options: dict[str, dict[str, Any]] = param(
@@ -177,6 +178,9 @@ class ReduceParams:
         "all made concat worse (README, caption length)")
     text_top_pcs: int = param(1, "top_pcs/both: principal components removed (Mu & Viswanath: "
                               "about dim/100; on the sample 1 beat 2, 3 and 5)")
+    fit_sample: int | None = param(
+        None, "null: fit PCA/UMAP (and the 2-D map) on every post | N: fit on a seeded sample of "
+        "N posts (random_state = base.seed), transform the rest in batches (large sets)")
 
     def __post_init__(self) -> None:
         check(self.n_components >= 1, "reduce", "n_components", self.n_components,
@@ -187,6 +191,8 @@ class ReduceParams:
         check(set(self.weights) == {"text", "image"} and all(w >= 0 for w in self.weights.values()),
               "reduce", "weights", self.weights,
               "a mapping with non-negative 'text' and 'image' weights")
+        check(self.fit_sample is None or self.fit_sample >= 100, "reduce", "fit_sample",
+              self.fit_sample, "null or an integer >= 100")
         check(1 <= self.text_top_pcs <= 64, "reduce", "text_top_pcs", self.text_top_pcs,
               "an integer in [1, 64] (all-but-the-top removes a few, about dim/100)")
 
@@ -207,6 +213,9 @@ class SelectKParams:
     sample_size: int = param(5000, "sampled mode: points per sample ...")
     n_repeats: int = param(5, "... and samples averaged (mean and std recorded)")
     n_init: int = param(4, "k-means restarts; random_state = base.seed")
+    minibatch_above: int | None = param(
+        50000, "algorithm kmeans on more posts than this runs MiniBatchKMeans (seeded; select_k, "
+        "its stability fits and cluster); null: always exact KMeans")
     min_prominence: float = param(
         0.05, "a \"clear peak\" rises at least this much above its neighbours; smaller "
         "bumps are noise (raw 1280-d image features: 0.03); none -> the fallback + warning")
@@ -230,6 +239,8 @@ class SelectKParams:
         check(self.exact_max_n >= 2, "select_k", "exact_max_n", self.exact_max_n,
               "an integer >= 2")
         check(self.n_init >= 1, "select_k", "n_init", self.n_init, "an integer >= 1")
+        check(self.minibatch_above is None or self.minibatch_above >= 2, "select_k",
+              "minibatch_above", self.minibatch_above, "null or an integer >= 2")
         check(self.min_prominence >= 0, "select_k", "min_prominence", self.min_prominence,
               "a number >= 0")
         check(self.k_max > self.k_min, "select_k", "k_max", self.k_max,

@@ -78,6 +78,11 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 class SelectKRecord(Record):
     """select_k.json: the chosen k and the settings the cluster stage must reuse.
 
+    `algorithm` is what ran (and what cluster runs); `algorithm_asked` is set only when it differs
+    (kmeans switched to minibatch_kmeans above `select_k.minibatch_above` posts); `fit_sample` only
+    when reduce fitted its reducer on a sample (reduce.fit_sample). `exact` / `n_scored` say
+    whether the silhouette was exact or sampled.
+
     With `select_k.algorithm: hdbscan` no k is chosen (`chosen_by` "hdbscan"): best_k, prominence,
     has_peak, rule, silhouette and the k range are null, n_scored is 0, and the HDBSCAN settings
     (min_cluster_size, min_samples, cluster_selection_method) are written for the cluster stage;
@@ -85,7 +90,8 @@ class SelectKRecord(Record):
     """
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("min_cluster_size", "min_samples",
-                                           "cluster_selection_method")
+                                           "cluster_selection_method", "algorithm_asked",
+                                           "minibatch_above", "fit_sample")
 
     best_k: int | None  # None: hdbscan (no k chosen)
     prominence: float | None
@@ -112,6 +118,9 @@ class SelectKRecord(Record):
     min_cluster_size: int | None = None  # hdbscan only
     min_samples: int | None = None  # hdbscan only; None there: min_cluster_size
     cluster_selection_method: str | None = None  # hdbscan only
+    algorithm_asked: str | None = None  # select_k.algorithm when another one ran
+    minibatch_above: int | None = None  # the threshold, recorded when it switched the algorithm
+    fit_sample: int | None = None  # reduce.fit_sample when reduce fitted on a sample
 
 
 @dataclass(frozen=True)
@@ -153,7 +162,7 @@ class ReduceSummary(Record):
     posts left out (they lack the chosen modality) by reason, the dimensions and, when a text
     block is used, reduce.text_debias."""
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("text_debias",)
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("text_debias", "fit_sample")
 
     modality: str
     method: str
@@ -166,6 +175,7 @@ class ReduceSummary(Record):
     weights: dict[str, float] | None
     shared_knn: bool
     text_debias: str | None = None
+    fit_sample: int | None = None  # reduce.fit_sample when the reducer was fitted on a sample
 
 
 @dataclass(frozen=True)

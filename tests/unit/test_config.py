@@ -83,7 +83,10 @@ def test_backend_options_are_checked_against_the_registry():
                        r"'tensorrt'.*'auto', 'onnxruntime', 'torch'"):
         encoders.check_options(config.EmbedParams(
             options={"efficientnet-lite0": {"runtime": "tensorrt"}}))
-    with pytest.raises(ConfigError, match=r"\[embed\.options\.e5-small\].*takes no options"):
+    with pytest.raises(ConfigError, match=r"\[embed\.options\.use-multilingual\].*takes no "
+                       r"options"):
+        encoders.check_options(config.EmbedParams(options={"use-multilingual": {"x": 1}}))
+    with pytest.raises(ConfigError, match=r"\[embed\.options\.e5-small\] has unknown key"):
         encoders.check_options(config.EmbedParams(options={"e5-small": {"x": 1}}))
     with pytest.raises(ConfigError, match=r"\[embed\.image_encoder\] = 'open-clip' is not a "
                        r"registered encoder"):

@@ -193,3 +193,16 @@ def test_a_corrupt_image_names_the_file(tmp_path):
 # ---- the stage script end to end -------------------------------------------------------------
 
 
+
+
+def test_embed_texts_runs_by_length_and_returns_input_order():
+    enc = encoders.get_encoder("hash", "text", EmbedParams())
+    seen = []
+    real = enc._encode
+    enc._encode = lambda batch: (seen.append([len(t) for t in batch]), real(batch))[1]
+    texts = ["a" * n for n in (9, 1, 7, 3, 5, 2, 8)]
+    ids = [f"p{i}" for i in range(len(texts))]
+    out = embed.embed_texts(ids, texts, enc, None, batch_size=3)
+    assert out.ids["post_id"].tolist() == ids
+    assert np.array_equal(out.matrix, np.vstack([enc.encode([t]) for t in texts]))
+    assert seen[:3] == [[1, 2, 3], [5, 7, 8], [9]], seen

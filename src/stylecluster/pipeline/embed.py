@@ -301,6 +301,7 @@ def embed_texts(
 ) -> ModalityEmbedding:
     """Embed texts (row-aligned with ids), each cut to the encoder's token limit first.
 
+    Texts are run in order of length (batches of like lengths), rows returned in input order.
     Every text goes through `encoder.fit_text` (a text over `encoder.max_tokens` is cut; others
     stay as they are), and the fitted text is what is keyed, cached and encoded, so the count
     of truncated texts does not depend on what the cache already held.
@@ -318,10 +319,16 @@ def embed_texts(
         log.info("text (%s): %d of %d texts are longer than its %d-token limit and were cut to it",
                  encoder.name, n_truncated, len(texts), encoder.max_tokens)
     given = [text for text, _ in fitted]
-    result = embed_items(ids, None, text_key, encoder, cache, batch_size, progress, items=given,
-                         keys=[text_key(text) for text in given], run_shards=run_shards,
-                         shard_size=shard_size)
-    return dataclasses.replace(result, max_tokens=encoder.max_tokens, n_truncated=n_truncated)
+    # batches of like lengths: an encoder that pads a batch to its longest text pads less
+    order = sorted(range(len(given)), key=lambda i: len(given[i]))
+    given = [given[i] for i in order]
+    result = embed_items([ids[i] for i in order], None, text_key, encoder, cache, batch_size,
+                         progress, items=given, keys=[text_key(text) for text in given],
+                         run_shards=run_shards, shard_size=shard_size)
+    back = np.argsort(order)  # rows back in input order
+    return dataclasses.replace(result, ids=result.ids.iloc[back].reset_index(drop=True),
+                               matrix=result.matrix[back], max_tokens=encoder.max_tokens,
+                               n_truncated=n_truncated)
 
 
 def summarise(image: ModalityEmbedding, text: ModalityEmbedding,

@@ -27,6 +27,7 @@ import pandas as pd
 
 from stylecluster.config import ReduceParams
 from stylecluster.errors import BackendError, ConfigError, DataError
+from stylecluster.pipeline import fit_sample
 from stylecluster.pipeline.text_debias import NEEDS_LENGTH, debias_text
 from stylecluster.records import ReduceSummary
 
@@ -186,17 +187,31 @@ def _reduce_none(X: np.ndarray, n_components: int, params: ReduceParams, random_
     return X
 
 
-def _reduce_pca(X: np.ndarray, n_components: int, params: ReduceParams, random_state: int,
-                knn: Any = None) -> np.ndarray:
-    from sklearn.decomposition import PCA
-
+def _check_pca(X: np.ndarray, n_components: int) -> None:
     limit = min(X.shape)
     if n_components > limit:
         raise ConfigError(
             f"params.yaml [reduce.n_components] = {n_components} is more than PCA allows here: "
             f"min(n_posts={X.shape[0]}, dim={X.shape[1]}) = {limit}. Lower reduce.n_components."
         )
+
+
+def _reduce_pca(X: np.ndarray, n_components: int, params: ReduceParams, random_state: int,
+                knn: Any = None) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    _check_pca(X, n_components)
     return PCA(n_components=n_components, random_state=random_state).fit_transform(X)
+
+
+def _fit_pca(X: np.ndarray, n_components: int, params: ReduceParams, random_state: int,
+             knn: Any = None) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """reduce.fit_sample: PCA fitted on the sample; its coordinates and its transform."""
+    from sklearn.decomposition import PCA
+
+    _check_pca(X, n_components)
+    model = PCA(n_components=n_components, random_state=random_state)
+    return model.fit_transform(X), model.transform
 
 
 def _import_umap() -> Any:
@@ -210,8 +225,8 @@ def _import_umap() -> Any:
     return umap
 
 
-def _reduce_umap(X: np.ndarray, n_components: int, params: ReduceParams, random_state: int,
-                 knn: Any = None) -> np.ndarray:
+def _umap_model(X: np.ndarray, n_components: int, params: ReduceParams, random_state: int,
+                knn: Any = None) -> Any:
     umap = _import_umap()
     n = X.shape[0]
     if n_components >= n - 1:
@@ -229,14 +244,31 @@ def _reduce_umap(X: np.ndarray, n_components: int, params: ReduceParams, random_
         n_jobs=1,
         precomputed_knn=knn if knn is not None else (None, None, None),
     )
+    return model
+
+
+def _reduce_umap(X: np.ndarray, n_components: int, params: ReduceParams, random_state: int,
+                 knn: Any = None) -> np.ndarray:
+    model = _umap_model(X, n_components, params, random_state, knn)
     with warnings.catch_warnings():
         # an exact kNN graph has no NNDescent search index; only UMAP.transform would need one
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
         return model.fit_transform(X)
 
 
+def _fit_umap(X: np.ndarray, n_components: int, params: ReduceParams, random_state: int,
+              knn: Any = None) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """reduce.fit_sample: UMAP fitted on the sample, and its transform (which needs a search
+    index: an exact shared graph, below UMAP_SMALL_N, has none, so UMAP then builds its own)."""
+    model = _umap_model(X, n_components, params, random_state,
+                        knn if knn is not None and knn[2] is not None else None)
+    return model.fit_transform(X), model.transform
+
+
 Reducer = Callable[..., np.ndarray]
 REDUCERS: dict[str, Reducer] = {"none": _reduce_none, "pca": _reduce_pca, "umap": _reduce_umap}
+FITTERS: dict[str, Callable[..., Any]] = {  # reduce.fit_sample: (coordinates, transform)
+    "none": lambda X, *_: (X, lambda rows: rows), "pca": _fit_pca, "umap": _fit_umap}
 
 
 def _shared_knn(X: np.ndarray, params: ReduceParams, random_state: int) -> Any:
@@ -309,12 +341,16 @@ def reduce_embeddings(
         params = dataclasses.replace(params, n_neighbors=n - 1)
     _check_metric(params.metric)  # the 2-D map is a UMAP whatever the method
     log.info("reduce: %d posts, %s %d-d -> %s", n, params.modality, X.shape[1], params.method)
-    knn = _shared_knn(X, params, random_state)
-    features = REDUCERS[params.method](X, params.n_components, params, random_state, knn)
-    if params.method == "umap" and params.n_components == 2:
-        map2d = features
+    sample = params.fit_sample is not None and params.fit_sample < n
+    if sample:
+        features, map2d, knn = _reduce_on_sample(X, params, random_state)
     else:
-        map2d = _reduce_umap(X, 2, params, random_state, knn)
+        knn = _shared_knn(X, params, random_state)
+        features = REDUCERS[params.method](X, params.n_components, params, random_state, knn)
+        if params.method == "umap" and params.n_components == 2:
+            map2d = features
+        else:
+            map2d = _reduce_umap(X, 2, params, random_state, knn)
     features = np.asarray(features, dtype=np.float32)
     map2d = np.asarray(map2d, dtype=np.float32)
     if not np.isfinite(features).all() or not np.isfinite(map2d).all():
@@ -327,8 +363,30 @@ def reduce_embeddings(
         dim_in=int(X.shape[1]), dim_out=int(features.shape[1]),
         weights=dict(params.weights) if params.modality == "concat" else None,
         shared_knn=knn is not None,
-        text_debias=params.text_debias if params.modality != "image" else None)
+        text_debias=params.text_debias if params.modality != "image" else None,
+        fit_sample=params.fit_sample if sample else None)
     return ReduceResult(features, map2d, ids, dropped, summary)
+
+
+def _reduce_on_sample(X: np.ndarray, params: ReduceParams,
+                      random_state: int) -> tuple[np.ndarray, np.ndarray, Any]:
+    """reduce.fit_sample: the features and the 2-D map fitted on a seeded sample of the rows
+    (random_state), every other row transformed (pipeline.fit_sample). Returns (features, map2d,
+    the sample's shared kNN graph)."""
+    rows = fit_sample.sample_rows(X.shape[0], params.fit_sample, random_state)
+    sample_params = dataclasses.replace(params, n_neighbors=min(params.n_neighbors, len(rows) - 1))
+    knn = _shared_knn(X[rows], sample_params, random_state)
+    log.info("reduce: fitting %s on %d of %d posts, transforming the rest", params.method,
+             len(rows), X.shape[0])
+
+    def fitter(method: str, n_components: int) -> Callable[[np.ndarray], Any]:
+        return lambda Xs: FITTERS[method](Xs, n_components, sample_params, random_state, knn)
+
+    features = fit_sample.fit_then_transform(X, rows, fitter(params.method, params.n_components))
+    if params.method == "umap" and params.n_components == 2:
+        return features, features, knn
+    map2d = fit_sample.fit_then_transform(X, rows, fitter("umap", 2))
+    return features, map2d, knn
 
 
 def _check_metric(metric: str) -> None:

@@ -26,6 +26,7 @@ select_k.json says `chosen_by: hdbscan` (`skipped`); the cluster stage runs HDBS
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -228,7 +229,7 @@ def skipped(n: int, params: SelectKParams, random_state: int) -> SelectKResult:
 
 def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
              random_state: int, block_mb: float = DEFAULT_BLOCK_MB,
-             reduction: str | None = None) -> SelectKResult:
+             reduction: str | None = None, fit_sample: int | None = None) -> SelectKResult:
     """Score every k in the range and choose one.
 
     Long on purpose: score every k, then build the curve, warnings and record from the same arrays.
@@ -241,6 +242,7 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         block_mb: runtime.block_mb, the memory bound of one silhouette distance block (MB); it
             changes speed, never the scores.
         reduction: reduce.method of the features, for the no-peak advice (see `choose_k`).
+        fit_sample: reduce.fit_sample of the features (recorded: the reducer saw a sample).
 
     Returns:
         A SelectKResult; with a density algorithm (hdbscan) the `skipped` one.
@@ -256,6 +258,9 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         return skipped(n, params, random_state)
     ks = k_range(params, n, n_distinct)
     X = features.astype(np.float64, copy=False)
+    asked = params.algorithm
+    params = dataclasses.replace(  # the clusterer that runs, here, in stability and in cluster
+        params, algorithm=cluster.algorithm_for(asked, n, params.minibatch_above))
     log.info("select_k: clustering %d posts (%d-d) with %s at %d values of k (%d..%d)", n,
              X.shape[1], params.algorithm, len(ks), ks[0], ks[-1])
     labels = cluster.labelings(X, ks, params.algorithm, n_init=params.n_init,
@@ -317,5 +322,8 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         chosen_by=chosen_by,
         stability_pairs=stab.n_pairs if stab else None,
         stability_n=stab.n_sub if stab else None,
+        algorithm_asked=asked if asked != params.algorithm else None,
+        minibatch_above=params.minibatch_above if asked != params.algorithm else None,
+        fit_sample=fit_sample,
     ).to_json()
     return SelectKResult(curve, summary, labels)

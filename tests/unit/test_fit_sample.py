@@ -1,0 +1,132 @@
+"""reduce.fit_sample (pipeline/fit_sample.py) and select_k.minibatch_above."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from threadpoolctl import threadpool_limits
+
+from stylecluster.config import ReduceParams, SelectKParams
+from stylecluster.errors import ConfigError
+from stylecluster.pipeline import cluster, fit_sample, reduce
+from stylecluster.pipeline.select_k import select_k
+
+N = 600
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _single_openmp_thread():
+    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime, so the limit reaches it)
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def image():
+    X, _ = make_blobs(N, centers=5, n_features=24, cluster_std=1.0, random_state=0)
+    X = np.abs(X).astype(np.float32)
+    ids = pd.DataFrame({"post_id": [f"p{i:04d}" for i in range(N)]})
+    return {"image": (X, ids)}
+
+
+def test_sample_rows_are_seeded_sorted_and_distinct():
+    a = fit_sample.sample_rows(1000, 100, 7)
+    assert np.array_equal(a, fit_sample.sample_rows(1000, 100, 7))
+    assert np.all(np.diff(a) > 0) and len(a) == 100
+    assert not np.array_equal(a, fit_sample.sample_rows(1000, 100, 8))
+
+
+def test_fit_then_transform_keeps_row_order_and_transforms_every_other_row():
+    X = np.arange(30, dtype=np.float32).reshape(10, 3)
+    rows = np.array([1, 4, 7])
+    seen = []
+
+    def fit(Xs):
+        assert np.array_equal(Xs, X[rows])
+        return Xs[:, :1] * 0 - 1, lambda B: (seen.append(len(B)), B[:, :1])[1]
+
+    out = fit_sample.fit_then_transform(X, rows, fit, batch=3)
+    assert out.shape == (10, 1)
+    assert np.all(out[rows] == -1)
+    rest = np.setdiff1d(np.arange(10), rows)
+    assert np.array_equal(out[rest, 0], X[rest, 0]) and seen == [3, 3, 1]
+
+
+@pytest.mark.parametrize("method", ["pca", "none"])
+def test_fit_sample_null_or_not_smaller_is_todays_output(image, method):
+    base = ReduceParams(modality="image", method=method, n_components=5)
+    today = reduce.reduce_embeddings(image, base, 0)
+    for fs in (None, N, N + 50):  # a sample of every post is no sample
+        other = reduce.reduce_embeddings(image, dataclasses.replace(base, fit_sample=fs), 0)
+        assert np.array_equal(today.features, other.features)
+        assert np.array_equal(today.map2d, other.map2d)
+        assert other.summary.fit_sample is None
+        assert other.summary.to_json() == today.summary.to_json()
+
+
+def test_fit_sample_pca_transforms_every_row_in_order(image):
+    X, ids = image["image"]
+    p = ReduceParams(modality="image", method="pca", n_components=5, fit_sample=200)
+    r = reduce.reduce_embeddings(image, p, 0)
+    assert r.features.shape == (N, 5) and r.map2d.shape == (N, 2)
+    assert np.isfinite(r.features).all() and np.isfinite(r.map2d).all()
+    assert r.ids["post_id"].tolist() == ids["post_id"].tolist()
+    assert r.summary.fit_sample == 200
+    # PCA is linear: every row, fitted or transformed, is its centred input projected
+    rows = fit_sample.sample_rows(N, 200, 0)
+    from sklearn.decomposition import PCA
+
+    pca = PCA(5, random_state=0).fit(X[rows].astype(np.float32))
+    assert np.allclose(r.features, pca.transform(X), atol=1e-4)
+
+
+def test_fit_sample_umap_keeps_the_clusters(image):
+    from sklearn.metrics import adjusted_rand_score
+
+    X, _ = image["image"]
+    _, y = make_blobs(N, centers=5, n_features=24, cluster_std=1.0, random_state=0)
+    p = ReduceParams(modality="image", method="umap", n_components=2, fit_sample=300,
+                     metric="euclidean")
+    r = reduce.reduce_embeddings(image, p, 0)
+    assert r.features.shape == (N, 2) and np.isfinite(r.features).all()
+    from sklearn.cluster import KMeans
+
+    labels = KMeans(5, n_init=4, random_state=0).fit_predict(r.features)
+    ari = adjusted_rand_score(y, labels)
+    assert ari > 0.9, f"ARI of k-means on the sampled-fit map vs the blobs: {ari:.3f}"
+
+
+def test_fit_sample_is_range_checked():
+    with pytest.raises(ConfigError, match=r"reduce.*fit_sample"):
+        ReduceParams(fit_sample=10)
+    with pytest.raises(ConfigError, match=r"select_k.*minibatch_above"):
+        SelectKParams(minibatch_above=1)
+
+
+def test_algorithm_for_switches_kmeans_only_above_the_threshold():
+    assert cluster.algorithm_for("kmeans", 100, 50) == "minibatch_kmeans"
+    assert cluster.algorithm_for("kmeans", 50, 50) == "kmeans"
+    assert cluster.algorithm_for("kmeans", 10**6, None) == "kmeans"
+    assert cluster.algorithm_for("agglomerative", 100, 50) == "agglomerative"
+
+
+def test_select_k_runs_minibatch_above_the_threshold_and_records_it(image, monkeypatch):
+    X, ids = image["image"]
+    used = []
+    real = cluster.CLUSTERERS["minibatch_kmeans"]
+    monkeypatch.setitem(cluster.CLUSTERERS, "minibatch_kmeans",
+                        lambda *a, **kw: (used.append(len(a[0])), real(*a, **kw))[1])
+    p = SelectKParams(k_min=2, k_max=8, minibatch_above=500, stability_pairs=2)
+    r = select_k(X, ids, p, random_state=0, fit_sample=200)
+    assert used and used[0] == N, "the select_k fits ran MiniBatchKMeans on every post"
+    s = r.summary
+    assert (s["algorithm"], s["algorithm_asked"], s["minibatch_above"]) == (
+        "minibatch_kmeans", "kmeans", 500)
+    assert s["fit_sample"] == 200 and s["exact"] is True
+    below = select_k(X, ids, dataclasses.replace(p, minibatch_above=N), random_state=0)
+    assert below.summary["algorithm"] == "kmeans" and "algorithm_asked" not in below.summary
