@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from stylecluster import catalog
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -39,7 +41,7 @@ def write_raw(raw_dir: Path, n: int = 12, seed: int = 0) -> pd.DataFrame:
             "label": "连衣裙" if i % 2 else "大衣",
         })
     table = pd.DataFrame(rows)
-    table.to_parquet(raw_dir / "posts.parquet", index=False)
+    table.to_parquet(raw_dir / catalog.RAW_POSTS, index=False)
     return table
 
 

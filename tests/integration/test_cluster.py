@@ -1,5 +1,6 @@
 """Stage-script tests (integration tier) for cluster; pure tests live in tests/unit/test_cluster.py."""
 
+from stylecluster import catalog
 import json
 
 import pandas as pd
@@ -13,9 +14,9 @@ from tests.unit.test_cluster import _write_inputs, blobs  # noqa: F401 (fixtures
 def _run(tmp_path, params):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     return run_stage("cluster", "--features", tmp_path / "reduce",
-                     "--select", tmp_path / "select_k.json", "--posts", tmp_path / "posts.parquet",
-                     "--texts", tmp_path / "texts.parquet", "--out", tmp_path / "cluster",
-                     "--metrics", tmp_path / "reports" / "metrics.json",
+                     "--select", tmp_path / catalog.SELECT_K.name, "--posts", tmp_path / catalog.POSTS.name,
+                     "--texts", tmp_path / catalog.TEXTS.name, "--out", tmp_path / "cluster",
+                     "--metrics", tmp_path / "reports" / catalog.METRICS.name,
                      params=tmp_path / "params.yaml", timeout=120)
 
 
@@ -24,9 +25,9 @@ def test_stage_script_writes_labels_representatives_and_metrics(tmp_path, blobs)
     _write_inputs(tmp_path, X, y)
     proc = _run(tmp_path, {"base": {"seed": 42}, "cluster": {"n_representatives": 3}})
     assert proc.returncode == 0, proc.stderr
-    labels = pd.read_parquet(tmp_path / "cluster" / "labels.parquet")
-    reps = pd.read_parquet(tmp_path / "cluster" / "representatives.parquet")
-    scores = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    labels = pd.read_parquet(tmp_path / "cluster" / catalog.LABELS.name)
+    reps = pd.read_parquet(tmp_path / "cluster" / catalog.REPRESENTATIVES.name)
+    scores = json.loads((tmp_path / "reports" / catalog.METRICS.name).read_text())
     assert len(labels) == len(X) and labels["cluster"].nunique() == 4
     assert len(reps) == 12
     assert scores["n_clusters"] == 4 and scores["best_k"] == 4

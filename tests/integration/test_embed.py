@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+from stylecluster import catalog
 from stylecluster.pipeline import embed, text_pooling
 from stylecluster import storage
 from tests.harness import run_stage
@@ -24,9 +25,9 @@ def write_fake_upstream(root: Path, n_images: int = 4) -> tuple[Path, Path]:
     digests = [storage.write_image(img, seg / rel) if rel else ""
                for img, rel in zip(synthetic_images(len(ids), seed=3), paths)]
     reasons = ["" if k else "clothing share 0.010 < 0.05" for k in kept]
-    storage.write_table(make_manifest(ids, kept, paths, reasons, digests), seg / "manifest.parquet",
+    storage.write_table(make_manifest(ids, kept, paths, reasons, digests), seg / catalog.SEGMENT_MANIFEST.name,
                    "segment_manifest")
-    texts = root / "preprocess" / "texts.parquet"
+    texts = root / "preprocess" / catalog.TEXTS.name
     storage.write_table(make_texts(CAPTIONS), texts, "texts")
     return seg, texts
 
@@ -42,10 +43,10 @@ def run_embed(root: Path, seg: Path, texts: Path, embed_params: dict) -> subproc
 
 
 def read_outputs(out: Path):
-    image_ids = storage.read_table(out / "image_ids.parquet", "ids")
-    text_ids = storage.read_table(out / "text_ids.parquet", "ids")
-    return (storage.read_matrix(out / "image.npy", image_ids), image_ids,
-            storage.read_matrix(out / "text.npy", text_ids), text_ids,
+    image_ids = storage.read_table(out / catalog.IMAGE_IDS.name, "ids")
+    text_ids = storage.read_table(out / catalog.TEXT_IDS.name, "ids")
+    return (storage.read_matrix(out / catalog.IMAGE_MATRIX.name, image_ids), image_ids,
+            storage.read_matrix(out / catalog.TEXT_MATRIX.name, text_ids), text_ids,
             storage.read_table(out / "dropped.parquet", "dropped"), storage.read_json(out / "summary.json"),
             storage.read_json(out.parent / "logs" / "embed.json"))
 
@@ -107,9 +108,9 @@ def test_stage_bad_inputs_fail_with_their_message(tmp_path):
     assert edited.returncode == 1
     assert ("p2.png: the file differs from the one segment wrote" in edited.stderr
             and "re-run segment" in edited.stderr), edited.stderr[-2000:]
-    manifest = storage.read_table(seg / "manifest.parquet", "segment_manifest")
+    manifest = storage.read_table(seg / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
     manifest.loc[manifest.post_id == "p2", "mask_sha256"] = storage.file_sha256(seg / "masks/p2.png")
-    storage.write_table(manifest, seg / "manifest.parquet", "segment_manifest")
+    storage.write_table(manifest, seg / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
     corrupt = run_embed(tmp_path, seg, texts, {"image_encoder": "hash", "text_encoder": "hash"})
     assert corrupt.returncode == 1
     assert "p2.png: image does not decode" in corrupt.stderr, corrupt.stderr[-2000:]

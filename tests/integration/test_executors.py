@@ -15,6 +15,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from stylecluster import catalog
 from stylecluster import encoders, executors, storage
 from stylecluster.config import EmbedParams, RuntimeParams
 from stylecluster.encoders.hashing import HashEncoder
@@ -38,10 +39,10 @@ def write_upstream(root: Path) -> tuple[Path, Path]:
     images[6] = images[1].copy()  # same pixels, same file bytes: loaded once
     paths = [f"masks/{pid}.png" if k else "" for pid, k in zip(ids, kept)]
     digests = [storage.write_image(img, seg / rel) if rel else "" for img, rel in zip(images, paths)]
-    storage.write_table(make_manifest(ids, kept, paths, None, digests), seg / "manifest.parquet",
+    storage.write_table(make_manifest(ids, kept, paths, None, digests), seg / catalog.SEGMENT_MANIFEST.name,
                         "segment_manifest")
     captions = {pid: (f"穿搭 {i % 9} 连衣裙" if i != 4 else "") for i, pid in enumerate(ids)}
-    texts = root / "texts.parquet"
+    texts = root / catalog.TEXTS.name
     storage.write_table(make_texts(captions), texts, "texts")
     return seg, texts
 
@@ -86,10 +87,10 @@ def test_embed_on_dask_writes_the_same_bytes_as_local(tmp_path):
 
     # a mask that no longer decodes (its digest updated to match): the worker's error, by name
     (seg / "masks" / "p03.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    manifest = storage.read_table(seg / "manifest.parquet", "segment_manifest")
+    manifest = storage.read_table(seg / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
     manifest.loc[manifest.post_id == "p03", "mask_sha256"] = storage.file_sha256(
         seg / "masks" / "p03.png")
-    storage.write_table(manifest, seg / "manifest.parquet", "segment_manifest")
+    storage.write_table(manifest, seg / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
     bad = run_embed(tmp_path / "bad", seg, texts, hashed, {**DASK, "retries": 0})
     assert bad.returncode == 1 and "p03.png: image does not decode" in bad.stderr, \
         bad.stderr[-3000:]
@@ -107,7 +108,7 @@ def test_embed_on_dask_with_the_real_default_encoders(tmp_path):
     dask = run_embed(tmp_path / "dask", seg, texts, {"batch_size": 4}, DASK)
     assert dask.returncode == 0, dask.stderr[-3000:]
     same_files(tmp_path / "local" / "embed", tmp_path / "dask" / "embed")
-    assert np.load(tmp_path / "dask" / "embed" / "image.npy").shape == (10, 1280)
+    assert np.load(tmp_path / "dask" / "embed" / catalog.IMAGE_MATRIX.name).shape == (10, 1280)
 
 
 def write_raw(root: Path) -> Path:
@@ -125,7 +126,7 @@ def write_raw(root: Path) -> Path:
         "post_id": ids, "content": ["c"] * 6, "tags": ["t"] * 6,
         "posted_at": pd.to_datetime(["2024-01-05"] * 6, utc=True), "month": ["2024-01"] * 6,
         "image_path": [f"images/{i}.png" for i in ids[:5]] + [None]})
-    storage.write_table(posts, root / "posts.parquet", "posts")
+    storage.write_table(posts, root / catalog.POSTS.name, "posts")
     return raw
 
 
@@ -137,7 +138,7 @@ def test_segment_on_dask_writes_the_same_bytes_as_local(tmp_path):
         params.write_text(yaml.safe_dump({"runtime": {"progress": False, "shard_size": 2,
                                                       **runtime}}))
         outs[name] = tmp_path / name
-        proc = run_stage("segment", "--posts", tmp_path / "posts.parquet", "--raw", raw,
+        proc = run_stage("segment", "--posts", tmp_path / catalog.POSTS.name, "--raw", raw,
                          "--out", outs[name], params=params, timeout=240)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "kept 3 of 6 images" in proc.stderr, proc.stderr[-2000:]

@@ -62,16 +62,16 @@ def test_hdbscan_select_k_cluster_report(tmp_path):
                                  for part in (f"--{flag}", path)], params=p, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = paths["out"]
-    monthly = pd.read_csv(out / "monthly_proportions.csv")
+    monthly = pd.read_csv(out / catalog.MONTHLY.name)
     assert (monthly["cluster"] == -1).any(), "no unassigned row in monthly_proportions.csv"
     assert np.allclose(monthly.groupby("month")["share"].sum(), 1.0)
-    top = pd.read_csv(out / "top5_per_month.csv")
+    top = pd.read_csv(out / catalog.TOP_PER_MONTH.name)
     assert (top["cluster"] >= 0).all(), "unassigned ranked as a style"
-    members = pd.read_csv(out / "posts_clusters.csv", encoding="utf-8-sig")
+    members = pd.read_csv(out / catalog.MEMBERSHIP_CSV.name, encoding="utf-8-sig")
     assert (members.loc[members["cluster"] == -1, "cluster_name"] == "unassigned").all()
     assert (members["cluster"] == -1).sum() == n_noise and members["cluster"].iloc[-1] == -1
-    clusters = json.loads((out / "clusters.json").read_text(encoding="utf-8"))
+    clusters = json.loads((out / catalog.CLUSTERS.name).read_text(encoding="utf-8"))
     assert clusters["n_unassigned"] == n_noise and clusters["n_clusters"] == 3
     assert [c["cluster"] for c in clusters["clusters"]] == [0, 1, 2]
-    page = (out / "index.html").read_text(encoding="utf-8")
+    page = (out / catalog.REPORT_PAGE.name).read_text(encoding="utf-8")
     assert f"{n_noise} unassigned" in page, "the headline does not count the unassigned posts"

@@ -1,5 +1,6 @@
 """Stage-script tests (integration tier) for reduce; pure tests live in tests/unit/test_reduce.py."""
 
+from stylecluster import catalog
 import json
 
 import numpy as np
@@ -17,7 +18,7 @@ def _texts(post_ids, folder):
     table = pd.DataFrame({"post_id": list(post_ids), "text": ["x" * int(k) for k in lengths],
                           "tokens": [["x"]] * n, "keywords": [["x"]] * n, "n_chars": lengths,
                           "has_text": True, "embed_input": "x"})
-    path = folder / "texts.parquet"
+    path = folder / catalog.TEXTS.name
     table.to_parquet(path)
     return path
 
@@ -36,9 +37,9 @@ def test_stage_script(tmp_path, embeddings):
     proc = run_stage("reduce", "--embed", emb, "--texts", texts, "--out", out,
                      params=tmp_path / "params.yaml")
     assert proc.returncode == 0, proc.stderr
-    features = np.load(out / "features.npy")
-    map2d = np.load(out / "map2d.npy")
-    ids = pd.read_parquet(out / "ids.parquet")
+    features = np.load(out / catalog.FEATURES.name)
+    map2d = np.load(out / catalog.MAP2D.name)
+    ids = pd.read_parquet(out / catalog.FEATURE_IDS.name)
     dropped = pd.read_parquet(out / "dropped.parquet")
     summary = json.loads((out / "summary.json").read_text())
     both = N_IMAGE - OFFSET

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from stylecluster import catalog
 from stylecluster import storage
 from tests.harness import run_stage
 from tests.unit.test_segment import BG, H, W, draw_person, draw_scenery
@@ -29,17 +30,17 @@ def test_stage_end_to_end(tmp_path):
         "post_id": ids, "content": ["c"] * 5, "tags": ["t"] * 5,
         "posted_at": pd.to_datetime(["2024-01-05"] * 5, utc=True), "month": ["2024-01"] * 5,
         "image_path": [f"images/{i}.png" for i in ids]})
-    storage.write_table(posts, tmp_path / "posts.parquet", "posts")
+    storage.write_table(posts, tmp_path / catalog.POSTS.name, "posts")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(
         {"runtime": {"progress": False}, "segment": {"min_clothing_share": 0.05}}))
     out = tmp_path / "out"
     (out / "masks").mkdir(parents=True)
     (out / "masks" / "stale.png").write_bytes(b"old run")
-    proc = run_stage("segment", "--posts", tmp_path / "posts.parquet", "--raw", raw, "--out", out,
+    proc = run_stage("segment", "--posts", tmp_path / catalog.POSTS.name, "--raw", raw, "--out", out,
                      params=tmp_path / "params.yaml", timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "kept 3 of 5 images" in proc.stderr
-    m = storage.read_table(out / "manifest.parquet", "segment_manifest")
+    m = storage.read_table(out / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
     assert m["kept"].tolist() == [True, True, False, False, True]
     assert m["mask_source"].tolist() == ["mediapipe", "mediapipe", "mediapipe", "", "alpha"]
     assert m.loc[4, "person_share"] == pytest.approx((alpha > 0).mean()), "the alpha is the person"
@@ -60,4 +61,4 @@ def test_stage_end_to_end(tmp_path):
     cut = np.asarray(storage.read_image(out / "masks/p5.png"))
     assert cut.shape == (H, W, 3) and not cut[alpha == 0].any(), "black outside the cut-out"
     assert cut.any(axis=2).mean() == pytest.approx(m.loc[4, "clothing_share"], abs=0.005)
-    assert Image.open(out / "clothing_share_hist.png").size == (700, 400)
+    assert Image.open(out / catalog.SEGMENT_HIST.name).size == (700, 400)

@@ -5,6 +5,7 @@ from importlib import metadata
 import pytest
 import yaml
 
+from stylecluster import catalog
 from stylecluster import cli
 
 
@@ -46,7 +47,7 @@ def test_sample_cutout_writes_rgba_pngs_with_a_transparent_background(tmp_path):
 
     assert cli.main(["sample", "--out", str(tmp_path / "cut"), "--n-posts", "12", "--n-months",
                      "1", "--cutout", "--quiet"]) == 0
-    posts = pd.read_parquet(tmp_path / "cut" / "posts.parquet")
+    posts = pd.read_parquet(tmp_path / "cut" / catalog.RAW_POSTS)
     modes, cut = set(), 0
     for rel in posts["image_path"]:
         with Image.open(tmp_path / "cut" / rel) as img:

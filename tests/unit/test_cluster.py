@@ -13,6 +13,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
+from stylecluster import catalog
 from stylecluster import records
 from stylecluster import schemas
 from stylecluster.pipeline.cluster import fit_clusters, labelings, order_by_size
@@ -100,15 +101,15 @@ def _write_inputs(tmp_path, X, y):
     n = len(X)
     feat = tmp_path / "reduce"
     feat.mkdir()
-    np.save(feat / "features.npy", X)
+    np.save(feat / catalog.FEATURES.name, X)
     ids = _ids(n)
-    ids.to_parquet(feat / "ids.parquet")
+    ids.to_parquet(feat / catalog.FEATURE_IDS.name)
     select = records.SelectKRecord(
         best_k=4, prominence=0.4, has_peak=True, rule="prominence", fallback=None, exact=True,
         n=n, n_scored=n, silhouette=0.7, k_min=2, k_max=8, k_step=1, algorithm="kmeans",
         n_init=4, random_state=0, exact_max_n=10000, sample_size=5000, n_repeats=5, warnings=[],
         chosen_by="silhouette peak", stability_pairs=10, stability_n=n)
-    (tmp_path / "select_k.json").write_text(json.dumps(select.to_json()))
+    (tmp_path / catalog.SELECT_K.name).write_text(json.dumps(select.to_json()))
     extra = [f"x{i}" for i in range(5)]  # posts dropped upstream
     all_ids = ids["post_id"].tolist() + extra
     posts = pd.DataFrame({
@@ -118,11 +119,11 @@ def _write_inputs(tmp_path, X, y):
         "image_path": "images/a.png",
         "label": [f"style{v}" for v in y] + [None] * 5,
     })
-    posts.to_parquet(tmp_path / "posts.parquet")
+    posts.to_parquet(tmp_path / catalog.POSTS.name)
     texts = pd.DataFrame({"post_id": all_ids, "text": "t", "tokens": [["t"]] * (n + 5),
                           "keywords": [["t"]] * (n + 5), "n_chars": np.arange(n + 5),
                           "has_text": True, "embed_input": "t"})
-    texts.to_parquet(tmp_path / "texts.parquet")
+    texts.to_parquet(tmp_path / catalog.TEXTS.name)
 
 
 def test_stage_script_n_clusters_override(tmp_path, blobs, monkeypatch):
@@ -132,13 +133,13 @@ def test_stage_script_n_clusters_override(tmp_path, blobs, monkeypatch):
     # in-process (runpy) to spare a Python start-up; the test above runs the script as a subprocess
     monkeypatch.setattr(sys, "argv", [
         "stages/cluster.py", "--features", str(tmp_path / "reduce"),
-        "--select", str(tmp_path / "select_k.json"), "--posts", str(tmp_path / "posts.parquet"),
-        "--texts", str(tmp_path / "texts.parquet"), "--out", str(tmp_path / "cluster"),
-        "--metrics", str(tmp_path / "metrics.json"), "--params", str(tmp_path / "params.yaml")])
+        "--select", str(tmp_path / catalog.SELECT_K.name), "--posts", str(tmp_path / catalog.POSTS.name),
+        "--texts", str(tmp_path / catalog.TEXTS.name), "--out", str(tmp_path / "cluster"),
+        "--metrics", str(tmp_path / catalog.METRICS.name), "--params", str(tmp_path / "params.yaml")])
     runpy.run_path(str(ROOT / "stages" / "cluster.py"), run_name="__main__")
-    scores = json.loads((tmp_path / "metrics.json").read_text())
+    scores = json.loads((tmp_path / catalog.METRICS.name).read_text())
     assert scores["n_clusters"] == 3 and scores["best_k"] == 4, scores
-    labels = pd.read_parquet(tmp_path / "cluster" / "labels.parquet")
+    labels = pd.read_parquet(tmp_path / "cluster" / catalog.LABELS.name)
     assert labels["cluster"].value_counts().sort_index().is_monotonic_decreasing
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from sklearn.datasets import make_blobs
 
+from stylecluster import catalog
 from stylecluster import records, storage
 from stylecluster.config import SelectKParams
 from stylecluster.errors import ConfigError, DataError
@@ -145,8 +146,8 @@ def test_stage_script_fails_clearly_on_nan(tmp_path, monkeypatch, caplog):
     feat.mkdir()
     X = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
     X[5, 0] = np.inf
-    np.save(feat / "features.npy", X)
-    _ids(30).to_parquet(feat / "ids.parquet")
+    np.save(feat / catalog.FEATURES.name, X)
+    _ids(30).to_parquet(feat / catalog.FEATURE_IDS.name)
     write_reduce_summary(feat, X)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"select_k": {"k_max": 5}}))
     # in-process (runpy) to spare a Python start-up; the happy path above runs as a subprocess
@@ -171,7 +172,7 @@ def test_hdbscan_skips_k_selection(blobs):
     assert result.curve.empty and list(result.curve.columns) == ["k", "silhouette",
                                                                  "davies_bouldin",
                                                                  "calinski_harabasz"]
-    record = records.SelectKRecord.from_json(s, "select_k.json")  # what cluster reads back
+    record = records.SelectKRecord.from_json(s, catalog.SELECT_K.name)  # what cluster reads back
     assert record.algorithm == "hdbscan" and record.min_samples == 4
     assert any("k-selection skipped" in w for w in s["warnings"])
 
