@@ -34,13 +34,14 @@ WEBGL_FROM = 10_000  # points; from here Scattergl (WebGL), below it SVG (every 
 DIV_ID = "stylecluster-map"  # plotly's default is a random uuid: the bytes would differ per run
 NOT_CLUSTERED = "not clustered"  # a map post without a label (e.g. dropped after reduce)
 
-# After Plotly.newPlot; `{plot_id}` is filled by plotly. textContent, never innerHTML: captions
-# are user text. customdata per point: [post_id, cluster name, month, caption, thumbnail file].
+# After Plotly.newPlot; `{plot_id}` is filled by plotly. It runs while the page is being parsed,
+# so the handler looks the panel's elements up on each hover (a lookup at attach time found none
+# while the panel came after the plot). textContent, never innerHTML: captions are user text.
+# customdata per point: [post_id, cluster name, month, caption, thumbnail file].
 HOVER_JS = """
-var gd = document.getElementById('{plot_id}');
-var img = document.getElementById('map-thumb'), none = document.getElementById('map-nothumb');
-gd.on('plotly_hover', function (ev) {
+document.getElementById('{plot_id}').on('plotly_hover', function (ev) {
   var d = ev.points[0].customdata;
+  var img = document.getElementById('map-thumb'), none = document.getElementById('map-nothumb');
   document.getElementById('map-hint').hidden = true;
   document.getElementById('map-info').hidden = false;
   document.getElementById('map-post').textContent = d[0];
@@ -192,7 +193,7 @@ def _plot_div(traces: list[dict[str, Any]], n: int) -> tuple[str, str]:
     family = "ReportCJK, system-ui, sans-serif"
     fig = go.Figure([scatter(**t) for t in traces])
     fig.update_layout(
-        margin={"l": 10, "r": 10, "t": 10, "b": 10}, hovermode="closest", template="plotly_white",
+        margin={"l": 10, "r": 10, "t": 36, "b": 10}, hovermode="closest", template="plotly_white",
         font={"family": family}, hoverlabel={"font": {"family": family}, "align": "left"},
         legend={"title": {"text": "cluster (posts)"}, "itemsizing": "constant"},
         xaxis={"showticklabels": False, "title": {"text": "map dimension 1"}, "zeroline": False},
