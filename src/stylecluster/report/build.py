@@ -161,16 +161,21 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
         metrics=dict(inputs.metrics), selection=dict(inputs.selection),
         validation=dict(inputs.validation), segment_summary=dict(inputs.segment_summary),
         params=dict(inputs.params), figures=[n for n in figs if n not in exemplar_files.values()],
-        exemplar_figures=exemplar_files, summary=summary,
-        figure_widths={n: figures.css_width(f) for n, f in figs.items()},
-        interactive_map=params.interactive))
-    map_page = (interactive.map_page(inputs.map2d, inputs.map_ids, inputs.labels, inputs.posts,
-                                     _keywords(clusters), load_image, progress=progress)
-                if params.interactive else interactive.placeholder_page())
+        exemplar_figures=exemplar_files, summary=summary, interactive_map=params.interactive,
+        figure_widths={n: figures.css_width(f) for n, f in figs.items()}))
+    map_page = _map_page(inputs, params, clusters, load_image, progress)
     return Report(monthly=monthly, top_per_month=top, clusters=clusters_json, trends=metrics,
-                  drops=drops, figures=figs, html=html,
-                  membership=trends.membership(inputs.labels, inputs.posts, clusters),
-                  thumbs=thumbs, map_page=map_page)
+                  drops=drops, figures=figs, html=html, thumbs=thumbs, map_page=map_page,
+                  membership=trends.membership(inputs.labels, inputs.posts, clusters))
+
+
+def _map_page(inputs: ReportInputs, params: ReportParams, clusters: Sequence[Mapping[str, Any]],
+              load_image: trends.ImageLoader, progress: bool) -> interactive.MapPage:
+    """map.html: the plotly map with `report.interactive`, else the placeholder page (fast)."""
+    if not params.interactive:
+        return interactive.placeholder_page()
+    return interactive.map_page(inputs.map2d, inputs.map_ids, inputs.labels, inputs.posts,
+                                _keywords(clusters), load_image, progress=progress)
 
 
 def _clusters_json(table: pd.DataFrame, k: int, months: list[str],
