@@ -70,8 +70,9 @@ def main(ctx: StageContext) -> str:
     storage.write_csv(rep.membership, catalog.MEMBERSHIP_CSV.path(p.out), excel=True)
     return (f"{rep.clusters['n_posts']} posts, {rep.clusters['n_clusters']} clusters, "
             f"{len(rep.clusters['months'])} months, {len(rep.figures)} figures, "
-            f"{len(rep.thumbs)} thumbnails, interactive map: "
-            f"{rep.map_page.n_points or 'off'} points -> {catalog.REPORT_PAGE.path(p.out)}")
+            f"{len(rep.thumbs)} thumbnails, "
+            + (f"interactive map: {rep.map_page.n_points} points" if rep.map_page.n_points
+               else "interactive map off") + f" -> {catalog.REPORT_PAGE.path(p.out)}")
 
 if __name__ == "__main__":
     run_stage("report", main, paths=("posts", "validation", "segment", "texts", "embed", "reduce",
