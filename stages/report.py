@@ -6,6 +6,8 @@ Inputs: --posts, --validation (validate), --segment folder, --texts (preprocess)
 select_k.json), --cluster folder (labels, representatives), --metrics (reports/metrics.json).
 Outputs: --out folder: index.html (a summary band on top: verdict, cluster cards, rising / falling
 table, small multiples), figures/*.png (2x DPI), thumbs/*.jpg (the cards' thumbnails),
+map.html + map_thumbs/*.jpg (the plotly map with report.interactive; else a placeholder page and
+an empty folder),
 monthly_proportions.csv, top5_per_month.csv,
 clusters.json, trends.json and posts_clusters.csv (UTF-8 with BOM, for Excel;
 every clustered post with its cluster's name).
@@ -62,11 +64,15 @@ def main(ctx: StageContext) -> str:
     storage.write_artifact(rep.clusters, catalog.CLUSTERS, p.out)
     storage.write_artifact(rep.trends, catalog.TRENDS, p.out)
     storage.write_artifact(rep.html, catalog.REPORT_PAGE, p.out)
+    write_thumbnails(rep.map_page.thumbs, catalog.REPORT_MAP_THUMBS.path(p.out),
+                     progress=progress)
+    storage.write_artifact(rep.map_page.html, catalog.REPORT_MAP, p.out)
     storage.write_csv(rep.membership, catalog.MEMBERSHIP_CSV.path(p.out), excel=True)
     return (f"{rep.clusters['n_posts']} posts, {rep.clusters['n_clusters']} clusters, "
             f"{len(rep.clusters['months'])} months, {len(rep.figures)} figures, "
-            f"{len(rep.thumbs)} thumbnails -> "
-            f"{catalog.REPORT_PAGE.path(p.out)}")
+            f"{len(rep.thumbs)} thumbnails, "
+            + (f"interactive map: {rep.map_page.n_points} points" if rep.map_page.n_points
+               else "interactive map off") + f" -> {catalog.REPORT_PAGE.path(p.out)}")
 
 if __name__ == "__main__":
     run_stage("report", main, paths=("posts", "validation", "segment", "texts", "embed", "reduce",

@@ -92,6 +92,9 @@ METRICS = _a("cluster", "reports", "metrics.json", "json")
 REPORT_PAGE = _a("report", "reports", "index.html", "html")
 REPORT_FIGURES = _a("report", "reports", "figures", "folder")
 REPORT_THUMBS = _a("report", "reports", "thumbs", "folder")  # cluster cards' JPEG thumbnails
+# report.interactive: the plotly map (a placeholder page when off) and its hover thumbnails
+REPORT_MAP = _a("report", "reports", "map.html", "html")
+REPORT_MAP_THUMBS = _a("report", "reports", "map_thumbs", "folder")
 MONTHLY = _a("report", "reports", "monthly_proportions.csv", "csv")
 TOP_PER_MONTH = _a("report", "reports", "top5_per_month.csv", "csv")
 CLUSTERS = _a("report", "reports", "clusters.json", "json")

@@ -291,6 +291,9 @@ class ReportParams:
     cluster_names: dict[int, str] = param(
         default_factory=dict, help="the analyst's names, e.g. {0: 羽绒服, 3: 通勤西装}; used in every "
         "figure, table and export; unnamed clusters get their top two keywords")
+    interactive: bool = param(False, "also write map.html: the 2-D map in plotly (offline, "
+                              "plotly.js inlined), hover shows caption and thumbnail; "
+                              "false: a placeholder page")
 
     def __post_init__(self) -> None:
         for key in ("top_n", "exemplars_per_cluster", "texts_per_cluster", "n_keywords"):

@@ -5,7 +5,6 @@ is kept beside the test's report in pytest's temporary folder; its path is print
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -15,10 +14,8 @@ import pytest
 from stylecluster.report import page
 from stylecluster.report import build, changes, trends
 from stylecluster.report.verdict import Finding
+from tests.browser import headless_chromium
 from tests.unit.test_report import shared_report  # noqa: F401
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture()
@@ -152,24 +149,9 @@ def test_template_names_must_exist():
 
 @pytest.mark.slow
 def test_page_in_headless_chromium(written, tmp_path):
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("chromium and chromedriver are not installed (Debian: apt-get install -y "
-                    "chromium chromium-driver; scripts/test-deps.sh does it)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     out, rep = written
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,2000",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = headless_chromium(tmp_path / "chromium-profile")
     try:
-        driver.set_page_load_timeout(60)
         driver.get((out / "index.html").as_uri())
         deadline = time.time() + 20
         while time.time() < deadline and not driver.execute_script(

@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from stylecluster.config import ReportParams
 from stylecluster.errors import DataError
-from stylecluster.report import changes, figures, page, trend_figures, trends, verdict
+from stylecluster.report import changes, figures, interactive, page, trend_figures, trends
+from stylecluster.report import verdict
 from stylecluster.report.drops import drop_counts
 from stylecluster.report.keywords import MAX_DF, MIN_TOKEN_CHARS
 from stylecluster.schemas import UNASSIGNED
@@ -87,6 +88,8 @@ class Report:
         membership: posts_clusters.csv/.xlsx: every clustered post with its cluster's name.
         thumbs: File name under thumbs/ (`c<cluster>_<i>.jpg`) -> (h, w, 3) uint8 image: each
             cluster's posts closest to its centre, for the summary cards.
+        map_page: map.html and its map_thumbs/ images (`report.interactive`; when off, a
+            placeholder page and no images).
     """
 
     monthly: pd.DataFrame
@@ -98,6 +101,7 @@ class Report:
     html: str
     membership: pd.DataFrame
     thumbs: dict[str, np.ndarray] = field(default_factory=dict)
+    map_page: interactive.MapPage = field(default_factory=interactive.placeholder_page)
 
 N_THUMBS = 4  # thumbnails per cluster card
 
@@ -157,12 +161,21 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
         metrics=dict(inputs.metrics), selection=dict(inputs.selection),
         validation=dict(inputs.validation), segment_summary=dict(inputs.segment_summary),
         params=dict(inputs.params), figures=[n for n in figs if n not in exemplar_files.values()],
-        exemplar_figures=exemplar_files, summary=summary,
+        exemplar_figures=exemplar_files, summary=summary, interactive_map=params.interactive,
         figure_widths={n: figures.css_width(f) for n, f in figs.items()}))
+    map_page = _map_page(inputs, params, clusters, load_image, progress)
     return Report(monthly=monthly, top_per_month=top, clusters=clusters_json, trends=metrics,
-                  drops=drops, figures=figs, html=html,
-                  membership=trends.membership(inputs.labels, inputs.posts, clusters),
-                  thumbs=thumbs)
+                  drops=drops, figures=figs, html=html, thumbs=thumbs, map_page=map_page,
+                  membership=trends.membership(inputs.labels, inputs.posts, clusters))
+
+
+def _map_page(inputs: ReportInputs, params: ReportParams, clusters: Sequence[Mapping[str, Any]],
+              load_image: trends.ImageLoader, progress: bool) -> interactive.MapPage:
+    """map.html: the plotly map with `report.interactive`, else the placeholder page (fast)."""
+    if not params.interactive:
+        return interactive.placeholder_page()
+    return interactive.map_page(inputs.map2d, inputs.map_ids, inputs.labels, inputs.posts,
+                                _keywords(clusters), load_image, progress=progress)
 
 
 def _clusters_json(table: pd.DataFrame, k: int, months: list[str],

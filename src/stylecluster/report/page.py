@@ -81,6 +81,7 @@ class PageData:
     exemplar_figures: Mapping[str, str]
     summary: Summary | None = None
     figure_widths: Mapping[str, int] = dataclasses.field(default_factory=dict)  # CSS px
+    interactive_map: bool = False  # map.html holds the plotly map (report.interactive)
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,7 @@ def context(d: PageData) -> dict[str, Any]:
     return {
         "headline": headline, "nav": NAV,
         "figures": {n: FIGURE_TITLES.get(n, n) for n in d.figures},
-        "widths": dict(d.figure_widths),
+        "widths": dict(d.figure_widths), "interactive_map": d.interactive_map,
         "band": summary_context(d.summary, clusters, names),
         "metrics": kv_table(d.metrics), "trends": kv_table(d.trends),
         "selection": kv_table({k: d.selection[k] for k in SELECTION_KEYS if k in d.selection}),
