@@ -9,6 +9,7 @@ import time
 import pytest
 import yaml
 
+from stylecluster import catalog
 from stylecluster.report.interactive import DIV_ID
 from tests.browser import headless_chromium
 from tests.harness import run_stage
@@ -29,14 +30,14 @@ def test_interactive_map_renders_and_hover_shows_the_thumbnail(tmp_path):
     out = paths["out"]
     thumbs = sorted(p.name for p in (out / "map_thumbs").iterdir())
     assert len(thumbs) == 40 and "interactive map: 40 points" in proc.stderr, proc.stderr[-500:]
-    assert 'href="map.html"' in (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="map.html"' in (out / catalog.REPORT_PAGE.name).read_text(encoding="utf-8")
 
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
     driver = headless_chromium(tmp_path / "chromium-profile", window="1400,1000")
     try:
-        driver.get((out / "map.html").as_uri())
+        driver.get((out / catalog.REPORT_MAP.name).as_uri())
         deadline = time.time() + 30
         while time.time() < deadline and not driver.execute_script(
                 "var gd = document.getElementById(arguments[0]);"

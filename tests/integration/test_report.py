@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from stylecluster import catalog
 from tests.harness import run_stage
 from tests.unit.test_report import ROOT, make_inputs, write_upstream
 
@@ -36,8 +37,8 @@ def test_stage_script_end_to_end(tmp_path):
     took = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = paths["out"]
-    for name in ("index.html", "monthly_proportions.csv", "top5_per_month.csv", "clusters.json",
-                 "trends.json", "posts_clusters.csv"):
+    for name in (catalog.REPORT_PAGE.name, catalog.MONTHLY.name, catalog.TOP_PER_MONTH.name,
+                 catalog.CLUSTERS.name, catalog.TRENDS.name, catalog.MEMBERSHIP_CSV.name):
         assert (out / name).is_file(), f"{name} missing; stderr: {proc.stderr[-2000:]}"
     figs = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert "exemplars_1999-01.png" not in figs, "a stale figure survived"
@@ -46,15 +47,15 @@ def test_stage_script_end_to_end(tmp_path):
             "exemplars_2024-01.png", "exemplars_2024-02.png"} == set(figs)
     thumbs = sorted(p.name for p in (out / "thumbs").iterdir())
     assert thumbs and all(t.endswith(".jpg") for t in thumbs), thumbs
-    members = pd.read_csv(out / "posts_clusters.csv", encoding="utf-8-sig")
+    members = pd.read_csv(out / catalog.MEMBERSHIP_CSV.name, encoding="utf-8-sig")
     assert len(members) == 40 and members["cluster_name"].notna().all()
-    monthly = pd.read_csv(out / "monthly_proportions.csv")
+    monthly = pd.read_csv(out / catalog.MONTHLY.name)
     assert np.allclose(monthly.groupby("month")["share"].sum(), 1.0)
-    top = pd.read_csv(out / "top5_per_month.csv")
+    top = pd.read_csv(out / catalog.TOP_PER_MONTH.name)
     assert top.groupby("month").size().max() == 3, "report.top_n from --params was not used"
-    clusters = json.loads((out / "clusters.json").read_text(encoding="utf-8"))
+    clusters = json.loads((out / catalog.CLUSTERS.name).read_text(encoding="utf-8"))
     assert all(len(c["keywords"]) <= 5 and len(c["examples"]) <= 4 for c in clusters["clusters"])
-    page = (out / "index.html").read_text(encoding="utf-8")
+    page = (out / catalog.REPORT_PAGE.name).read_text(encoding="utf-8")
     assert "&lt;b&gt;好看&lt;/b&gt;" in page and "<b>好看" not in page, "captions unescaped"
     assert "report: 40 posts, 4 clusters, 2 months" in proc.stderr, proc.stderr[-1000:]
     assert all(f'src="thumbs/{t}"' in page for t in thumbs) and 'id="summary"' in page
@@ -73,7 +74,7 @@ def test_stage_script_end_to_end(tmp_path):
 def test_stage_script_fails_cleanly_on_missing_input(tmp_path):
     inputs = make_inputs(n=30, k=3)
     paths = write_upstream(tmp_path, inputs)
-    (paths["cluster"] / "labels.parquet").unlink()
+    (paths["cluster"] / catalog.LABELS.name).unlink()
     proc = run_stage_script(paths, ROOT / "params.yaml")
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "labels.parquet: file not found" in proc.stderr

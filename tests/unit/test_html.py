@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from stylecluster import catalog
 from stylecluster.report import page
-from stylecluster.report import build, changes, trends
+from stylecluster.report import build, changes
 from stylecluster.report.verdict import Finding
 from tests.browser import headless_chromium
 from tests.unit.test_report import shared_report  # noqa: F401
@@ -32,7 +33,7 @@ def test_page_links_every_figure_and_table(written):
                                    *(f"thumbs/{n}" for n in rep.thumbs)]), srcs
     for src in srcs:
         assert (out / src).is_file(), f"{src} does not exist beside the page"
-    for name in ("monthly_proportions.csv", "top5_per_month.csv", "clusters.json"):
+    for name in (catalog.MONTHLY.name, catalog.TOP_PER_MONTH.name, catalog.CLUSTERS.name):
         assert f'href="{name}"' in html
     for section in ("summary", "metrics", "selection", "map", "trends", "exemplars", "clusters",
                     "data", "params"):
@@ -152,7 +153,7 @@ def test_page_in_headless_chromium(written, tmp_path):
     out, rep = written
     driver = headless_chromium(tmp_path / "chromium-profile")
     try:
-        driver.get((out / "index.html").as_uri())
+        driver.get((out / catalog.REPORT_PAGE.name).as_uri())
         deadline = time.time() + 20
         while time.time() < deadline and not driver.execute_script(
                 "return document.readyState === 'complete' && "

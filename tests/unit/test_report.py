@@ -150,10 +150,10 @@ def _shared_report(base: Path) -> tuple[Path, build.ReportInputs, build.Report]:
         for name, fig in rep.figures.items():  # as the stage saves them, without clearing
             report_files.write_figure(fig, out / "figures" / name)
     report_files.write_thumbnails(rep.thumbs, out / "thumbs")
-    storage.write_csv(rep.monthly, out / "monthly_proportions.csv")
-    storage.write_csv(rep.top_per_month, out / "top5_per_month.csv")
-    storage.write_json(rep.clusters, out / "clusters.json")
-    storage.write_text(rep.html, out / "index.html")
+    storage.write_csv(rep.monthly, out / catalog.MONTHLY.name)
+    storage.write_csv(rep.top_per_month, out / catalog.TOP_PER_MONTH.name)
+    storage.write_json(rep.clusters, out / catalog.CLUSTERS.name)
+    storage.write_text(rep.html, out / catalog.REPORT_PAGE.name)
     return out, inputs, rep
 
 
