@@ -11,6 +11,7 @@ an artifact by its kind, checking its schema (see `stylecluster.schemas`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,6 +40,10 @@ class Artifact:
     def path(self, folder: str | Path) -> Path:
         """The artifact inside `folder` (the stage's folder flag, e.g. `--segment`)."""
         return Path(folder) / self.name
+
+    def in_project(self, root: str | Path, paths: Mapping[str, str]) -> Path:
+        """Where a project at `root` keeps it: `root / paths[folder] / name` (params.yaml paths)."""
+        return Path(root) / paths[self.folder] / self.name
 
     def dvc_path(self) -> str:
         """As dvc.yaml writes it: `${paths.<folder>}/<name>`."""

@@ -35,23 +35,27 @@ def test_repro_runs_every_stage(project, repro):
 
 
 def test_outputs_match_schemas(project, repro):
-    posts = storage.read_table(project / "data/interim/validate/posts.parquet", "posts")
+    paths = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["paths"]
+
+    def at(art: catalog.Artifact):
+        return art.in_project(project, paths)
+
+    posts = storage.read_table(at(catalog.POSTS), catalog.POSTS.schema)
     assert len(posts) == N_POSTS
-    manifest = storage.read_table(project / "data/interim/segment/manifest.parquet", "segment_manifest")
+    manifest = storage.read_table(at(catalog.SEGMENT_MANIFEST), catalog.SEGMENT_MANIFEST.schema)
     assert set(manifest["post_id"]) == set(posts["post_id"]), "segment accounts for every post"
-    texts = storage.read_table(project / "data/interim/preprocess/texts.parquet", "texts")
+    texts = storage.read_table(at(catalog.TEXTS), catalog.TEXTS.schema)
     assert set(texts["post_id"]) == set(posts["post_id"])
-    for modality in ("image", "text"):
-        ids = storage.read_table(project / f"data/interim/embed/{modality}_ids.parquet", "ids")
-        storage.read_matrix(project / f"data/interim/embed/{modality}.npy", ids)
-    ids = storage.read_table(project / "data/interim/reduce/ids.parquet", "ids")
-    storage.read_matrix(project / "data/interim/reduce/features.npy", ids)
-    storage.read_matrix(project / "data/interim/reduce/map2d.npy", ids)
-    schemas.check(storage.read_csv(project / "data/interim/select_k/silhouette.csv"), "silhouette",
+    for matrix, ids_art in catalog.EMBEDDINGS.values():
+        storage.read_matrix(at(matrix), storage.read_table(at(ids_art), ids_art.schema))
+    ids = storage.read_table(at(catalog.FEATURE_IDS), catalog.FEATURE_IDS.schema)
+    storage.read_matrix(at(catalog.FEATURES), ids)
+    storage.read_matrix(at(catalog.MAP2D), ids)
+    schemas.check(storage.read_csv(at(catalog.SILHOUETTE)), catalog.SILHOUETTE.schema,
                   catalog.SILHOUETTE.name)
-    labels = storage.read_table(project / "data/processed/cluster/labels.parquet", "labels")
+    labels = storage.read_table(at(catalog.LABELS), catalog.LABELS.schema)
     assert set(labels["post_id"]) == set(ids["post_id"])
-    metrics = storage.read_json(project / "reports/metrics.json")
+    metrics = storage.read_json(at(catalog.METRICS))
     dropped = metrics["n_posts_dropped"]
     assert metrics["n_posts_used"] + dropped == len(posts), metrics
     for key in ("best_k", "silhouette", "prominence", "largest_cluster_share", "ari"):

@@ -67,3 +67,10 @@ def test_untracked_folders_are_path_keys_and_not_outputs():
     tracked = {folder for s in STAGES for folder, _ in _entries(s, "outs", "metrics", "plots")}
     for key in catalog.UNTRACKED:
         assert key in PARAMS["paths"] and key not in tracked, key
+
+
+def test_in_project_joins_root_the_params_folder_and_the_name(tmp_path):
+    at = catalog.LABELS.in_project(tmp_path, PARAMS["paths"])
+    assert at == tmp_path / PARAMS["paths"]["cluster"] / "labels.parquet"
+    other = catalog.LABELS.in_project(tmp_path, {**PARAMS["paths"], "cluster": "elsewhere"})
+    assert other == tmp_path / "elsewhere" / "labels.parquet"
