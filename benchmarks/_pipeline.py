@@ -53,6 +53,15 @@ class Project:
         self.python = str(VENV_BIN / "python")
         self.e2e: dict[str, Any] | None = None
 
+    def folder(self, key: str) -> Path:
+        """The copy's folder for params.yaml `paths.<key>`."""
+        params = yaml.safe_load((self.dir / "params.yaml").read_text(encoding="utf-8"))
+        return self.dir / params["paths"][key]
+
+    def at(self, art: Any) -> Path:
+        """Where the copy keeps a catalog artifact."""
+        return self.folder(art.folder) / art.name
+
     # -- setup ---------------------------------------------------------------------------------
 
     def env(self, shim: bool = False, **extra: str) -> dict[str, str]:
@@ -193,13 +202,13 @@ class Project:
         """segment folder + texts.parquet restricted to `post_ids` (masks linked, not copied)."""
         from stylecluster import storage
 
-        seg = self.dir / "data/interim/segment"
+        seg = self.folder("segment")
         manifest = storage.read_table(seg / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
-        texts = storage.read_table(self.dir / "data/interim/preprocess/texts.parquet", "texts")
+        texts = storage.read_table(self.at(catalog.TEXTS), "texts")
         keep = set(post_ids)
         (dest / "segment").mkdir(parents=True, exist_ok=True)
         storage.write_table(manifest[manifest["post_id"].isin(keep)].reset_index(drop=True),
-                       dest / "segment/manifest.parquet", "segment_manifest")
+                       dest / "segment" / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
         if not (dest / "segment/masks").exists():
             (dest / "segment/masks").symlink_to(seg / "masks")
         storage.write_table(texts[texts["post_id"].isin(keep)].reset_index(drop=True),
@@ -209,7 +218,7 @@ class Project:
     def post_ids(self) -> list[str]:
         from stylecluster import storage
 
-        manifest = storage.read_table(self.dir / "data/interim/segment/manifest.parquet",
+        manifest = storage.read_table(self.at(catalog.SEGMENT_MANIFEST),
                                  "segment_manifest")
         return sorted(manifest["post_id"].astype(str))
 
@@ -226,8 +235,8 @@ class Project:
         w = self.work / "incremental"
         shutil.rmtree(w, ignore_errors=True)
         base_seg, base_txt = self.subset_inputs(base_ids, w / "base")
-        full_seg = self.dir / "data/interim/segment"
-        full_txt = self.dir / "data/interim/preprocess/texts.parquet"
+        full_seg = self.folder("segment")
+        full_txt = self.at(catalog.TEXTS)
         cold = []
         if self.e2e and "embed" in self.e2e["stages"]:
             cold.append({**self.e2e["stages"]["embed"], "source": "e2e dvc repro"})
@@ -262,10 +271,10 @@ class Project:
         from stylecluster import storage
 
         w = self.work / f"segment-n{n_small}"
-        posts = storage.read_table(self.dir / "data/interim/validate/posts.parquet", "posts")
+        posts = storage.read_table(self.at(catalog.POSTS), "posts")
         storage.write_table(posts.iloc[:n_small].reset_index(drop=True), w / catalog.POSTS.name, "posts")
         cmd = [self.python, "stages/segment.py", "--posts", w / catalog.POSTS.name, "--raw",
-               self.dir / "data/raw", "--out", w / "segment", "--params", self.dir / "params.yaml"]
+               self.folder("raw"), "--out", w / "segment", "--params", self.dir / "params.yaml"]
         return run_measured(cmd, cwd=self.dir, env=self.env(),
                             log_to=self.logs / "segment_small.log")
 
@@ -297,13 +306,13 @@ class Project:
         pfile.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False),
                          encoding="utf-8")
         # raw: the sample's rows repeated to n posts with new ids (same images, not decoded)
-        raw = pd.read_parquet(self.dir / "data/raw/posts.parquet")
+        raw = pd.read_parquet(self.folder("raw") / catalog.RAW_POSTS)
         rep = raw.iloc[np.arange(n) % len(raw)].reset_index(drop=True)
         source_ids = rep["post_id"].astype(str).tolist()
         rep["post_id"] = [f"m{i:06d}" for i in range(n)]
         (w / "raw").mkdir()
-        rep.to_parquet(w / "raw/posts.parquet", index=False)
-        (w / "raw/images").symlink_to(self.dir / "data/raw/images")
+        rep.to_parquet(w / "raw" / catalog.RAW_POSTS, index=False)
+        (w / "raw/images").symlink_to(self.folder("raw") / catalog.RAW_IMAGES)
         results: dict[str, Any] = {}
         order = self.stage_names()
 
@@ -325,16 +334,16 @@ class Project:
             log(f"memory: embed scaffolding failed: {exc}")
             scaffold = {}
         # segment and embed outputs: synthetic (they stream per image / per batch, see README)
-        manifest = storage.read_table(self.dir / "data/interim/segment/manifest.parquet",
+        manifest = storage.read_table(self.at(catalog.SEGMENT_MANIFEST),
                                  "segment_manifest").set_index("post_id")
         seg = manifest.loc[source_ids].reset_index(drop=True)
         seg.insert(0, "post_id", rep["post_id"])
-        storage.write_table(seg, w / "segment/manifest.parquet", "segment_manifest")
-        for f in (self.dir / "data/interim/segment").iterdir():  # summary.json, histogram
+        storage.write_table(seg, w / "segment" / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
+        for f in (self.folder("segment")).iterdir():  # summary.json, histogram
             if f.is_file() and f.name != catalog.SEGMENT_MANIFEST.name:
                 shutil.copy2(f, w / "segment" / f.name)
-        (w / "segment/masks").symlink_to(self.dir / "data/interim/segment/masks")
-        texts = storage.read_table(w / "preprocess/texts.parquet", "texts")
+        (w / "segment/masks").symlink_to(self.folder("segment") / catalog.SEGMENT_MASKS.name)
+        texts = storage.read_table(w / "preprocess" / catalog.TEXTS.name, "texts")
         inputs = embed.select_inputs(seg, texts)
         rng = np.random.default_rng(seed)
         for modality, ids, dim in (("image", inputs.image_ids, 1280),
@@ -346,9 +355,9 @@ class Project:
             storage.write_matrix(m.astype(np.float32), w / f"embed/{modality}.npy")
             storage.write_table(pd.DataFrame({"post_id": pd.Series(ids, dtype=object)}),
                            w / f"embed/{modality}_ids.parquet", "ids")
-        storage.write_table(inputs.dropped, w / "embed/dropped.parquet", "dropped")
+        storage.write_table(inputs.dropped, w / "embed" / catalog.EMBED_DROPPED.name, "dropped")
         storage.write_json({"synthetic": True, "image": {"n": len(inputs.image_ids), "dim": 1280},
-                       "text": {"n": len(inputs.text_ids), "dim": 384}}, w / "embed/summary.json")
+                       "text": {"n": len(inputs.text_ids), "dim": 384}}, w / "embed" / catalog.EMBED_SUMMARY.name)
         for stage in order:
             if stage not in ("validate", "preprocess", "segment", "embed"):
                 run(stage)
@@ -375,7 +384,7 @@ class Project:
         (d / "segment/masks").mkdir(parents=True)
         hfile.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False),
                          encoding="utf-8")
-        texts = storage.read_table(w / "preprocess/texts.parquet", "texts")
+        texts = storage.read_table(w / "preprocess" / catalog.TEXTS.name, "texts")
         n_max = min(max(sizes), len(texts))
         rng = np.random.default_rng(0)
         ids = texts["post_id"].astype(str).tolist()[:n_max]
@@ -394,11 +403,11 @@ class Project:
                                      "mask_path": [f"masks/{p}.png" for p in ids[:n]],
                                      "mask_source": "mediapipe",
                                      "mask_sha256": digests[:n]})
-            storage.write_table(manifest, d / "segment/manifest.parquet", "segment_manifest")
+            storage.write_table(manifest, d / "segment" / catalog.SEGMENT_MANIFEST.name, "segment_manifest")
             storage.write_table(texts.iloc[:n].reset_index(drop=True), d / catalog.TEXTS.name, "texts")
             log(f"memory: embed stage with the hash stand-in encoder on {n} posts")
             cmd = [self.python, "stages/embed.py", "--segment", d / "segment", "--texts",
-                   d / "texts.parquet", "--cache", d / f"cache-{n}", "--out", d / f"out-{n}",
+                   d / catalog.TEXTS.name, "--cache", d / f"cache-{n}", "--out", d / f"out-{n}",
                    "--params", hfile]
             try:
                 out[n] = run_measured(cmd, cwd=self.dir, env=self.env(),
