@@ -8,22 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
-from threadpoolctl import threadpool_limits
 
 from stylecluster.config import ReduceParams, SelectKParams
 from stylecluster.errors import ConfigError
 from stylecluster.pipeline import cluster, fit_sample, reduce
 from stylecluster.pipeline.select_k import select_k
+from tests.unit._shared import single_openmp_thread  # noqa: F401  (autouse: one OpenMP thread)
 
 N = 600
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _single_openmp_thread():
-    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime, so the limit reaches it)
-
-    with threadpool_limits(limits=1, user_api="openmp"):
-        yield
 
 
 @pytest.fixture(scope="module")

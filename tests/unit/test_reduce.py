@@ -5,24 +5,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 
 from stylecluster import schemas
 from stylecluster.config import ReduceParams
 from stylecluster.errors import ConfigError, DataError
 from stylecluster.pipeline.reduce import reduce_embeddings, select_modality
+from tests.unit._shared import single_openmp_thread  # noqa: F401  (autouse: one OpenMP thread)
 
 ROOT = Path(__file__).resolve().parents[2]
 N_IMAGE, N_TEXT, OFFSET = 150, 140, 20  # text covers p0020..p0159, image p0000..p0149
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _single_openmp_thread():
-    # OpenMP threads spin-wait; on the shared 2-core test machine that made k-means 30x slower.
-    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime, so the limit reaches it)
-
-    with threadpool_limits(limits=1, user_api="openmp"):
-        yield
 
 
 def _unit(rng, n, d):
@@ -113,8 +104,6 @@ def test_bad_input_messages(embeddings):
         reduce_embeddings(embeddings, ReduceParams(metric="cosinus"), 42)
     with pytest.raises(DataError, match=r"only 3 post\(s\) .* at least 4 are needed"):
         reduce_embeddings({"image": (image[:3], ids[:3])}, ReduceParams(), 42)
-
-
 
 
 def _texts(post_ids, rng):

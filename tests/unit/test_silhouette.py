@@ -6,19 +6,10 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_score as sk_silhouette
-from threadpoolctl import threadpool_limits
 
 from stylecluster.errors import DataError
 from stylecluster.pipeline.silhouette import silhouette_samples_many, silhouette_score, silhouette_scores
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _single_openmp_thread():
-    # OpenMP threads spin-wait; on the shared 2-core test machine that made k-means 30x slower.
-    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime, so the limit reaches it)
-
-    with threadpool_limits(limits=1, user_api="openmp"):
-        yield
+from tests.unit._shared import single_openmp_thread  # noqa: F401  (autouse: one OpenMP thread)
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,13 @@
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from stylecluster.errors import ConfigError, DataError
 from stylecluster.pipeline.text_debias import (debias_text, length_features, regress_out_length,
                                                remove_top_pcs, top_directions)
+from tests.unit._shared import single_openmp_thread  # noqa: F401  (autouse: one OpenMP thread)
 
 N, D, N_STYLES = 600, 32, 4
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _single_openmp_thread():
-    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime, so the limit reaches it)
-
-    with threadpool_limits(limits=1, user_api="openmp"):
-        yield
 
 
 @pytest.fixture(scope="module")
