@@ -35,3 +35,17 @@ def headless_chromium(profile: Path, window: str = "1280,2000") -> Any:
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     return driver
+
+
+def wait_for(driver: Any, script: str, *args: Any, timeout: float = 20,
+             poll: float = 0.1) -> bool:
+    """Poll `driver.execute_script(script, *args)` until it is truthy or `timeout` seconds pass;
+    returns its last value as a bool (the caller asserts what it needed)."""
+    import time
+
+    deadline = time.time() + timeout
+    while True:
+        done = bool(driver.execute_script(script, *args))
+        if done or time.time() >= deadline:
+            return done
+        time.sleep(poll)

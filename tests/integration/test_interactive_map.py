@@ -4,14 +4,13 @@ its caption and loads its thumbnail, nothing leaves file:// and the console stay
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import yaml
 
 from stylecluster import catalog
 from stylecluster.report.interactive import DIV_ID
-from tests.browser import headless_chromium
+from tests.browser import headless_chromium, wait_for
 from tests.harness import run_stage
 from tests.unit.test_report import ROOT, make_inputs, write_upstream
 
@@ -38,12 +37,9 @@ def test_interactive_map_renders_and_hover_shows_the_thumbnail(tmp_path):
     driver = headless_chromium(tmp_path / "chromium-profile", window="1400,1000")
     try:
         driver.get((out / catalog.REPORT_MAP.name).as_uri())
-        deadline = time.time() + 30
-        while time.time() < deadline and not driver.execute_script(
-                "var gd = document.getElementById(arguments[0]);"
-                "return !!(gd && gd._fullLayout && gd.querySelector('.scatterlayer .point'))",
-                DIV_ID):
-            time.sleep(0.2)
+        wait_for(driver, "var gd = document.getElementById(arguments[0]); return !!(gd && "
+                         "gd._fullLayout && gd.querySelector('.scatterlayer .point'))",
+                 DIV_ID, timeout=30, poll=0.2)
         n_points, n_svg = driver.execute_script(
             "var gd = document.getElementById(arguments[0]);"
             "return [gd.querySelectorAll('.scatterlayer .point').length,"
@@ -60,11 +56,8 @@ def test_interactive_map_renders_and_hover_shows_the_thumbnail(tmp_path):
         post = driver.execute_script(
             "return document.getElementById(arguments[0]).data[arguments[1]].customdata[0]",
             DIV_ID, trace)
-        deadline = time.time() + 10
-        while time.time() < deadline and not driver.execute_script(
-                "var i = document.getElementById('map-thumb');"
-                "return !i.hidden && i.complete && i.naturalWidth > 0"):
-            time.sleep(0.1)
+        wait_for(driver, "var i = document.getElementById('map-thumb');"
+                         "return !i.hidden && i.complete && i.naturalWidth > 0", timeout=10)
         img = driver.execute_script(
             "var i = document.getElementById('map-thumb'); var r = i.getBoundingClientRect();"
             "return [i.getAttribute('src'), i.naturalWidth, i.naturalHeight, r.width, i.hidden]")

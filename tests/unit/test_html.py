@@ -5,7 +5,6 @@ is kept beside the test's report in pytest's temporary folder; its path is print
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,7 @@ from stylecluster import catalog
 from stylecluster.report import page
 from stylecluster.report import build, changes
 from stylecluster.report.verdict import Finding
-from tests.browser import headless_chromium
+from tests.browser import headless_chromium, wait_for
 from tests.unit.test_report import shared_report  # noqa: F401
 
 
@@ -154,11 +153,8 @@ def test_page_in_headless_chromium(written, tmp_path):
     driver = headless_chromium(tmp_path / "chromium-profile")
     try:
         driver.get((out / catalog.REPORT_PAGE.name).as_uri())
-        deadline = time.time() + 20
-        while time.time() < deadline and not driver.execute_script(
-                "return document.readyState === 'complete' && "
-                "Array.from(document.images).every(i => i.complete)"):
-            time.sleep(0.2)
+        wait_for(driver, "return document.readyState === 'complete' && "
+                         "Array.from(document.images).every(i => i.complete)", poll=0.2)
         images = driver.execute_script(
             "return Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
         assert len(images) == len(rep.figures) + len(rep.thumbs), images
