@@ -150,7 +150,7 @@ def build(inputs: ReportInputs, params: ReportParams, load_image: trends.ImageLo
                               progress)
     figs.update(dict(grids.values()))
     exemplar_files = {month: name for month, (name, _) in grids.items()}
-    clusters_json = _clusters_json(table, k, months, clusters)
+    clusters_json = _clusters_json(table, k, months, clusters, int(noise.sum()))
     thumbs, thumb_files = _thumbnails(table, inputs.representatives, k, load_image, progress)
     summary = page.Summary(verdict.findings(inputs.metrics, inputs.selection),
                            changes.cluster_trends(counts, min_month_posts),
@@ -179,14 +179,13 @@ def _map_page(inputs: ReportInputs, params: ReportParams, clusters: Sequence[Map
 
 
 def _clusters_json(table: pd.DataFrame, k: int, months: list[str],
-                   clusters: list[dict[str, Any]]) -> dict[str, Any]:
-    noise = int((table["cluster"] == UNASSIGNED).sum())
+                   clusters: list[dict[str, Any]], n_unassigned: int) -> dict[str, Any]:
     return {
         "n_posts": int(len(table)),
         "n_undated": int(table["month"].isna().sum()),  # clustered, in no month's trend
         "n_clusters": k,
-        "n_unassigned": int(noise),  # posts HDBSCAN left in no cluster
-        "unassigned_share": noise / len(table),
+        "n_unassigned": n_unassigned,  # posts HDBSCAN left in no cluster
+        "unassigned_share": n_unassigned / len(table),
         "months": months,
         "keyword_method": (f"c-TF-IDF over jieba tokens of >= {MIN_TOKEN_CHARS} characters, "
                            f"skipping words in more than {MAX_DF:.0%} of posts; rake_keywords: "
