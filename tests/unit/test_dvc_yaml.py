@@ -101,3 +101,25 @@ def test_stage_deps_cover_its_imports(name):
 def test_stage_declares_its_params_section(name):
     params = _stages()[name].get("params", [])  # exactly the sections it reads: test_stage.py
     assert name in params and "runtime" not in params, f"{name}: params {params}"
+
+
+def test_metrics_and_plot_tables_are_git_tracked():
+    """Every metric and plot table is `cache: false` and not git-ignored, so `dvc metrics diff`
+    and `dvc plots diff HEAD` find HEAD's numbers in git on any clone, even one whose CPU
+    reproduces other bytes (README, "Reproducible on a fresh clone")."""
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    reports = yaml.safe_load((ROOT / "params.yaml").read_text())["paths"]["reports"]
+    ignored = set((ROOT / reports / ".gitignore").read_text().split())
+    tracked = []
+    for stage in dvc["stages"].values():
+        for kind in ("metrics", "plots"):
+            for entry in stage.get(kind, []):
+                if not isinstance(entry, dict):
+                    continue  # a bare path: an image folder, kept in the DVC cache
+                (path, options), = entry.items()
+                if path.startswith("${paths.reports}/") and path.endswith((".json", ".csv")):
+                    assert options.get("cache") is False, f"{path}: add `cache: false`"
+                    name = path.removeprefix("${paths.reports}")
+                    assert name not in ignored, f"{reports}/.gitignore still ignores {name}"
+                    tracked.append(name)
+    assert sorted(tracked) == ["/metrics.json", "/monthly_proportions.csv", "/trends.json"]
