@@ -49,7 +49,7 @@ def test_fit_then_transform_keeps_row_order_and_transforms_every_other_row():
     assert np.array_equal(out[rest, 0], X[rest, 0]) and seen == [3, 3, 1]
 
 
-N_SMALL = 250  # PCA and none still draw a UMAP map: fewer points keep the unit tier fast
+N_SMALL = 120  # PCA and none still draw a UMAP map: fewer points keep the unit tier fast
 
 
 @pytest.fixture
@@ -62,44 +62,13 @@ def small(image):
 def test_fit_sample_null_or_not_smaller_is_todays_output(small, method):
     base = ReduceParams(modality="image", method=method, n_components=5)
     today = reduce.reduce_embeddings(small, base, 0)
-    for fs in (None, N_SMALL, N_SMALL + 50):  # a sample of every post is no sample
+    assert today.summary.fit_sample is None  # base: fit_sample null
+    for fs in (N_SMALL, N_SMALL + 50):  # a sample of every post is no sample
         other = reduce.reduce_embeddings(small, dataclasses.replace(base, fit_sample=fs), 0)
         assert np.array_equal(today.features, other.features)
         assert np.array_equal(today.map2d, other.map2d)
         assert other.summary.fit_sample is None
         assert other.summary.to_json() == today.summary.to_json()
-
-
-def test_fit_sample_pca_transforms_every_row_in_order(small):
-    X, ids = small["image"]
-    p = ReduceParams(modality="image", method="pca", n_components=5, fit_sample=100)
-    r = reduce.reduce_embeddings(small, p, 0)
-    assert r.features.shape == (N_SMALL, 5) and r.map2d.shape == (N_SMALL, 2)
-    assert np.isfinite(r.features).all() and np.isfinite(r.map2d).all()
-    assert r.ids["post_id"].tolist() == ids["post_id"].tolist()
-    assert r.summary.fit_sample == 100
-    # PCA is linear: every row, fitted or transformed, is its centred input projected
-    rows = fit_sample.sample_rows(N_SMALL, 100, 0)
-    from sklearn.decomposition import PCA
-
-    pca = PCA(5, random_state=0).fit(X[rows].astype(np.float32))
-    assert np.allclose(r.features, pca.transform(X), atol=1e-4)
-
-
-def test_fit_sample_umap_keeps_the_clusters(image):
-    from sklearn.metrics import adjusted_rand_score
-
-    X, _ = image["image"]
-    _, y = make_blobs(N, centers=5, n_features=24, cluster_std=1.0, random_state=0)
-    p = ReduceParams(modality="image", method="umap", n_components=2, fit_sample=300,
-                     metric="euclidean")
-    r = reduce.reduce_embeddings(image, p, 0)
-    assert r.features.shape == (N, 2) and np.isfinite(r.features).all()
-    from sklearn.cluster import KMeans
-
-    labels = KMeans(5, n_init=4, random_state=0).fit_predict(r.features)
-    ari = adjusted_rand_score(y, labels)
-    assert ari > 0.9, f"ARI of k-means on the sampled-fit map vs the blobs: {ari:.3f}"
 
 
 def test_fit_sample_is_range_checked():
