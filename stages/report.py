@@ -9,8 +9,8 @@ table, small multiples), figures/*.png (2x DPI), thumbs/*.jpg (the cards' thumbn
 map.html + map_thumbs/*.jpg (the plotly map with report.interactive; else a placeholder page and
 an empty folder),
 monthly_proportions.csv, top5_per_month.csv,
-clusters.json, trends.json and posts_clusters.csv (UTF-8 with BOM, for Excel;
-every clustered post with its cluster's name).
+clusters.json, trends.json, posts_clusters.csv (UTF-8 with BOM, for Excel; every clustered post
+with its cluster's name) and posts_clusters.xlsx (the same table, one sheet, byte-stable).
 Params: `report` section, cluster.min_month_posts (months compared in the summary); the page also
 shows every other tracked section (runtime.progress switches the progress bars).
 Usage: python stages/report.py --posts data/interim/validate/posts.parquet --validation reports/validation.json --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --embed data/interim/embed --reduce data/interim/reduce --select data/interim/select_k --cluster data/processed/cluster --metrics reports/metrics.json --out reports
@@ -19,7 +19,7 @@ from stylecluster import catalog, storage
 from stylecluster.report import build
 from stylecluster.paramtypes import as_plain
 from stylecluster.records import SegmentSummary, ValidationSummary
-from stylecluster.storage.report_files import write_figures, write_thumbnails
+from stylecluster.storage.report_files import write_figures, write_table_xlsx, write_thumbnails
 from stylecluster.stage import StageContext, run_stage
 
 # The page shows every tracked section, so each is declared (dvc.yaml's params: for report).
@@ -68,6 +68,7 @@ def main(ctx: StageContext) -> str:
                      progress=progress)
     storage.write_artifact(rep.map_page.html, catalog.REPORT_MAP, p.out)
     storage.write_csv(rep.membership, catalog.MEMBERSHIP_CSV.path(p.out), excel=True)
+    write_table_xlsx(rep.membership, catalog.MEMBERSHIP_XLSX.path(p.out))
     return (f"{rep.clusters['n_posts']} posts, {rep.clusters['n_clusters']} clusters, "
             f"{len(rep.clusters['months'])} months, {len(rep.figures)} figures, "
             f"{len(rep.thumbs)} thumbnails, "

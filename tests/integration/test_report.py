@@ -38,7 +38,8 @@ def test_stage_script_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = paths["out"]
     for name in (catalog.REPORT_PAGE.name, catalog.MONTHLY.name, catalog.TOP_PER_MONTH.name,
-                 catalog.CLUSTERS.name, catalog.TRENDS.name, catalog.MEMBERSHIP_CSV.name):
+                 catalog.CLUSTERS.name, catalog.TRENDS.name, catalog.MEMBERSHIP_CSV.name,
+                 catalog.MEMBERSHIP_XLSX.name):
         assert (out / name).is_file(), f"{name} missing; stderr: {proc.stderr[-2000:]}"
     figs = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert "exemplars_1999-01.png" not in figs, "a stale figure survived"
@@ -49,6 +50,10 @@ def test_stage_script_end_to_end(tmp_path):
     assert thumbs and all(t.endswith(".jpg") for t in thumbs), thumbs
     members = pd.read_csv(out / catalog.MEMBERSHIP_CSV.name, encoding="utf-8-sig")
     assert len(members) == 40 and members["cluster_name"].notna().all()
+    sheet = pd.read_excel(out / catalog.MEMBERSHIP_XLSX.name, sheet_name="posts")
+    assert list(sheet.columns) == list(members.columns) and len(sheet) == len(members)
+    assert sheet["cluster_name"].tolist() == members["cluster_name"].tolist()
+    assert sheet["content"].fillna("").tolist() == members["content"].fillna("").tolist()
     monthly = pd.read_csv(out / catalog.MONTHLY.name)
     assert np.allclose(monthly.groupby("month")["share"].sum(), 1.0)
     top = pd.read_csv(out / catalog.TOP_PER_MONTH.name)
@@ -60,7 +65,7 @@ def test_stage_script_end_to_end(tmp_path):
     assert "report: 40 posts, 4 clusters, 2 months" in proc.stderr, proc.stderr[-1000:]
     assert all(f'src="thumbs/{t}"' in page for t in thumbs) and 'id="summary"' in page
     print(f"stage script took {took:.1f} s")
-    # a re-run writes the same bytes (no time stamps in PNG, JPEG, HTML, CSV or JSON)
+    # a re-run writes the same bytes (no time stamps in PNG, JPEG, HTML, CSV, JSON or the .xlsx)
     first = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     (out / "thumbs" / "c99_1.jpg").write_bytes(b"stale")
     again = run_stage_script(paths, tmp_path / "params.yaml")

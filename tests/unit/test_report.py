@@ -389,9 +389,41 @@ def test_membership_lists_every_clustered_post_with_its_cluster_name(built, tmp_
     # the stage's two exports: a CSV Excel opens as UTF-8 (BOM) and an .xlsx sheet
     storage.write_csv(m, tmp_path / "p.csv", excel=True)
     assert (tmp_path / "p.csv").read_bytes().startswith(b"\xef\xbb\xbfpost_id,")
-    storage.write_xlsx(m, tmp_path / "p.xlsx")
+    report_files.write_table_xlsx(m, tmp_path / "p.xlsx")
     back = pd.read_excel(tmp_path / "p.xlsx", sheet_name="posts")
     assert back["cluster_name"].tolist() == m["cluster_name"].tolist()
+
+
+def test_membership_xlsx_is_byte_stable_and_matches_the_csv(built, tmp_path):
+    import time
+    import zipfile
+
+    _, rep = built
+    m = rep.membership.copy()
+    m.loc[0, "content"] = "=SUM(1,2) 羽绒服\x0b好看"  # formula-like text, a control character
+    m["tags"] = [np.array(["大衣", "通勤"], dtype=object)] + [["羽绒服"]] * (len(m) - 1)
+    storage.write_csv(m, tmp_path / "p.csv", excel=True)
+    report_files.write_table_xlsx(m, tmp_path / "a.xlsx")
+    time.sleep(1.1)  # openpyxl's own stamps are to the second
+    report_files.write_table_xlsx(m, tmp_path / "b.xlsx")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as z:
+        assert {i.date_time for i in z.infolist()} == {report_files.ZIP_STAMP}
+        core = z.read("docProps/core.xml").decode()
+    assert "2000-01-01T00:00:00Z" in core and str(time.gmtime().tm_year) not in core
+    csv = pd.read_csv(tmp_path / "p.csv", encoding="utf-8-sig")
+    back = pd.read_excel(tmp_path / "a.xlsx", sheet_name="posts")
+    assert list(back.columns) == list(csv.columns) == list(m.columns)
+    assert len(back) == len(csv) == len(m)
+    assert back["cluster_name"].tolist() == csv["cluster_name"].tolist()
+    assert back["post_id"].astype(str).tolist() == csv["post_id"].astype(str).tolist()
+    assert back["tags"].tolist() == csv["tags"].tolist()  # lists: the text the CSV shows
+    assert back["tags"][0] == "['大衣' '通勤']" and back["tags"][1] == "['羽绒服']"
+    assert back["content"][1:].tolist() == csv["content"][1:].tolist()  # the Chinese captions
+    assert back["content"][0] == "=SUM(1,2) 羽绒服好看"  # text, not a formula; \x0b dropped
+    from openpyxl import load_workbook
+    ws = load_workbook(tmp_path / "a.xlsx")["posts"]
+    assert ws.freeze_panes == "A2" and ws["A1"].font.b
 
 
 def test_analyst_names_are_used_in_tables_figures_and_page(caplog):
