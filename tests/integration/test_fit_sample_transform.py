@@ -10,13 +10,11 @@ tests/unit/test_fit_sample.py.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-from sklearn.datasets import make_blobs
 
 from stylecluster.config import ReduceParams
 from stylecluster.pipeline import fit_sample, reduce
-from tests.unit._shared import single_openmp_thread  # noqa: F401  (autouse: one OpenMP thread)
+from tests.unit._shared import blob_embeddings, single_openmp_thread  # noqa: F401  (autouse: one OpenMP thread)
 
 N = 600
 N_SMALL = 120
@@ -24,9 +22,7 @@ N_SMALL = 120
 
 @pytest.fixture(scope="module")
 def image():
-    X, _ = make_blobs(N, centers=5, n_features=24, cluster_std=1.0, random_state=0)
-    X = np.abs(X).astype(np.float32)
-    ids = pd.DataFrame({"post_id": [f"p{i:04d}" for i in range(N)]})
+    X, ids, _ = blob_embeddings(N)
     return {"image": (X, ids)}
 
 
@@ -56,7 +52,7 @@ def test_fit_sample_umap_keeps_the_clusters(image):
     from sklearn.metrics import adjusted_rand_score
 
     X, _ = image["image"]
-    _, y = make_blobs(N, centers=5, n_features=24, cluster_std=1.0, random_state=0)
+    _, _, y = blob_embeddings(N)
     p = ReduceParams(modality="image", method="umap", n_components=2, fit_sample=300,
                      metric="euclidean")
     r = reduce.reduce_embeddings(image, p, 0)

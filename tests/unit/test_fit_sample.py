@@ -5,24 +5,20 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pandas as pd
 import pytest
-from sklearn.datasets import make_blobs
 
 from stylecluster.config import ReduceParams, SelectKParams
 from stylecluster.errors import ConfigError
 from stylecluster.pipeline import cluster, fit_sample, reduce
 from stylecluster.pipeline.select_k import select_k
-from tests.unit._shared import single_openmp_thread  # noqa: F401  (autouse: one OpenMP thread)
+from tests.unit._shared import blob_embeddings, single_openmp_thread  # noqa: F401  (autouse: one OpenMP thread)
 
 N = 600
 
 
 @pytest.fixture(scope="module")
 def image():
-    X, _ = make_blobs(N, centers=5, n_features=24, cluster_std=1.0, random_state=0)
-    X = np.abs(X).astype(np.float32)
-    ids = pd.DataFrame({"post_id": [f"p{i:04d}" for i in range(N)]})
+    X, ids, _ = blob_embeddings(N)
     return {"image": (X, ids)}
 
 
