@@ -287,10 +287,12 @@ class ReportParams:
     exemplars_per_cluster: int = param(4, "masked images per cluster in a month's exemplar grid")
     texts_per_cluster: int = param(10, "representative captions per cluster (closest to its "
                                    "centre)")
-    n_keywords: int = param(10, "c-TF-IDF keywords (and most frequent RAKE keywords) per cluster")
+    n_keywords: int = param(10, "c-TF-IDF hashtags and keywords (and most frequent RAKE "
+                                        "keywords) per cluster")
     cluster_names: dict[int, str] = param(
         default_factory=dict, help="the analyst's names, e.g. {0: 羽绒服, 3: 通勤西装}; used in every "
-        "figure, table and export; unnamed clusters get their top two keywords")
+        "figure, table and export; unnamed clusters get their top two hashtags (c-TF-IDF), "
+        "else caption keywords")
     interactive: bool = param(False, "also write map.html: the 2-D map in plotly (offline, "
                               "plotly.js inlined), hover shows caption and thumbnail; "
                               "false: a placeholder page")

@@ -90,6 +90,7 @@ SCHEMAS: dict[str, Schema] = {
             "texts",
             {"post_id": "str", "text": "str", "tokens": "list", "keywords": "list",
              "n_chars": "int", "has_text": "bool", "embed_input": "str"},
+            optional={"hashtags": "list"},
             unique=("post_id",),
         ),
         Schema("ids", {"post_id": "str"}, unique=("post_id",)),

@@ -179,6 +179,15 @@ def test_fields_choose_content_tags_or_both(run):
                      "both": "碎花连衣裙 #每日穿搭 #通勤"}, texts
 
 
+def test_hashtags_come_from_caption_and_tags_cleaned_whole_and_once(run):
+    posts = _posts(["今天穿 #羽绒服穿搭 🍂 :teddy_bear: nan #分享 #OL风", "无标签", None],
+                   ["#羽绒服穿搭, 东北🍂 #nan #2024 #每日穿搭", "nan", "#面包服"])
+    hashtags = [list(h) for h in run(posts, fields="content").texts["hashtags"]]
+    # #分享: a stopword only; #nan: export debris; #2024: a number; 🍂 ends the tag 东北; the
+    # repeated #羽绒服穿搭 once; the tags field counts although `fields` is content.
+    assert hashtags == [["羽绒服穿搭", "ol风", "东北", "每日穿搭"], [], ["面包服"]], hashtags
+
+
 def test_tag_only_posts_counted(run):
     result = run(_posts([None, "nan", "裙子"], ["#穿搭", "#穿搭", None]), fields="both")
     assert result.summary.tag_only_posts == 2, result.summary

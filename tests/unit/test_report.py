@@ -216,6 +216,50 @@ def test_cluster_keywords_skip_words_in_most_posts():
         "with nothing else left, the filter must not empty every list"
 
 
+def test_tag_keywords_trim_platform_words_and_skip_tags_in_most_posts():
+    table = pd.DataFrame({
+        "cluster": [0, 0, 0, 1, 1, 1],
+        "tokens": [["穿搭", "羽绒服"], ["穿搭"], ["穿搭"], ["穿搭"], ["穿搭"], ["旗袍"]],
+        "hashtags": [["羽绒服穿搭", "日常"], ["羽绒服", "日常", "东北"], ["穿搭", "日常", "东北穿搭"],
+                     ["改良旗袍", "日常"], ["旗袍", "日常"], ["改良旗袍"]]})
+    tags = keywords.tag_keywords(table, 2, 5)
+    # 穿搭 is in every post's tokens: trimmed from the tags' ends (#羽绒服穿搭 = #羽绒服) and
+    # #穿搭 alone dropped; #日常 is in 5 of 6 posts (> max_df): not a description.
+    assert tags == [["羽绒服", "东北"], ["改良旗袍", "旗袍"]], tags
+    assert keywords.trim_words("穿搭穿搭羽绒服穿搭", {"穿搭"}) == "羽绒服"
+    assert keywords.tag_keywords(table.drop(columns="hashtags"), 2, 5) == [[], []]
+
+
+def test_auto_names_prefer_hashtags_and_skip_overlapping_words():
+    assert trends.name_cluster(3, None, [("hashtags", ["马面裙", "织金马面裙", "国风"]),
+                                         ("keywords", ["汉服"])]) == ("马面裙 国风", "hashtags")
+    assert trends.name_cluster(3, None, [("hashtags", []), ("keywords", ["汉服", "日常"])]) \
+        == ("汉服 日常", "keywords")
+    assert trends.name_cluster(3, None, [("hashtags", []), ("keywords", [])]) == ("c3", "id")
+    assert trends.name_cluster(3, "通勤", [("hashtags", ["马面裙"])]) == ("通勤", "analyst")
+
+
+def test_clusters_are_named_by_their_hashtags_everywhere():
+    inputs = make_inputs(n=60, k=3, seed=5)
+    style_tags = {c: [f"{STYLES[c][0][0]}穿搭", "日常"] for c in range(3)}
+    by_post = dict(zip(inputs.labels["post_id"], inputs.labels["cluster"]))
+    hashtags = [style_tags[by_post[p]] for p in inputs.texts["post_id"]]
+    inputs = dataclasses.replace(inputs, texts=inputs.texts.assign(hashtags=hashtags))
+    rep = build.build(inputs, ReportParams(exemplars_per_cluster=2), loader(inputs))
+    for entry in rep.clusters["clusters"]:
+        style = STYLES[entry["cluster"]][0][0]
+        assert (entry["name"], entry["named_by"]) == (style, "hashtags"), entry["name"]
+        assert entry["hashtags"][0] == style and "日常" not in entry["hashtags"]
+        names = set(rep.membership.loc[rep.membership["cluster"] == entry["cluster"],
+                                       "cluster_name"])
+        assert names == {style}
+        assert f"Cluster c{entry['cluster']} · {style} <small>(auto name: top hashtags)" \
+            in rep.html
+    legend = [t.get_text() for ax in rep.figures["monthly_proportions.png"].axes
+              for leg in [ax.get_legend()] if leg for t in leg.get_texts()]
+    assert f"c0 {STYLES[0][0][0]}" in legend, legend
+
+
 def test_cluster_keywords_recover_each_style(built):
     _, rep = built
     for entry in rep.clusters["clusters"]:

@@ -16,6 +16,9 @@ summary. Steps, in order:
 4. Keywords: RAKE (rake-nltk) over sentences; each hashtag is a candidate phrase on its own (its
    stopwords dropped), so `#每日穿搭` yields 每日穿搭 whole. Numbers, dates and emoji words break
    phrases, so they never become keywords. Chinese phrase tokens are joined without spaces.
+5. Hashtags: every hashtag of the caption and the tags field (whatever `fields` says), cleaned the
+   same way and joined into one phrase each; the report names clusters from them (tags are what
+   posters choose to describe a look, cleaner than captions).
 
 Emoji words stay in the cleaned text, which is what is embedded by default (🍂 -> 落叶 carries a
 season), but not in tokens or keywords, the word lists read as a cluster's description (see
@@ -69,7 +72,8 @@ class PreprocessResult:
 
     Attributes:
         texts: One row per input post, in input order: post_id, text, tokens (list of str),
-            keywords (list of str), n_chars, has_text, embed_input (the `texts` schema).
+            keywords (list of str), hashtags (list of str), n_chars, has_text, embed_input (the
+            `texts` schema).
         summary: Counts for summary.json: missing/nan/empty fields, cleaning, tag-only posts,
             duplicate texts, posts without text, length quantiles.
     """
@@ -184,6 +188,14 @@ class _Analyzer:
         return [w for s in segments for w in self.words(s)
                 if w != _BREAK and w not in self.stopwords]
 
+    def hashtags(self, analyses: Sequence[str]) -> list[str]:
+        """A post's hashtags, each once, in order: a hashtag's content words joined into one phrase
+        (`#每日穿搭` -> 每日穿搭; stopwords, numbers and emoji words out, lower-cased); hashtags with
+        no word left are skipped. `analyses` are the post's cleaned fields (caption and tags)."""
+        tags = [_join_phrase(words) for analysis in analyses for s in split_segments(analysis)
+                if s.startswith("#") and (words := self.words(s))]
+        return list(dict.fromkeys(tags))
+
     def keywords(self, segments: Sequence[str]) -> list[str]:
         """Top RAKE phrases (degree/frequency score), deduplicated, at most `max_keywords`."""
         if not segments:
@@ -289,16 +301,20 @@ def preprocess_posts(
 
     tokens: list[list[str]] = []
     keywords: list[list[str]] = []
-    for _, analysis in tqdm(joined, desc="preprocess", unit="post", disable=not progress):
+    hashtags: list[list[str]] = []
+    for (_, analysis), parts in tqdm(zip(joined, per_post), total=len(joined), desc="preprocess",
+                                     unit="post", disable=not progress):
         segments = split_segments(analysis)
         tokens.append(analyzer.tokens(segments))
         keywords.append(analyzer.keywords(segments))
+        hashtags.append(analyzer.hashtags([p.analysis for p in parts]))
 
     texts = pd.DataFrame({
         "post_id": posts["post_id"].astype(str).to_numpy(),
         "text": pd.Series(text, dtype=object).to_numpy(),
         "tokens": pd.Series(tokens, dtype=object).to_numpy(),
         "keywords": pd.Series(keywords, dtype=object).to_numpy(),
+        "hashtags": pd.Series(hashtags, dtype=object).to_numpy(),
     })
     texts["n_chars"] = texts["text"].str.len().astype("int64")
     texts["has_text"] = texts["n_chars"] > 0

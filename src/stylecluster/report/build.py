@@ -188,8 +188,9 @@ def _clusters_json(table: pd.DataFrame, k: int, months: list[str],
         "unassigned_share": n_unassigned / len(table),
         "months": months,
         "keyword_method": (f"c-TF-IDF over jieba tokens of >= {MIN_TOKEN_CHARS} characters, "
-                           f"skipping words in more than {MAX_DF:.0%} of posts; rake_keywords: "
-                           "the most frequent RAKE keywords"),
+                           f"skipping words in more than {MAX_DF:.0%} of posts; hashtags: the "
+                           "same over whole hashtags, those words trimmed from their ends; "
+                           "rake_keywords: the most frequent RAKE keywords"),
         "clusters": clusters,
     }
 
@@ -266,10 +267,10 @@ def _split_unassigned(table: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame, int
 
 
 def _keywords(clusters: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """Per cluster the words that label it in figures and tables: its name (the analyst's, from
-    report.cluster_names, or its top keywords), so figures read `c3 <name>`."""
-    return [[c["name"]] if c["named_by"] == "analyst" else c["keywords"] or c["rake_keywords"]
-            for c in clusters]
+    """Per cluster the words that label it in figures and tables: its name (the analyst's whole,
+    an automatic one word by word), so figures read `c3 <name>` as the cards do."""
+    return [[c["name"]] if c["named_by"] == "analyst"
+            else [] if c["named_by"] == "id" else c["name"].split(" ") for c in clusters]
 
 
 def _overview_figures(inputs: ReportInputs, monthly: pd.DataFrame, monthly_styles: pd.DataFrame,

@@ -153,7 +153,8 @@ def _top_table(top: pd.DataFrame, names: Mapping[int, str]) -> Table:
 
 
 def _card(c: Mapping[str, Any]) -> dict[str, Any]:
-    """One cluster's card: facts (label, text), keywords, RAKE keywords and example captions."""
+    """One cluster's card: facts (label, text), hashtags, keywords, RAKE keywords and example
+    captions."""
     facts = [("size", c["size"]), ("share", _pct(c["share"])), ("peak month", c["peak_month"]),
              ("peak share", _pct(c["peak_share"])), ("months at ≥ half the peak",
                                                      c["lifetime_months"]),
@@ -164,7 +165,8 @@ def _card(c: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": int(c["cluster"]), "name": c.get("name") or "",
             "named_by": c.get("named_by") or "keywords",
             "facts": [(k, fmt(v)) for k, v in facts],
-            "keywords": list(c.get("keywords", [])), "rake": list(c.get("rake_keywords", [])),
+            "hashtags": list(c.get("hashtags", [])), "keywords": list(c.get("keywords", [])),
+            "rake": list(c.get("rake_keywords", [])),
             "examples": list(c.get("examples", []))}
 
 

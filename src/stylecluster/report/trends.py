@@ -20,7 +20,8 @@ import pandas as pd
 
 from stylecluster.config import ReportParams
 from stylecluster.errors import DataError
-from stylecluster.report.keywords import MIN_TOKEN_CHARS, cluster_keywords, token_list
+from stylecluster.report.keywords import (MIN_TOKEN_CHARS, cluster_keywords, tag_keywords,
+                                         token_list)
 from stylecluster.schemas import UNASSIGNED, UNASSIGNED_NAME
 
 MAX_EXAMPLE_CHARS = 160  # longer captions are cut (with an ellipsis) in clusters.json and the page
@@ -29,9 +30,29 @@ ImageLoader = Callable[[str], Any]  # post_id -> (H, W, 3) uint8 image, or None 
 
 
 def auto_name(cluster: int, words: Sequence[str], n_words: int = 2) -> str:
-    """A cluster's name when the analyst gave none: its top keywords (filler and emoji words are
-    kept out of them by preprocess), or `c<id>` when it has none."""
-    return " ".join(list(words)[:n_words]) or f"c{cluster}"
+    """A cluster's name when the analyst gave none: its first `n_words` words (its top tags or
+    keywords; filler and emoji words are kept out of them by preprocess), skipping a word that
+    contains or is contained in one already taken (马面裙, not 马面裙 织金马面裙), or `c<id>`
+    when it has none."""
+    picked: list[str] = []
+    for word in words:
+        if len(picked) == n_words:
+            break
+        if not any(word in p or p in word for p in picked):
+            picked.append(word)
+    return " ".join(picked) or f"c{cluster}"
+
+
+def name_cluster(cluster: int, analyst: str | None,
+                 candidates: Sequence[tuple[str, Sequence[str]]]) -> tuple[str, str]:
+    """(name, named_by) of a cluster: the analyst's name, else `auto_name` of the first candidate
+    word list that has words (named_by: that list's source), else (`c<id>`, "id")."""
+    if analyst:
+        return analyst, "analyst"
+    for source, words in candidates:
+        if words:
+            return auto_name(cluster, words), source
+    return f"c{cluster}", "id"
 
 
 def membership(labels: pd.DataFrame, posts: pd.DataFrame,
@@ -75,8 +96,8 @@ def join_posts(labels: pd.DataFrame, posts: pd.DataFrame, texts: pd.DataFrame) -
             f"{unknown.iloc[:5].tolist()}; labels and posts come from different runs. "
             "Re-run the pipeline (dvc repro).")
     table = table.drop(columns="_merge")
-    text_cols = [c for c in ("post_id", "text", "tokens", "keywords", "n_chars", "has_text")
-                 if c in texts.columns]
+    text_cols = [c for c in ("post_id", "text", "tokens", "keywords", "hashtags", "n_chars",
+                             "has_text") if c in texts.columns]
     table = table.merge(texts[text_cols], on="post_id", how="left")
     table["cluster"] = table["cluster"].astype(np.int64)
     return table
@@ -176,12 +197,14 @@ def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
 
     Each: cluster, size, share (of all clustered posts), peak_month (highest within-month share;
     ties: the earliest), peak_share, lifetime_months (months at >= half the peak share),
-    months_present, median_chars, keywords (c-TF-IDF), rake_keywords (most frequent RAKE
-    keywords of at least MIN_TOKEN_CHARS characters), examples (captions, see
+    months_present, median_chars, name and named_by (see `name_cluster`: the analyst's, else
+    from hashtags, keywords or rake_keywords), hashtags (hashtag c-TF-IDF), keywords (caption c-TF-IDF),
+    rake_keywords (most frequent RAKE keywords of at least MIN_TOKEN_CHARS characters), examples (captions, see
     `cluster_examples`) and, when posts carry labels, majority_label, purity and n_labelled.
     """
     k = int(monthly["cluster"].max()) + 1
     keywords = cluster_keywords(table, k, params.n_keywords)
+    tags = tag_keywords(table, k, params.n_keywords)
     wide = monthly.pivot(index="month", columns="cluster", values="share").sort_index()
     has_labels = "label" in table.columns and table["label"].notna().any()
     out = []
@@ -194,10 +217,12 @@ def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
         n_chars = members["n_chars"].dropna() if "n_chars" in members else pd.Series([], float)
         rake_top = [w for w, _ in sorted(rake.items(), key=lambda kv: (-kv[1], kv[0]))
                     [:params.n_keywords]]
+        name, named_by = name_cluster(c, params.cluster_names.get(c), [
+            ("hashtags", tags[c]), ("keywords", keywords[c]), ("rake_keywords", rake_top)])
         entry: dict[str, Any] = {
             "cluster": c,
-            "name": params.cluster_names.get(c) or auto_name(c, keywords[c] or rake_top),
-            "named_by": "analyst" if params.cluster_names.get(c) else "keywords",
+            "name": name,
+            "named_by": named_by,
             "size": int(len(members)),
             "share": float(len(members) / (n_posts or len(table))),
             "peak_month": str(wide.index[peak_i]),
@@ -205,6 +230,7 @@ def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
             "lifetime_months": lifetime_months(col),
             "months_present": int((col > 0).sum()),
             "median_chars": float(n_chars.median()) if len(n_chars) else None,
+            "hashtags": tags[c],
             "keywords": keywords[c],
             "rake_keywords": rake_top,
             "examples": cluster_examples(table, representatives, c, params.texts_per_cluster),
