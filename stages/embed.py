@@ -16,9 +16,9 @@ Params:  `embed` section (image_encoder, text_encoder, batch_size, text_pooling 
 Usage:   python stages/embed.py --segment data/interim/segment --texts data/interim/preprocess/texts.parquet --cache data/cache/embed --out data/interim/embed --run-log logs/embed.json
 """
 
+import functools
 import os
 from pathlib import Path
-from typing import Any
 
 from stylecluster import encoders, executors, records
 from stylecluster.pipeline import embed, text_pooling
@@ -40,19 +40,15 @@ def main(ctx: StageContext) -> str:
     rt = ctx.runtime
     models = str(Path(ctx.paths.cache).resolve())  # backends may keep derived model files here
     with executors.open_executor(rt) as pool, EmbeddingCache(ctx.paths.cache) as cache:
-        def backend(modality: str, name: str) -> tuple[Any, dict]:
-            """The driver's encoder, and the shard keywords that send its work to the executor."""
-            encoder = encoders.EncoderRecipe(name, modality, p, models, rt).build()
-            recipe = encoders.EncoderRecipe(name, modality, p, models,
-                                            executors.worker_runtime(rt))
-            return encoder, {"run_shards": executors.shard_runner(pool, recipe, encoder),
-                             "shard_size": rt.shard_size}
-
-        encoder, shards = backend("image", p.image_encoder)
+        recipe = functools.partial(encoders.EncoderRecipe, params=p, model_cache=models)
+        # the driver's encoder, and the shard keywords that send its work to the executor
+        encoder, shards = executors.sharded(
+            pool, functools.partial(recipe, p.image_encoder, "image"), rt)
         image = embed.embed_images(inputs.image_ids, storage.read_image, encoder, cache,
                                    p.batch_size, rt.progress, file_digest=masks.digest,
                                    items=masks.paths(), **shards)
-        encoder, shards = backend("text", p.text_encoder)
+        encoder, shards = executors.sharded(
+            pool, functools.partial(recipe, p.text_encoder, "text"), rt)
         # embed.text_pooling: whole is embed_texts; chunks/tokens may drop posts (into inputs)
         text, inputs = text_pooling.embed_text_vectors(inputs, texts, p, encoder, cache,
                                                        rt.progress, **shards)

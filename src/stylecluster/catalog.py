@@ -105,7 +105,8 @@ TOP_PER_MONTH = _a("report", "reports", "top5_per_month.csv", "csv")
 CLUSTERS = _a("report", "reports", "clusters.json", "json")
 TRENDS = _a("report", "reports", "trends.json", "json")
 MEMBERSHIP_CSV = _a("report", "reports", "posts_clusters.csv", "csv")
-# the same table as one sheet; written by storage.report_files.write_table_xlsx (byte-stable)
+# the same table as one sheet; written by storage.report_files.write_table_xlsx (byte-stable,
+# the only .xlsx writer: write_artifact refuses this kind)
 MEMBERSHIP_XLSX = _a("report", "reports", "posts_clusters.xlsx", "xlsx")
 
 ARTIFACTS: tuple[Artifact, ...] = tuple(v for v in list(globals().values())

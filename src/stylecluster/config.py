@@ -226,8 +226,10 @@ class SelectKParams:
                                  "two clusterings on their shared posts)")
     stability_subsample: float = param(0.8, "stability: share of the posts in each subsample "
                                        "(at most sample_size posts)")
-    min_cluster_size: int = param(10, "hdbscan: the smallest group of posts that counts as a "
-                                  "style (sklearn.cluster.HDBSCAN; deterministic, no seed)")
+    min_cluster_size: int | float = param(
+        0.02, "hdbscan: the smallest group of posts that counts as a style (sklearn.cluster."
+        "HDBSCAN; deterministic, no seed): a share of the posts (a number in (0, 0.5], e.g. 0.02; "
+        "at least 5 posts, sklearn's default) or a count (an integer >= 2)")
     min_samples: int | None = param(None, "hdbscan: neighbours a core post needs (larger: more "
                                     "posts unassigned); null: min_cluster_size")
     cluster_selection_method: Literal["eom", "leaf"] = param(
@@ -253,8 +255,11 @@ class SelectKParams:
               "an integer >= 2")
         check(0.2 <= self.stability_subsample < 1.0, "select_k", "stability_subsample",
               self.stability_subsample, "a number in [0.2, 1) (two draws share about its square)")
-        check(self.min_cluster_size >= 2, "select_k", "min_cluster_size", self.min_cluster_size,
-              "an integer >= 2")
+        size = self.min_cluster_size
+        check(not isinstance(size, bool) and (
+            (isinstance(size, int) and size >= 2) or (isinstance(size, float) and 0 < size <= 0.5)),
+            "select_k", "min_cluster_size", size,
+            "a share of the posts in (0, 0.5] (e.g. 0.02) or a count, an integer >= 2")
         check(self.min_samples is None or self.min_samples >= 1, "select_k", "min_samples",
               self.min_samples, "null or an integer >= 1")
 

@@ -85,7 +85,8 @@ class SelectKRecord(Record):
 
     With `select_k.algorithm: hdbscan` no k is chosen (`chosen_by` "hdbscan"): best_k, prominence,
     has_peak, rule, silhouette and the k range are null, n_scored is 0, and the HDBSCAN settings
-    (min_cluster_size, min_samples, cluster_selection_method) are written for the cluster stage;
+    (min_cluster_size as a count of posts, min_samples, cluster_selection_method) are written for
+    the cluster stage;
     they are absent from a k-means record.
     """
 

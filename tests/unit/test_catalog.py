@@ -3,10 +3,11 @@
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
-from stylecluster import catalog, schemas
+from stylecluster import catalog, schemas, storage
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
@@ -74,3 +75,13 @@ def test_in_project_joins_root_the_params_folder_and_the_name(tmp_path):
     assert at == tmp_path / PARAMS["paths"]["cluster"] / "labels.parquet"
     other = catalog.LABELS.in_project(tmp_path, {**PARAMS["paths"], "cluster": "elsewhere"})
     assert other == tmp_path / "elsewhere" / "labels.parquet"
+
+
+def test_the_membership_xlsx_has_one_writer_the_byte_stable_one(tmp_path):
+    """write_artifact refuses the .xlsx (pandas' writer would stamp the save time, and the DVC out
+    must hash the same on every run): the report stage writes it with report_files."""
+    table = pd.DataFrame({"post_id": ["p1"], "cluster": [0]})
+    with pytest.raises(TypeError, match="report_files.write_table_xlsx"):
+        storage.write_artifact(table, catalog.MEMBERSHIP_XLSX, tmp_path)
+    assert not hasattr(storage, "write_xlsx")
+    assert not list(tmp_path.iterdir())

@@ -105,6 +105,28 @@ def test_runtime_executor_settings_are_checked():
     assert executors.worker_runtime(RuntimeParams(torch_threads=5)).torch_threads == 5
 
 
+def test_sharded_gives_the_driver_its_encoder_and_workers_their_recipe():
+    """What stages/embed.py passes a sharded core: the driver's encoder built with the runtime,
+    and shards that a worker would build with its own runtime (threads_per_worker)."""
+    import functools
+
+    built = []
+
+    class Pool:
+        def run(self, fn, recipe, shards, resource):
+            built.append(recipe)
+            return iter([(0, (fn, resource))])
+
+    rt = RuntimeParams(executor="dask", threads_per_worker=3, torch_threads=2, shard_size=7)
+    recipe_for = functools.partial(encoders.EncoderRecipe, "hash", "text", EmbedParams())
+    encoder, shards = executors.sharded(Pool(), recipe_for, rt)
+    assert encoder.name == encoders.EncoderRecipe("hash", "text", EmbedParams()).build().name
+    assert shards["shard_size"] == 7
+    ((_, (fn, resource)),) = list(shards["run_shards"](len, ["s"]))
+    assert fn is len and resource is encoder  # the driver's own encoder for local runs
+    assert built[0].runtime.torch_threads == 3 and built[0].name == "hash"
+
+
 def test_segment_shards_give_the_stream_result_in_any_order():
     params = SegmentParams(method="none")
     images = {f"p{i}": np.asarray(img) for i, img in enumerate(synthetic_images(5, seed=1))}

@@ -136,7 +136,7 @@ def test_select_k_record_nullable_fields_are_null_or_typed():
 
     data = skipped(50, SelectKParams(algorithm="hdbscan"), 0).summary
     rec = records.SelectKRecord.from_json(json.loads(json.dumps(data)), "select_k.json")
-    assert rec.best_k is None and rec.min_cluster_size == 10 and rec.min_samples is None
+    assert rec.best_k is None and rec.min_cluster_size == 5 and rec.min_samples is None  # 2% of 50, at least 5
     assert "min_samples" not in rec.to_json()  # unset optional fields are omitted
     with pytest.raises(SchemaError, match=r"select_k.json \[best_k\]: expected int, got '3'"):
         records.SelectKRecord.from_json({**data, "best_k": "3"}, "select_k.json")

@@ -1,6 +1,7 @@
 """select_k: the k range, the choice rules, the criteria curve and the stage script."""
 
 import logging
+import math
 import runpy
 import sys
 from pathlib import Path
@@ -10,10 +11,11 @@ import pytest
 import yaml
 from sklearn.datasets import make_blobs
 
-from stylecluster import catalog
+from stylecluster import catalog, config
 from stylecluster import records, storage
 from stylecluster.config import SelectKParams
 from stylecluster.errors import ConfigError, DataError
+from stylecluster.pipeline import cluster
 from stylecluster.pipeline.select_k import choose_k, k_range, select_k
 from tests.unit._shared import ids_frame  # noqa: F401
 
@@ -182,8 +184,22 @@ def test_kmeans_record_has_no_hdbscan_keys(blob_result):
                 "cluster_selection_method"} & set(blob_result.summary)
 
 
+def test_hdbscan_min_cluster_size_is_a_share_of_the_posts_or_a_count(blobs):
+    """The default, 2% of the posts, is resolved to a count in the record cluster reads."""
+    X, _ = blobs
+    share = select_k(X, _ids(len(X)), SelectKParams(algorithm="hdbscan"), random_state=0)
+    assert share.summary["min_cluster_size"] == math.ceil(0.02 * len(X)) > 5
+    assert cluster.resolve_min_cluster_size(0.02, 100) == 5  # never below sklearn's default
+    assert cluster.resolve_min_cluster_size(0.1, 1109) == 111
+    assert cluster.resolve_min_cluster_size(10, 1_000_000) == 10  # an int is a count
+    loaded = config.load_all({"select_k": {"algorithm": "hdbscan", "min_cluster_size": 0.05}})
+    assert loaded["select_k"].min_cluster_size == 0.05
+
+
 def test_hdbscan_params_are_checked():
-    with pytest.raises(ConfigError, match=r"\[select_k.min_cluster_size\] = 1 is not allowed"):
-        SelectKParams(min_cluster_size=1)
+    for bad in (1, 0.0, 0.6, True, "10"):
+        with pytest.raises(ConfigError, match=r"\[select_k.min_cluster_size\] = .* is not allowed"
+                           r".*a share of the posts in \(0, 0.5\]"):
+            SelectKParams(min_cluster_size=bad)
     with pytest.raises(ConfigError, match=r"\[select_k.min_samples\] = 0 is not allowed"):
         SelectKParams(min_samples=0)

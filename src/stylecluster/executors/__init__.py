@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from stylecluster.config import RuntimeParams
 
 __all__ = ["Bound", "Executor", "LocalExecutor", "Recipe", "open_executor", "per_process",
-           "shard_runner", "worker_runtime"]
+           "shard_runner", "sharded", "worker_runtime"]
 
 log = logging.getLogger(__name__)
 
@@ -147,3 +147,22 @@ def worker_runtime(runtime: RuntimeParams) -> RuntimeParams:
     if runtime.executor == "local":
         return runtime
     return dataclasses.replace(runtime, torch_threads=runtime.threads_per_worker)
+
+
+def sharded(executor: Any, recipe_for: Callable[..., Recipe],
+            runtime: RuntimeParams) -> tuple[Any, dict[str, Any]]:
+    """The driver's resource and the keywords a sharded core takes to send its work to `executor`.
+
+    Args:
+        executor: From `open_executor`.
+        recipe_for: Called as `recipe_for(runtime=...)` to get the recipe for a runtime (e.g.
+            `functools.partial(EncoderRecipe, name, modality, params, model_cache)`): the driver
+            builds its resource with `runtime`, workers theirs with `worker_runtime(runtime)`.
+        runtime: The runtime section.
+
+    Returns:
+        (resource, {"run_shards": ..., "shard_size": runtime.shard_size}).
+    """
+    resource = recipe_for(runtime=runtime).build()
+    run_shards = shard_runner(executor, recipe_for(runtime=worker_runtime(runtime)), resource)
+    return resource, {"run_shards": run_shards, "shard_size": runtime.shard_size}

@@ -203,7 +203,7 @@ def skipped(n: int, params: SelectKParams, random_state: int) -> SelectKResult:
 
     Nothing is fitted: the curve has no rows, and select_k.json says `chosen_by: hdbscan` with
     best_k, prominence, has_peak, rule, silhouette and the k range null, plus the HDBSCAN settings
-    the cluster stage runs with.
+    the cluster stage runs with (min_cluster_size as a count of posts: a share is resolved here).
 
     Args:
         n: Number of posts.
@@ -221,7 +221,8 @@ def skipped(n: int, params: SelectKParams, random_state: int) -> SelectKResult:
         sample_size=params.sample_size, n_repeats=params.n_repeats,
         warnings=[f"k-selection skipped: {params.algorithm} finds its own number of clusters"],
         chosen_by=params.algorithm, stability_pairs=None, stability_n=None,
-        min_cluster_size=params.min_cluster_size, min_samples=params.min_samples,
+        min_cluster_size=cluster.resolve_min_cluster_size(params.min_cluster_size, n),
+        min_samples=params.min_samples,
         cluster_selection_method=params.cluster_selection_method,
     ).to_json()
     return SelectKResult(curve, summary, np.zeros((0, n), dtype=np.int64))

@@ -16,7 +16,7 @@ from stylecluster.storage.files import (atomic_path, file_sha256, jieba_cache_di
                                         read_csv, read_json, read_matrix, read_params, read_table,
                                         read_text, remove_tree, write_bytes, write_csv,
                                         write_figure, write_figures, write_json, write_matrix,
-                                        write_table, write_text, write_xlsx)
+                                        write_table, write_text)
 from stylecluster.storage.folders import (PROJECT_MARKERS, folder_transaction, place_images,
                                           resolve_images)
 from stylecluster.storage.images import (MAX_SIDE, ImageReader, MaskFiles, _to_rgb, encode_image,
@@ -28,5 +28,5 @@ __all__ = [
     "place_images", "read_artifact", "read_bytes", "read_csv", "read_export", "read_image", "read_json", "read_matrix",
     "read_params", "read_posts_file", "read_table", "read_text", "remove_tree", "resolve_images",
     "write_artifact", "write_bytes", "write_csv", "write_encoded", "write_figure", "write_figures", "write_image", "write_json", "write_matrix",
-    "write_table", "write_text", "write_xlsx",
+    "write_table", "write_text",
 ]

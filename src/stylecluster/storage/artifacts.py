@@ -51,11 +51,10 @@ def write_artifact(obj: Any, art: Artifact, folder: str | Path) -> None:
         if art.schema is not None:
             schemas.check(obj, art.schema, str(path))
         files.write_csv(obj, path)
-    elif art.kind == "xlsx":
-        files.write_xlsx(obj, path)
     elif art.kind == "png":
         files.write_figure(obj, path)
     elif art.kind == "html":
         files.write_text(obj, path)
     else:
-        raise TypeError(f"{art.name}: a {art.kind!r} is written file by file, not whole")
+        raise TypeError(f"{art.name}: a {art.kind!r} has its own writer (a folder file by file; "
+                        "the .xlsx by storage.report_files.write_table_xlsx, byte-stable)")

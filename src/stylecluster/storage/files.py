@@ -87,13 +87,6 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, excel: bool = False) -> Non
         df.to_csv(tmp, index=False, encoding="utf-8-sig" if excel else "utf-8")
 
 
-def write_xlsx(df: pd.DataFrame, path: str | Path, sheet: str = "posts") -> None:
-    """Write one sheet of an .xlsx workbook (openpyxl); datetimes must be timezone-naive."""
-    with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            df.to_excel(writer, sheet_name=sheet, index=False)
-
-
 def read_csv(path: str | Path) -> pd.DataFrame:
     """Read a CSV table written by `write_csv`."""
     path = Path(path)

@@ -147,5 +147,6 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str = "posts") -> bytes:
 
 def write_table_xlsx(df: pd.DataFrame, path: str | Path, sheet: str = "posts") -> None:
     """Write `df` as a byte-stable .xlsx (`xlsx_bytes`), atomically: a DVC out whose md5 a fresh
-    clone's run must reproduce (storage.write_xlsx stamps the save time)."""
+    clone's run must reproduce (pandas' ExcelWriter would stamp the save time). The project's
+    only .xlsx writer."""
     write_bytes(xlsx_bytes(df, sheet), path)
