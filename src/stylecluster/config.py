@@ -204,15 +204,21 @@ class SelectKParams:
     k_min: int = param(2)
     k_max: int = param(30, "the research looked up to about 200")
     k_step: int = param(1)
-    algorithm: Literal["kmeans", "agglomerative", "minibatch_kmeans", "hdbscan"] = param(
-        "kmeans", "kmeans | agglomerative | minibatch_kmeans | hdbscan (density clusters, no k: "
-        "select_k is skipped, the posts HDBSCAN leaves as noise are reported as unassigned)")
-    rule: Literal["prominence", "argmax"] = param(
-        "prominence", "prominence (most prominent local maximum) | argmax")
+    algorithm: Literal["kmeans", "agglomerative", "minibatch_kmeans", "gmm", "hdbscan"] = param(
+        "kmeans", "kmeans | agglomerative | minibatch_kmeans | gmm (Gaussian mixture, seeded; "
+        "labels = the most probable component; its BIC is recorded per k) | hdbscan (density "
+        "clusters, no k: select_k is skipped, the posts HDBSCAN leaves as noise are reported as "
+        "unassigned)")
+    rule: Literal["prominence", "argmax", "bic"] = param(
+        "prominence", "prominence (most prominent local maximum) | argmax | bic (lowest BIC; "
+        "algorithm gmm only)")
+    covariance_type: Literal["full", "diag", "tied", "spherical"] = param(
+        "full", "gmm only: full | diag | tied | spherical; full and tied are refused on more than "
+        "64 dimensions (raw embeddings: diag, or reduce.method umap | pca)")
     exact_max_n: int = param(10000, "exact silhouette up to this many posts, sampled above")
     sample_size: int = param(5000, "sampled mode: points per sample ...")
     n_repeats: int = param(5, "... and samples averaged (mean and std recorded)")
-    n_init: int = param(4, "k-means restarts; random_state = base.seed")
+    n_init: int = param(4, "k-means (and gmm) restarts; random_state = base.seed")
     minibatch_above: int | None = param(
         50000, "algorithm kmeans on more posts than this runs MiniBatchKMeans (seeded; select_k, "
         "its stability fits and cluster); null: always exact KMeans")
@@ -262,6 +268,9 @@ class SelectKParams:
             "a share of the posts in (0, 0.5] (e.g. 0.02) or a count, an integer >= 2")
         check(self.min_samples is None or self.min_samples >= 1, "select_k", "min_samples",
               self.min_samples, "null or an integer >= 1")
+        check(self.rule != "bic" or self.algorithm == "gmm", "select_k", "rule", self.rule,
+              f"prominence or argmax with select_k.algorithm {self.algorithm!r} (BIC needs a "
+              "likelihood: set select_k.algorithm: gmm, or rule: prominence)")
 
 
 @dataclass(frozen=True)

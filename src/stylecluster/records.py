@@ -17,6 +17,9 @@ from typing import Any, ClassVar, TypeVar, get_args, get_type_hints
 from stylecluster.errors import SchemaError
 
 R = TypeVar("R", bound="Record")
+# select_k.json's chosen_by when select_k.rule bic chose k (the lowest BIC of the Gaussian mixtures):
+# a choice of its own, never a fallback.
+BIC_CHOICE = "bic minimum"
 _TYPES: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), bool: (bool,),
                                        str: (str,)}
 
@@ -86,13 +89,13 @@ class SelectKRecord(Record):
     With `select_k.algorithm: hdbscan` no k is chosen (`chosen_by` "hdbscan"): best_k, prominence,
     has_peak, rule, silhouette and the k range are null, n_scored is 0, and the HDBSCAN settings
     (min_cluster_size as a count of posts, min_samples, cluster_selection_method) are written for
-    the cluster stage;
-    they are absent from a k-means record.
+    the cluster stage; they are absent from a k-means record. `covariance_type` is written only
+    with `select_k.algorithm: gmm` (the cluster stage refits with it).
     """
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("min_cluster_size", "min_samples",
                                            "cluster_selection_method", "algorithm_asked",
-                                           "minibatch_above", "fit_sample")
+                                           "minibatch_above", "fit_sample", "covariance_type")
 
     best_k: int | None  # None: hdbscan (no k chosen)
     prominence: float | None
@@ -113,7 +116,7 @@ class SelectKRecord(Record):
     sample_size: int
     n_repeats: int
     warnings: list[str]
-    chosen_by: str  # silhouette peak | stability peak | silhouette argmax | hdbscan
+    chosen_by: str  # silhouette peak | stability peak | silhouette argmax | bic minimum | hdbscan
     stability_pairs: int | None  # None when select_k.fallback is argmax (no stability curve)
     stability_n: int | None  # posts per stability subsample
     min_cluster_size: int | None = None  # hdbscan only
@@ -122,6 +125,7 @@ class SelectKRecord(Record):
     algorithm_asked: str | None = None  # select_k.algorithm when another one ran
     minibatch_above: int | None = None  # the threshold, recorded when it switched the algorithm
     fit_sample: int | None = None  # reduce.fit_sample when reduce fitted on a sample
+    covariance_type: str | None = None  # gmm only: select_k.covariance_type
 
 
 @dataclass(frozen=True)

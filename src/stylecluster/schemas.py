@@ -98,7 +98,7 @@ SCHEMAS: dict[str, Schema] = {
         Schema("silhouette", {"k": "int", "silhouette": "float", "davies_bouldin": "float",
                               "calinski_harabasz": "float"},
                optional={"silhouette_std": "float", "stability": "float",
-                         "stability_std": "float"}),
+                         "stability_std": "float", "bic": "float"}),
         Schema("labels", {"post_id": "str", "cluster": "int", "distance": "float"},
                unique=("post_id",)),
         Schema("representatives", {"cluster": "int", "rank": "int", "post_id": "str",

@@ -16,7 +16,7 @@ from sklearn.metrics import adjusted_rand_score
 from stylecluster import catalog
 from stylecluster import records
 from stylecluster import schemas
-from stylecluster.pipeline.cluster import fit_clusters, labelings, order_by_size
+from stylecluster.pipeline.cluster import fit_clusters, gmm_fits, labelings, order_by_size
 from stylecluster.errors import ConfigError, DataError
 from tests.unit._shared import ids_frame  # noqa: F401
 
@@ -85,6 +85,36 @@ def test_minibatch_kmeans_recovers_blobs(blobs):
     X, y = blobs
     row = labelings(X, [4], "minibatch_kmeans", n_init=3, random_state=0)[0]
     assert adjusted_rand_score(y, row) > 0.95
+
+
+def test_gmm_labelings_are_deterministic_at_every_k(blobs):
+    X, y = blobs
+    ks = [2, 4, 6]
+    cov = {"covariance_type": "full"}
+    a = labelings(X, ks, "gmm", n_init=2, random_state=3, options=cov)
+    b = labelings(X.astype(np.float64), ks, "gmm", n_init=2, random_state=3, options=cov)
+    assert a.shape == (3, len(X)) and a.dtype == np.int64
+    np.testing.assert_array_equal(a, b)  # same seed, float32 or float64 input: same labels
+    assert [len(np.unique(row)) for row in a] == ks
+    assert adjusted_rand_score(y, a[1]) == 1.0, adjusted_rand_score(y, a[1])
+    # k fitted alone (the cluster stage) gives the labels scored within the range (select_k)
+    final = fit_clusters(X, _ids(len(X)), 4, algorithm="gmm", n_init=2, random_state=3,
+                         options=cov).labels["cluster"]
+    np.testing.assert_array_equal(final, order_by_size(a[1]))
+    fits = gmm_fits(X, ks, n_init=2, random_state=3)
+    np.testing.assert_array_equal(fits.labels, a)
+    assert np.argmin(fits.bic) == 1, fits.bic  # 4 blobs: the lowest BIC at k=4
+
+
+def test_gmm_refuses_full_covariance_on_many_dimensions():
+    X = np.random.default_rng(0).normal(size=(80, 65))
+    for cov in ("full", "tied"):
+        with pytest.raises(ConfigError, match=rf"\[select_k.covariance_type\] = '{cov}'.*65-d.*"
+                           r"covariance_type: diag.*reduce.method: umap or pca"):
+            labelings(X, [2], "gmm", n_init=1, random_state=0, options={"covariance_type": cov})
+    row = labelings(X, [3], "gmm", n_init=1, random_state=0, options={"covariance_type": "diag"})
+    assert row.shape == (1, 80)
+    assert labelings(X[:, :64], [2], "gmm", n_init=1, random_state=0).shape == (1, 80)
 
 
 def test_unknown_algorithm_and_bad_k():

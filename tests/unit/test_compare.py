@@ -310,11 +310,12 @@ def test_cli_registers_compare():
 
 def test_compare_can_vary_the_algorithm():
     args = cli.build_parser().parse_args(["compare", "--modality", "image", "--method", "umap",
-                                          "--algorithm", "kmeans,hdbscan"])
+                                          "--algorithm", "kmeans,gmm,hdbscan"])
     axes = experiments.grid_axes(args)
-    assert axes["select_k.algorithm"] == ["kmeans", "hdbscan"]
+    assert axes["select_k.algorithm"] == ["kmeans", "gmm", "hdbscan"]
     points = compare.grid_points(axes)
-    assert compare.experiment_names(points, []) == ["image-umap-kmeans", "image-umap-hdbscan"]
+    assert compare.experiment_names(points, []) == ["image-umap-kmeans", "image-umap-gmm",
+                                                    "image-umap-hdbscan"]
     default = experiments.grid_axes(cli.build_parser().parse_args(["compare"]))
     assert "select_k.algorithm" not in default
 

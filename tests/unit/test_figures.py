@@ -153,6 +153,30 @@ def test_silhouette_without_peak_is_annotated(tmp_path):
     assert "prominence 0.200" in texts and not any("no clear" in t for t in texts), texts
 
 
+def test_silhouette_figure_gets_a_bic_panel_with_gmm(tmp_path):
+    curve = pd.DataFrame({"k": [2, 3, 4, 5], "silhouette": [0.2, 0.4, 0.3, 0.25],
+                          "davies_bouldin": [1.0, 0.8, 1.2, 1.3],
+                          "calinski_harabasz": [50.0, 60, 30, 20]})
+    selection = {"best_k": 4, "prominence": 0.0, "has_peak": False, "rule": "bic",
+                 "chosen_by": "bic minimum"}
+    plain = figures.plot_silhouette(curve, selection)
+    assert [a.get_title(loc="center")[:5] for a in plain.axes[1:]] == ["Davie", "Calin"]
+    fig = figures.plot_silhouette(curve.assign(bic=[300.0, 250, 200, 240]), selection)
+    bic_ax = fig.axes[-1]
+    assert len(fig.axes) == 4 and "BIC" in bic_ax.get_title(), [a.get_title() for a in fig.axes]
+    assert [a.get_title()[:5] for a in fig.axes[1:3]] == ["Davie", "Calin"]
+    curves = [line for line in bic_ax.lines if len(line.get_xdata()) == 4]
+    assert len(curves) == 1 and list(curves[0].get_ydata()) == [300.0, 250, 200, 240]
+    marks = [(line.get_xdata()[0], line.get_ydata()[0]) for line in bic_ax.lines
+             if line not in curves]
+    assert (4, 200.0) in marks and (4, 0) in marks, marks  # chosen k: a ring and a vertical line
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("k from the bic minimum" in t and "fallback" not in t for t in texts), texts
+    assert "bic minimum" in fig.axes[0].get_title()
+    storage.write_figure(fig, tmp_path / "s.png")
+    check_png(tmp_path / "s.png")
+
+
 def test_many_clusters_and_months_stay_readable(tmp_path):
     """k = 25 over 13 months: colours cycle, the timeline grows, figures stay within bounds."""
     months = tuple(str(p) for p in pd.period_range("2023-11", periods=13, freq="M"))

@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 import yaml
 from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
 
 from stylecluster import catalog, config
-from stylecluster import records, storage
-from stylecluster.config import SelectKParams
+from stylecluster import records, schemas, storage
+from stylecluster.config import SelectKParams, load_section
 from stylecluster.errors import ConfigError, DataError
 from stylecluster.pipeline import cluster
+from stylecluster.pipeline.cluster import order_by_size
 from stylecluster.pipeline.select_k import choose_k, k_range, select_k
-from tests.unit._shared import ids_frame  # noqa: F401
+from tests.unit._shared import blob_embeddings, ids_frame  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -194,6 +196,72 @@ def test_hdbscan_min_cluster_size_is_a_share_of_the_posts_or_a_count(blobs):
     assert cluster.resolve_min_cluster_size(10, 1_000_000) == 10  # an int is a count
     loaded = config.load_all({"select_k": {"algorithm": "hdbscan", "min_cluster_size": 0.05}})
     assert loaded["select_k"].min_cluster_size == 0.05
+
+
+@pytest.fixture(scope="module")
+def gmm_blobs():
+    X, ids, y = blob_embeddings(300)  # 5 blobs in 24-d
+    results = {rule: select_k(X, ids, SelectKParams(k_min=2, k_max=9, algorithm="gmm", rule=rule,
+                                                    covariance_type="diag", n_init=1), 7)
+               for rule in ("bic", "prominence")}
+    return X, ids, y, results
+
+
+def test_gmm_rule_bic_picks_the_true_k(gmm_blobs):
+    from stylecluster.config import ClusterParams
+    from stylecluster.pipeline.final import fit_final
+
+    X, ids, y, results = gmm_blobs
+    res = results["bic"]
+    s, curve = res.summary, res.curve
+    assert s["best_k"] == 5, f"chose k={s['best_k']}; BIC {curve[['k', 'bic']].values}"
+    assert s["chosen_by"] == "bic minimum" and s["rule"] == "bic" and s["fallback"] is None
+    assert s["algorithm"] == "gmm" and s["covariance_type"] == "diag"
+    assert curve.loc[curve["bic"].idxmin(), "k"] == 5 and np.isfinite(curve["bic"]).all()
+    assert s["has_peak"] and s["prominence"] > 0.05, s  # the silhouette agrees: a peak at 5
+    assert not s["warnings"], s["warnings"]
+    schemas.check(curve, "silhouette", "silhouette.csv")
+    # the cluster stage refits from the record (covariance_type included): the labels scored at 5
+    record = records.SelectKRecord.from_json(s, catalog.SELECT_K.name)
+    final = fit_final(X, ids, record, ClusterParams(), random_state=7).labels["cluster"]
+    scored = res.labelings[curve.index[curve["k"] == 5][0]]
+    np.testing.assert_array_equal(final, order_by_size(scored))
+    assert adjusted_rand_score(y, final) == 1.0
+
+
+def test_gmm_with_the_prominence_rule_finds_the_blobs_too(gmm_blobs):
+    _, _, _, results = gmm_blobs
+    res = results["prominence"]
+    assert res.summary["best_k"] == 5, res.curve[["k", "silhouette"]].values
+    assert res.summary["chosen_by"] == "silhouette peak"
+    assert "bic" in res.curve  # recorded with gmm whatever the rule
+    np.testing.assert_array_equal(res.labelings, results["bic"].labelings)
+
+
+def test_bic_is_recorded_only_for_gmm(blob_result):
+    assert "bic" not in blob_result.curve and "covariance_type" not in blob_result.summary
+
+
+def test_choose_k_bic_takes_the_lowest_and_keeps_the_silhouette_verdict():
+    ks = np.arange(2, 8)
+    sil = np.array([0.3, 0.5, 0.35, 0.4, 0.3, 0.2])  # a peak at 3
+    bic = np.array([90.0, 80, 70, np.nan, 70, 75])  # lowest at 4 and 6: the smaller k
+    c = choose_k(ks, sil, "bic", bic=bic)
+    assert (c.best_k, c.has_peak, c.prominence, c.fallback) == (4, True, 0.0, None)
+    assert choose_k(ks, sil, "bic", bic=np.array([9.0, 1, 5, 6, 7, 8])).prominence == \
+        pytest.approx(0.2)
+    with pytest.raises(DataError, match="BIC is undefined at every k"):
+        choose_k(ks, sil, "bic", bic=np.full(6, np.nan))
+
+
+def test_rule_bic_needs_gmm():
+    for algorithm in ("kmeans", "agglomerative", "hdbscan"):
+        with pytest.raises(ConfigError, match=r"\[select_k.rule\] = 'bic' is not allowed.*"
+                           rf"select_k.algorithm '{algorithm}'.*select_k.algorithm: gmm"):
+            SelectKParams(algorithm=algorithm, rule="bic")
+    assert SelectKParams(algorithm="gmm", rule="bic").covariance_type == "full"
+    with pytest.raises(ConfigError, match=r"\[select_k.covariance_type\] = 'free'.*'diag'"):
+        load_section({"select_k": {"algorithm": "gmm", "covariance_type": "free"}}, "select_k")
 
 
 def test_hdbscan_params_are_checked():

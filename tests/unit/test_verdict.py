@@ -33,6 +33,8 @@ def test_no_peak_names_how_k_was_chosen():
     assert "k = 4 comes from the stability peak (fallback)" in f.text
     old = verdict.findings({}, {"best_k": 3, "has_peak": False})[0]  # no chosen_by (older file)
     assert "silhouette argmax" in old.text
+    bic = verdict.findings(GOOD, {**sel, "chosen_by": "bic minimum"})[0]  # a rule, not a fallback
+    assert "k = 4 comes from the bic minimum, silhouette 0.62" in bic.text, bic.text
 
 
 def test_imbalance_is_a_warning_naming_the_threshold():

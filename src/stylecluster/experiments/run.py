@@ -292,7 +292,7 @@ def add_compare_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     p.add_argument("--fields", default=None, help="preprocess.fields values (e.g. content,tags,"
                    "both); not varied unless given (varying it re-runs embed for the texts)")
     p.add_argument("--algorithm", default=None, help="select_k.algorithm values (e.g. "
-                   "kmeans,hdbscan); not varied unless given. hdbscan runs report "
+                   "kmeans,gmm,hdbscan); not varied unless given. hdbscan runs report "
                    "n_unassigned and unassigned_share, and their peak verdict is n/a")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a fixed override for every experiment, e.g. select_k.k_max=50 (repeat)")

@@ -3,7 +3,10 @@
 Every k-based clusterer has one signature, `labelings(X, ks, n_init=, random_state=) ->
 (len(ks), n)`, so select_k scores all ks with the same code that the cluster stage later uses for
 the final fit: the final labels at k are exactly the labels whose silhouette was scored at k. Ward
-builds one tree and cuts it at every k (cheap for all k); the k-means variants fit once per k.
+builds one tree and cuts it at every k (cheap for all k); the k-means variants and `gmm` (a
+seeded sklearn GaussianMixture, labels = its `predict`) fit once per k. A clusterer's own settings
+beyond n_init and random_state (gmm: covariance_type) are named in CLUSTERER_OPTIONS, passed as
+`options` and recorded in select_k.json, so the cluster stage refits with the same ones.
 
 `hdbscan` (sklearn.cluster.HDBSCAN) is the density-based alternative: it finds the number of
 clusters itself (select_k is skipped) and leaves posts in no dense region as noise, labelled
@@ -14,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +44,9 @@ def resolve_min_cluster_size(value: int | float, n: int) -> int:
     if isinstance(value, float):
         return max(MIN_DENSITY_CLUSTER, math.ceil(value * n))
     return int(value)
+# A full or tied covariance has d(d+1)/2 parameters per component: on raw 1280-d embeddings that is
+# 820k per component, slow and ill-conditioned on a few thousand posts.
+GMM_FULL_MAX_DIM = 64
 
 
 def _kmeans(X: np.ndarray, ks: Sequence[int], *, n_init: int, random_state: int) -> np.ndarray:
@@ -76,12 +83,84 @@ def _agglomerative(X: np.ndarray, ks: Sequence[int], *, n_init: int,
     return cut_tree(tree, n_clusters=list(ks)).T.astype(np.int64)  # (len(ks), n)
 
 
+@dataclass(frozen=True)
+class GmmFits:
+    """Gaussian mixtures fitted at every k.
+
+    Attributes:
+        labels: (len(ks), n) labels, each post's most probable component (`predict`).
+        bic: (len(ks),) Bayesian information criterion of each fit on X (lower is better).
+    """
+
+    labels: np.ndarray
+    bic: np.ndarray
+
+
+def gmm_fits(X: np.ndarray, ks: Sequence[int], *, n_init: int, random_state: int,
+             covariance_type: str = "full") -> GmmFits:
+    """Fit a seeded sklearn GaussianMixture at every k; keep its labels and its BIC.
+
+    Each k is fitted on its own with the same seed (k-means initialisation, `n_init` restarts), so
+    the fit at k is the same whether k is fitted alone (the cluster stage) or within a range
+    (select_k). X is fitted in float64 whatever its dtype, for the same reason.
+
+    Args:
+        X: (n, d) features.
+        ks: Numbers of components.
+        n_init: Restarts; the best likelihood is kept.
+        random_state: Seed.
+        covariance_type: full | diag | tied | spherical (select_k.covariance_type).
+
+    Returns:
+        A GmmFits.
+
+    Raises:
+        ConfigError: A full or tied covariance on more than GMM_FULL_MAX_DIM dimensions.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    X = np.asarray(X, dtype=np.float64)
+    if covariance_type in ("full", "tied") and X.shape[1] > GMM_FULL_MAX_DIM:
+        raise ConfigError(
+            f"params.yaml [select_k.covariance_type] = {covariance_type!r} with select_k.algorithm "
+            f"gmm on {X.shape[1]}-d features fits {X.shape[1] * (X.shape[1] + 1) // 2} covariance "
+            f"parameters per component (limit {GMM_FULL_MAX_DIM} dimensions: slow and "
+            "ill-conditioned). Set select_k.covariance_type: diag (or spherical), or reduce the "
+            f"features first (reduce.method: umap or pca, reduce.n_components <= "
+            f"{GMM_FULL_MAX_DIM}).")
+    labels, bic = [], []
+    for k in ks:
+        gmm = GaussianMixture(n_components=k, covariance_type=covariance_type, n_init=n_init,
+                              random_state=random_state).fit(X)
+        labels.append(gmm.predict(X))
+        bic.append(gmm.bic(X))
+    return GmmFits(np.vstack(labels).astype(np.int64), np.asarray(bic, dtype=np.float64))
+
+
+def _gmm(X: np.ndarray, ks: Sequence[int], *, n_init: int, random_state: int,
+         covariance_type: str = "full") -> np.ndarray:
+    return gmm_fits(X, ks, n_init=n_init, random_state=random_state,
+                    covariance_type=covariance_type).labels
+
+
 Clusterer = Callable[..., np.ndarray]
 CLUSTERERS: dict[str, Clusterer] = {
     "kmeans": _kmeans,
     "agglomerative": _agglomerative,
     "minibatch_kmeans": _minibatch_kmeans,
+    "gmm": _gmm,
 }
+# Settings a clusterer takes beyond n_init and random_state: select_k keys of the same name, written
+# to select_k.json so that the cluster stage refits with them.
+CLUSTERER_OPTIONS: dict[str, tuple[str, ...]] = {"gmm": ("covariance_type",)}
+
+
+def clusterer_options(algorithm: str, source: Any) -> dict[str, Any]:
+    """The CLUSTERER_OPTIONS of `algorithm`, read from `source` (SelectKParams or SelectKRecord);
+    empty for a clusterer that has none. One that `source` leaves None is left out (the
+    clusterer's default, which is the param's default)."""
+    values = {name: getattr(source, name, None) for name in CLUSTERER_OPTIONS.get(algorithm, ())}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def algorithm_for(algorithm: str, n: int, minibatch_above: int | None) -> str:
@@ -93,15 +172,16 @@ def algorithm_for(algorithm: str, n: int, minibatch_above: int | None) -> str:
 
 
 def labelings(X: np.ndarray, ks: Sequence[int], algorithm: str, *, n_init: int,
-              random_state: int) -> np.ndarray:
+              random_state: int, options: Mapping[str, Any] | None = None) -> np.ndarray:
     """Cluster `X` at every k in `ks` with the registered `algorithm`.
 
     Args:
         X: (n, d) features.
         ks: Numbers of clusters.
         algorithm: A key of CLUSTERERS.
-        n_init: Restarts of the k-means variants.
-        random_state: Seed of the k-means variants.
+        n_init: Restarts of the k-means variants and gmm.
+        random_state: Seed of the k-means variants and gmm.
+        options: The algorithm's own settings (`clusterer_options`; gmm: covariance_type).
 
     Returns:
         (len(ks), n) integer labels.
@@ -119,7 +199,8 @@ def labelings(X: np.ndarray, ks: Sequence[int], algorithm: str, *, n_init: int,
             f"params.yaml [select_k.algorithm] = {algorithm!r} is not a known clusterer; "
             f"choose one of {sorted(CLUSTERERS)}."
         )
-    return CLUSTERERS[algorithm](np.asarray(X), list(ks), n_init=n_init, random_state=random_state)
+    return CLUSTERERS[algorithm](np.asarray(X), list(ks), n_init=n_init, random_state=random_state,
+                                 **(options or {}))
 
 
 def check_features(features: np.ndarray, ids: pd.DataFrame, where: str) -> int:
@@ -202,6 +283,7 @@ def fit_clusters(
     n_init: int = 4,
     random_state: int = 0,
     n_representatives: int = 10,
+    options: Mapping[str, Any] | None = None,
 ) -> ClusterResult:
     """Fit the final clustering at `n_clusters` and pick each cluster's representative posts.
 
@@ -210,9 +292,10 @@ def fit_clusters(
         ids: Table with a `post_id` column.
         n_clusters: Number of clusters, 2 <= n_clusters < number of distinct rows.
         algorithm: A key of CLUSTERERS.
-        n_init: Restarts of the k-means variants.
+        n_init: Restarts of the k-means variants and gmm.
         random_state: Seed.
         n_representatives: Posts kept per cluster, closest to its centre first.
+        options: The algorithm's own settings, as select_k recorded them (gmm: covariance_type).
 
     Returns:
         A ClusterResult.
@@ -228,7 +311,7 @@ def fit_clusters(
             "select_k range."
         )
     labels = labelings(features, [n_clusters], algorithm, n_init=n_init,
-                       random_state=random_state)[0]
+                       random_state=random_state, options=options)[0]
     return _result(features, ids, order_by_size(labels), algorithm, n_representatives)
 
 

@@ -1,8 +1,9 @@
 """The cluster stage's core: the final clustering at the chosen k, its silhouette and metrics.
 
-It reuses what select_k recorded (algorithm, restarts, silhouette sampling) so the final
-clustering is the one the curve scored at that k; with select_k.algorithm hdbscan it runs HDBSCAN
-with the settings select_k.json carries, and the silhouette is that of the assigned posts.
+It reuses what select_k recorded (algorithm and its options, e.g. gmm's covariance_type; restarts;
+silhouette sampling) so the final clustering is the one the curve scored at that k; with
+select_k.algorithm hdbscan it runs HDBSCAN with the settings select_k.json carries, and the
+silhouette is that of the assigned posts.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import pandas as pd
 
 from stylecluster.config import ClusterParams
 from stylecluster.errors import ConfigError, DataError
-from stylecluster.pipeline.cluster import (DENSITY_ALGORITHMS, ClusterResult, fit_clusters,
-                                           fit_density)
+from stylecluster.pipeline.cluster import (DENSITY_ALGORITHMS, ClusterResult,
+                                           clusterer_options, fit_clusters, fit_density)
 from stylecluster.schemas import UNASSIGNED
 from stylecluster.pipeline.metrics import quality_metrics
 from stylecluster.pipeline.silhouette import DEFAULT_BLOCK_MB, silhouette_score
@@ -56,7 +57,8 @@ def fit_final(features: np.ndarray, ids: pd.DataFrame, selection: SelectKRecord,
         raise DataError("cluster: select_k.json has no best_k; re-run the select_k stage.")
     return fit_clusters(features, ids, k, algorithm=selection.algorithm,
                         n_init=selection.n_init, random_state=random_state,
-                        n_representatives=params.n_representatives)
+                        n_representatives=params.n_representatives,
+                        options=clusterer_options(selection.algorithm, selection))
 
 
 def cluster_posts(features: np.ndarray, ids: pd.DataFrame, selection: SelectKRecord,

@@ -9,6 +9,11 @@ Choice rules:
   (scipy.signal.find_peaks), ignoring bumps under `min_prominence`. On UMAP output the plain argmax
   tends to pick k=2, and on raw embeddings the curve only falls; the peak is what the research read.
 - `argmax`: the k with the highest silhouette.
+- `bic` (`select_k.algorithm: gmm` only): the k whose Gaussian mixture has the lowest Bayesian
+  information criterion. With gmm every k's BIC is written beside the silhouette in
+  silhouette.csv (a `bic` column, absent for the other algorithms); the rule then chooses from it
+  (`chosen_by: bic minimum`), with no fallback, and has_peak still says whether the silhouette
+  curve has a clear peak.
 
 A curve with no interior peak (the research's "silhouette abnormal" case, the common one on real
 data) is reported, not hidden: `has_peak` is false and a warning is logged. The fallback
@@ -38,7 +43,7 @@ from stylecluster.pipeline import cluster
 from stylecluster.pipeline.stability import stability_curve, stability_peak
 from stylecluster.config import SelectKParams
 from stylecluster.errors import DataError
-from stylecluster.records import SelectKRecord
+from stylecluster.records import BIC_CHOICE, SelectKRecord
 from stylecluster.pipeline.silhouette import DEFAULT_BLOCK_MB, silhouette_scores
 
 log = logging.getLogger(__name__)
@@ -62,26 +67,30 @@ class KChoice:
 
 
 def choose_k(ks: np.ndarray, silhouette: np.ndarray, rule: str,
-             min_prominence: float = 0.0, reduction: str | None = None) -> KChoice:
-    """Apply a choice rule to a silhouette curve.
+             min_prominence: float = 0.0, reduction: str | None = None,
+             bic: np.ndarray | None = None) -> KChoice:
+    """Apply a choice rule to a silhouette curve (rule "bic": to the BIC curve).
 
     Args:
         ks: (m,) increasing k values.
         silhouette: (m,) silhouette per k; NaN entries are skipped.
-        rule: "prominence" or "argmax".
+        rule: "prominence", "argmax" or "bic".
         min_prominence: Peaks less prominent than this are treated as noise.
         reduction: reduce.method of the features (from reduce/summary.json), so the no-peak
             advice suggests only what is not already set; None when unknown.
+        bic: (m,) BIC per k, needed by rule "bic" (the lowest wins; NaN entries are skipped).
 
     Returns:
-        A KChoice. Ties go to the smaller k.
+        A KChoice (has_peak and prominence describe the silhouette curve, whatever the rule).
+        Ties go to the smaller k.
 
     Raises:
-        DataError: If every silhouette value is NaN.
+        DataError: If every silhouette value (rule "bic": every BIC value) is NaN.
     """
     from scipy.signal import find_peaks
 
     ks = np.asarray(ks)
+    bic_k = _lowest_bic(ks, bic) if rule == "bic" else None
     silhouette = np.asarray(silhouette, dtype=np.float64)
     ok = np.isfinite(silhouette)
     if not ok.any():
@@ -91,10 +100,11 @@ def choose_k(ks: np.ndarray, silhouette: np.ndarray, rule: str,
     peaks, props = find_peaks(silhouette, prominence=(min_prominence, None))
     prominences = props["prominences"]
     argmax = int(np.argmax(silhouette))  # first maximum: the smaller k on ties
-    if rule == "argmax":
-        hit = np.flatnonzero(peaks == argmax)
+    if rule in ("argmax", "bic"):
+        k = int(ks[argmax]) if bic_k is None else bic_k
+        hit = np.flatnonzero(ks[peaks] == k)  # the chosen k's silhouette peak, if it is one
         prom = float(prominences[hit[0]]) if len(hit) else 0.0
-        return KChoice(int(ks[argmax]), prom, bool(len(peaks)), None)
+        return KChoice(k, prom, bool(len(peaks)), None)
     if rule != "prominence":
         raise ValueError(f"unknown rule {rule!r}")
     if not len(peaks):
@@ -108,10 +118,28 @@ def choose_k(ks: np.ndarray, silhouette: np.ndarray, rule: str,
     return KChoice(int(ks[peaks[best]]), float(prominences[best]), True, None)
 
 
+def _lowest_bic(ks: np.ndarray, bic: np.ndarray | None) -> int:
+    """The k of the lowest finite BIC (the smaller k on ties)."""
+    if bic is None:
+        raise ValueError("rule 'bic' needs the BIC curve (select_k.algorithm: gmm)")
+    bic = np.asarray(bic, dtype=np.float64)
+    ok = np.isfinite(bic)
+    if not ok.any():
+        raise DataError(f"select_k: the BIC is undefined at every k in {ks.tolist()}; check the "
+                        "features (NaN or constant columns) and select_k.covariance_type.")
+    return int(ks[ok][np.argmin(bic[ok])])
+
+
 def _fallback(X: np.ndarray, ks: list[int], params: SelectKParams, random_state: int,
               choice: KChoice, curve: pd.DataFrame, warnings: list[str]) -> tuple[KChoice, str, Any]:
     """Apply `select_k.fallback` when the silhouette has no clear peak; add the stability curve to
-    `curve` (in place) when the fallback is stability. Returns (choice, chosen_by, stability)."""
+    `curve` (in place) when the fallback is stability. Returns (choice, chosen_by, stability).
+    Rule bic has no fallback: the BIC always has a minimum."""
+    if params.rule == "bic":
+        if choice.best_k in (ks[0], ks[-1]):
+            warnings.append(f"the BIC is lowest at the edge of the k range (k={choice.best_k}); "
+                            "widen select_k.k_min..k_max")
+        return choice, BIC_CHOICE, None
     if choice.has_peak:
         return choice, "silhouette peak", None
     if params.rule == "argmax":
@@ -122,6 +150,7 @@ def _fallback(X: np.ndarray, ks: list[int], params: SelectKParams, random_state:
         # One k-means start per fit (Lange et al.): restarts would hide the instability of a k
         # that cuts a continuum.
         stab = stability_curve(X, ks, params.algorithm, n_init=1, random_state=random_state,
+                               options=cluster.clusterer_options(params.algorithm, params),
                                n_pairs=params.stability_pairs,
                                subsample=params.stability_subsample, max_n=params.sample_size)
         curve["stability"] = stab.means
@@ -181,8 +210,8 @@ class SelectKResult:
     """The criteria curve and the chosen k.
 
     Attributes:
-        curve: One row per k: k, silhouette, davies_bouldin, calinski_harabasz, and silhouette_std
-            when the silhouette was sampled.
+        curve: One row per k: k, silhouette, davies_bouldin, calinski_harabasz, silhouette_std
+            when the silhouette was sampled, bic with algorithm gmm, stability when it decided.
         summary: What select_k.json holds: best_k, prominence, has_peak, rule, fallback, exact, n,
             the settings the cluster stage must reuse (algorithm, n_init, random_state, exact_max_n,
             sample_size, n_repeats) and any warnings.
@@ -224,6 +253,7 @@ def skipped(n: int, params: SelectKParams, random_state: int) -> SelectKResult:
         min_cluster_size=cluster.resolve_min_cluster_size(params.min_cluster_size, n),
         min_samples=params.min_samples,
         cluster_selection_method=params.cluster_selection_method,
+        **cluster.clusterer_options(params.algorithm, params),
     ).to_json()
     return SelectKResult(curve, summary, np.zeros((0, n), dtype=np.int64))
 
@@ -264,8 +294,14 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         params, algorithm=cluster.algorithm_for(asked, n, params.minibatch_above))
     log.info("select_k: clustering %d posts (%d-d) with %s at %d values of k (%d..%d)", n,
              X.shape[1], params.algorithm, len(ks), ks[0], ks[-1])
-    labels = cluster.labelings(X, ks, params.algorithm, n_init=params.n_init,
-                               random_state=random_state)
+    options = cluster.clusterer_options(params.algorithm, params)
+    bic = None
+    if params.algorithm == "gmm":  # the same fits give the labels and the BIC
+        fits = cluster.gmm_fits(X, ks, n_init=params.n_init, random_state=random_state, **options)
+        labels, bic = fits.labels, fits.bic
+    else:
+        labels = cluster.labelings(X, ks, params.algorithm, n_init=params.n_init,
+                                   random_state=random_state, options=options)
     sil = silhouette_scores(X, labels, exact_max_n=params.exact_max_n,
                             sample_size=params.sample_size, n_repeats=params.n_repeats,
                             random_state=random_state, block_mb=block_mb)
@@ -288,8 +324,10 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
     })
     if not sil.exact:
         curve["silhouette_std"] = sil.stds.astype(np.float64)
+    if bic is not None:
+        curve["bic"] = bic
     choice = choose_k(curve["k"].to_numpy(), curve["silhouette"].to_numpy(), params.rule,
-                      params.min_prominence, reduction)
+                      params.min_prominence, reduction, bic)
     choice, chosen_by, stab = _fallback(X, ks, params, random_state, choice, curve, warnings)
     if not sil.exact:
         at = curve.index[curve["k"] == choice.best_k][0]
@@ -326,5 +364,6 @@ def select_k(features: np.ndarray, ids: pd.DataFrame, params: SelectKParams,
         algorithm_asked=asked if asked != params.algorithm else None,
         minibatch_above=params.minibatch_above if asked != params.algorithm else None,
         fit_sample=fit_sample,
+        **options,
     ).to_json()
     return SelectKResult(curve, summary, labels)

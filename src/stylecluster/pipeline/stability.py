@@ -15,8 +15,9 @@ silhouette rule does, never its edge.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class Stability:
 
 def stability_curve(X: np.ndarray, ks: Sequence[int], algorithm: str, *, n_init: int,
                     random_state: int, n_pairs: int = 10, subsample: float = 0.8,
-                    max_n: int = 5000) -> Stability:
+                    max_n: int = 5000, options: Mapping[str, Any] | None = None) -> Stability:
     """Mean pairwise ARI of clusterings of random subsamples, at every k in `ks`.
 
     Args:
@@ -48,6 +49,7 @@ def stability_curve(X: np.ndarray, ks: Sequence[int], algorithm: str, *, n_init:
         n_pairs: Subsample pairs per k.
         subsample: Share of the posts in each subsample (two draws share about its square).
         max_n: At most this many posts per subsample (large sets are sampled, not clustered whole).
+        options: The algorithm's own settings (cluster.clusterer_options; gmm: covariance_type).
 
     Returns:
         A Stability with one mean and std per k.
@@ -63,9 +65,10 @@ def stability_curve(X: np.ndarray, ks: Sequence[int], algorithm: str, *, n_init:
         a = np.sort(rng.choice(n, m, replace=False))
         b = np.sort(rng.choice(n, m, replace=False))
         shared, in_a, in_b = np.intersect1d(a, b, assume_unique=True, return_indices=True)
-        la = cluster.labelings(X[a], ks, algorithm, n_init=n_init, random_state=random_state + p)
+        la = cluster.labelings(X[a], ks, algorithm, n_init=n_init, random_state=random_state + p,
+                               options=options)
         lb = cluster.labelings(X[b], ks, algorithm, n_init=n_init,
-                               random_state=random_state + n_pairs + p)
+                               random_state=random_state + n_pairs + p, options=options)
         for j in range(len(ks)):
             scores[p, j] = adjusted_rand_score(la[j, in_a], lb[j, in_b]) if len(shared) else 0.0
     return Stability(np.asarray(ks), scores.mean(axis=0), scores.std(axis=0), n_pairs, m)

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from stylecluster.errors import DataError
 from stylecluster.report import fonts
+from stylecluster.records import BIC_CHOICE
 from stylecluster.report.share_hist import plot_clothing_share_hist
 from stylecluster.schemas import UNASSIGNED, UNASSIGNED_NAME
 
@@ -80,21 +81,27 @@ def cluster_name(cluster: int, keywords: Sequence[Sequence[str]], n_words: int =
 
 @cjk_figure
 def plot_silhouette(curve: pd.DataFrame, selection: Mapping[str, Any]) -> Figure:
-    """Silhouette over k (large panel) with Davies-Bouldin and Calinski-Harabasz beside it.
+    """Silhouette over k (large panel) with Davies-Bouldin and Calinski-Harabasz beside it, and
+    the BIC below them when the curve has one (select_k.algorithm: gmm).
 
-    Long on purpose: one figure's three panels and annotations read best as one sequence.
+    Long on purpose: one figure's panels and annotations read best as one sequence.
 
-    The chosen k is marked on all three; on the silhouette panel, the peak's prominence is drawn
+    The chosen k is marked on every panel; on the silhouette panel, the peak's prominence is drawn
     as a bracket below the peak, or "no interior peak" is written when select_k found none.
 
     Args:
-        curve: silhouette.csv (k, silhouette, davies_bouldin, calinski_harabasz[, silhouette_std]).
-        selection: select_k.json (best_k, prominence, has_peak, rule).
+        curve: silhouette.csv (k, silhouette, davies_bouldin, calinski_harabasz[, silhouette_std,
+            stability, bic]).
+        selection: select_k.json (best_k, prominence, has_peak, rule, chosen_by).
     """
-    fig = new_figure(11, 4.6)
-    grid = fig.add_gridspec(2, 2, width_ratios=[2.1, 1])
+    side_panels = [("davies_bouldin", "Davies-Bouldin (lower is better)"),
+                   ("calinski_harabasz", "Calinski-Harabasz (higher is better)")]
+    if "bic" in curve and curve["bic"].notna().any():
+        side_panels.append(("bic", "BIC of the Gaussian mixture (lower is better)"))
+    fig = new_figure(11, 4.6 if len(side_panels) == 2 else 5.6)
+    grid = fig.add_gridspec(len(side_panels), 2, width_ratios=[2.1, 1])
     ax = fig.add_subplot(grid[:, 0])
-    side = [fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, 1])]
+    side = [fig.add_subplot(grid[row, 1]) for row in range(len(side_panels))]
     curve = curve.sort_values("k")
     ks = curve["k"].to_numpy()
     best = selection.get("best_k")
@@ -135,7 +142,8 @@ def plot_silhouette(curve: pd.DataFrame, selection: Mapping[str, Any]) -> Figure
         twin.legend(loc="upper right", fontsize=8)
     if selection.get("has_peak") is False:
         chosen_by = selection.get("chosen_by") or "silhouette argmax"
-        ax.text(0.98, 0.04, f"no clear silhouette peak: k from the {chosen_by} (fallback)",
+        how = "" if chosen_by == BIC_CHOICE else " (fallback)"
+        ax.text(0.98, 0.04, f"no clear silhouette peak: k from the {chosen_by}{how}",
                 ha="right", va="bottom", transform=ax.transAxes, color="tab:red",
                 bbox={"boxstyle": "round", "fc": "white", "ec": "tab:red"})
     ax.set_xlabel("k (number of clusters)")
@@ -145,14 +153,18 @@ def plot_silhouette(curve: pd.DataFrame, selection: Mapping[str, Any]) -> Figure
     ax.set_title(f"Silhouette over k; chosen k = {best}" + (f" ({chosen})" if chosen else ""))
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
-    for a, col, title in ((side[0], "davies_bouldin", "Davies-Bouldin (lower is better)"),
-                          (side[1], "calinski_harabasz", "Calinski-Harabasz (higher is better)")):
+    for a, (col, title) in zip(side, side_panels):
         if col in curve:
-            a.plot(ks, curve[col].to_numpy(dtype=float), marker=".", color="tab:gray")
+            values = curve[col].to_numpy(dtype=float)
+            a.plot(ks, values, marker=".", color="tab:gray")
+            at = np.flatnonzero(ks == best) if col == "bic" and best is not None else []
+            if len(at):
+                a.plot([best], [values[at[0]]], marker="o", ms=7, mfc="none", mec="tab:red",
+                       mew=1.5)
         a.set_title(title, fontsize=9)
         a.tick_params(labelsize=8)
         a.grid(alpha=0.3)
-    side[1].set_xlabel("k")
+    side[-1].set_xlabel("k")
     return fig
 
 

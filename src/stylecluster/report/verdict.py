@@ -13,6 +13,7 @@ from typing import Any
 
 from stylecluster.judging import MAX_LARGEST_SHARE, MAX_MONTH_SHARE
 from stylecluster.judging import number as _num
+from stylecluster.records import BIC_CHOICE
 
 MAX_LENGTH_SKEW = 1.2  # the largest cluster's median caption length over the overall median
 MAX_LENGTH_ETA = 0.5  # correlation ratio of log caption length on the clusters
@@ -52,8 +53,9 @@ def peak_finding(metrics: Mapping[str, Any], selection: Mapping[str, Any]) -> Fi
         return Finding("ok", "Clear silhouette peak", f"k = {k}, chosen by the {chosen_by}"
                        + (f" ({facts_text})." if facts_text else "."))
     sil_text = f", silhouette {sil:.2f}" if sil is not None else ""
+    how = "" if chosen_by == BIC_CHOICE else " (fallback)"  # rule bic: chosen, not a fallback
     return Finding("warn", "No clear silhouette peak",
-                   f"k = {k} comes from the {chosen_by} (fallback){sil_text}: other values of k "
+                   f"k = {k} comes from the {chosen_by}{how}{sil_text}: other values of k "
                    "fit about as well, so treat the number of styles as a choice, not a finding.")
 
 
