@@ -45,6 +45,12 @@ class Artifact:
         """Where a project at `root` keeps it: `root / paths[folder] / name` (params.yaml paths)."""
         return Path(root) / paths[self.folder] / self.name
 
+    @property
+    def label(self) -> str:
+        """How messages name it: `<stage>/<name>`, e.g. validate/posts.parquet (one summary.json per
+        stage, so the bare name would be ambiguous)."""
+        return f"{self.stage}/{self.name}"
+
     def dvc_path(self) -> str:
         """As dvc.yaml writes it: `${paths.<folder>}/<name>`."""
         return f"${{paths.{self.folder}}}/{self.name}"

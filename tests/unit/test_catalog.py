@@ -85,3 +85,12 @@ def test_the_membership_xlsx_has_one_writer_the_byte_stable_one(tmp_path):
         storage.write_artifact(table, catalog.MEMBERSHIP_XLSX, tmp_path)
     assert not hasattr(storage, "write_xlsx")
     assert not list(tmp_path.iterdir())
+
+
+def test_labels_name_the_stage_so_each_summary_json_is_told_apart():
+    summaries = [a for a in vars(catalog).values()
+                 if isinstance(a, catalog.Artifact) and a.name == "summary.json"]
+    labels = [a.label for a in summaries]
+    assert len(summaries) >= 4 and len(set(labels)) == len(labels), labels
+    assert catalog.POSTS.label == "validate/posts.parquet"
+    assert catalog.EMBED_SUMMARY.label == "embed/summary.json"

@@ -145,6 +145,6 @@ def test_quality_metrics_without_labels_and_unknown_posts():
     out = quality_metrics(labels, posts, texts, {"best_k": 3, "silhouette": 0.2})
     assert "ari" not in out and out["silhouette"] == 0.2 and out["n_posts_dropped"] == 0
     bad = pd.DataFrame({"post_id": ["zz"], "cluster": [0]})
-    with pytest.raises(DataError, match=r"1 clustered post\(s\) are not in posts.parquet, "
+    with pytest.raises(DataError, match=r"1 clustered post\(s\) are not in validate/posts.parquet, "
                                         r"e.g. \['zz'\]"):
         quality_metrics(bad, posts, texts)

@@ -352,7 +352,7 @@ def test_labels_naming_unknown_posts_are_rejected():
     bad.loc[0, "post_id"] = "ghost"
     with pytest.raises(DataError, match=r"1 clustered post\(s\) are not in .*ghost"):
         trends.join_posts(bad, inputs.posts, inputs.texts)
-    with pytest.raises(DataError, match="labels.parquet has no rows"):
+    with pytest.raises(DataError, match="cluster/labels.parquet has no rows"):
         trends.join_posts(bad.iloc[:0], inputs.posts, inputs.texts)
 
 

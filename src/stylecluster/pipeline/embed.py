@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from stylecluster import catalog
 from stylecluster.records import EmbedRunRecord, EmbedSummary, ModalityRun, VectorsSummary
 from stylecluster.storage.cache import image_key, text_key
 from stylecluster.errors import DataError
@@ -141,9 +142,10 @@ def select_inputs(manifest: pd.DataFrame, texts: pd.DataFrame) -> EmbedInputs:
     if img_ids != txt_ids:
         only_m, only_t = sorted(img_ids - txt_ids), sorted(txt_ids - img_ids)
         raise DataError(
-            f"segment manifest and texts.parquet cover different posts: {len(only_m)} only in the "
-            f"manifest (e.g. {only_m[:3]}), {len(only_t)} only in texts (e.g. {only_t[:3]}). Both "
-            "must come from the same validate/posts.parquet: re-run them (dvc repro)."
+            f"{catalog.SEGMENT_MANIFEST.label} and {catalog.TEXTS.label} cover different posts: "
+            f"{len(only_m)} only in the manifest (e.g. {only_m[:3]}), {len(only_t)} only in "
+            f"texts (e.g. {only_t[:3]}). Both "
+            f"must come from the same {catalog.POSTS.label}: re-run them (dvc repro)."
         )
     kept = manifest["kept"].astype(bool)
     paths = _kept_column(manifest, kept, "mask_path", "have an empty mask_path",

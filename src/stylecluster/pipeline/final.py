@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stylecluster import catalog
 from stylecluster.config import ClusterParams
 from stylecluster.errors import ConfigError, DataError
 from stylecluster.pipeline.cluster import (DENSITY_ALGORITHMS, ClusterResult,
@@ -54,7 +55,8 @@ def fit_final(features: np.ndarray, ids: pd.DataFrame, selection: SelectKRecord,
                            n_representatives=params.n_representatives)
     k = params.n_clusters or selection.best_k
     if k is None:
-        raise DataError("cluster: select_k.json has no best_k; re-run the select_k stage.")
+        raise DataError(f"cluster: {catalog.SELECT_K.label} has no best_k; re-run the select_k "
+                        "stage.")
     return fit_clusters(features, ids, k, algorithm=selection.algorithm,
                         n_init=selection.n_init, random_state=random_state,
                         n_representatives=params.n_representatives,

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stylecluster import catalog
 from stylecluster.errors import DataError
 from stylecluster.schemas import UNASSIGNED
 
@@ -237,8 +238,8 @@ def quality_metrics(
         on="post_id", how="left", indicator=True)
     unknown = table.loc[table["_merge"] == "left_only", "post_id"]
     if len(unknown):
-        raise DataError(f"metrics: {len(unknown)} clustered post(s) are not in posts.parquet, e.g. "
-                        f"{unknown.iloc[:5].tolist()}; the inputs come from different runs "
+        raise DataError(f"metrics: {len(unknown)} clustered post(s) are not in "
+                        f"{catalog.POSTS.label}, e.g. {unknown.iloc[:5].tolist()}; the inputs come from different runs "
                         "(dvc repro).")
     assigned = _assigned(every := table["cluster"].to_numpy())
     table_in, cl = table[assigned], every[assigned]

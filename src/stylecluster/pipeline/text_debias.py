@@ -21,6 +21,7 @@ import logging
 
 import numpy as np
 
+from stylecluster import catalog
 from stylecluster.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def debias_text(X: np.ndarray, n_chars: np.ndarray | None, method: str,
     if method in NEEDS_LENGTH:
         if n_chars is None:
             raise DataError(f"reduce: reduce.text_debias = {method!r} needs the text lengths "
-                            "(preprocess's texts.parquet, --texts) but none were given.")
+                            f"({catalog.TEXTS.label}, --texts) but none were given.")
         X = regress_out_length(X, n_chars)
     if method in ("top_pcs", "both"):
         X = remove_top_pcs(X, n_pcs)

@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from stylecluster import catalog
 from stylecluster.errors import DataError
 from stylecluster.report import fonts
 from stylecluster.records import BIC_CHOICE
@@ -185,9 +186,9 @@ def plot_map(map2d: np.ndarray, map_ids: pd.DataFrame, labels: pd.DataFrame,
     """
     map2d = np.asarray(map2d, dtype=float)
     if map2d.ndim != 2 or map2d.shape != (len(map_ids), 2):
-        raise DataError(f"report: reduce/map2d.npy has shape {map2d.shape} but reduce/ids.parquet "
-                        f"has {len(map_ids)} post_ids; expected ({len(map_ids)}, 2). Re-run the "
-                        "reduce stage.")
+        raise DataError(f"report: {catalog.MAP2D.label} has shape {map2d.shape} but "
+                        f"{catalog.FEATURE_IDS.label} has {len(map_ids)} post_ids; expected "
+                        f"({len(map_ids)}, 2). Re-run the reduce stage.")
     cluster_of = labels.set_index("post_id")["cluster"]
     cl = map_ids["post_id"].map(cluster_of).fillna(-1).to_numpy(dtype=np.int64)
     k = int(labels["cluster"].max()) + 1 if len(labels) else 0

@@ -107,9 +107,9 @@ def map_page(map2d: np.ndarray, map_ids: pd.DataFrame, labels: pd.DataFrame,
     """
     xy = np.asarray(map2d, dtype=np.float64)  # (n, 2)
     if xy.shape != (len(map_ids), 2):
-        raise DataError(f"report: reduce/map2d.npy has shape {xy.shape} but reduce/ids.parquet "
-                        f"has {len(map_ids)} post_ids; expected ({len(map_ids)}, 2). Re-run the "
-                        "reduce stage.")
+        raise DataError(f"report: {catalog.MAP2D.label} has shape {xy.shape} but "
+                        f"{catalog.FEATURE_IDS.label} has {len(map_ids)} post_ids; expected "
+                        f"({len(map_ids)}, 2). Re-run the reduce stage.")
     ids = map_ids["post_id"].astype(str).tolist()
     cluster = map_ids["post_id"].map(labels.set_index("post_id")["cluster"])
     post = posts.set_index("post_id")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stylecluster import catalog
 from stylecluster.config import ReportParams
 from stylecluster.errors import DataError
 from stylecluster.report.keywords import (MIN_TOKEN_CHARS, cluster_keywords, tag_keywords,
@@ -84,7 +85,7 @@ def join_posts(labels: pd.DataFrame, posts: pd.DataFrame, texts: pd.DataFrame) -
             or the labels are empty.
     """
     if labels.empty:
-        raise DataError("report: cluster/labels.parquet has no rows; nothing to report. "
+        raise DataError(f"report: {catalog.LABELS.label} has no rows; nothing to report. "
                         "Re-run the cluster stage (dvc repro cluster).")
     post_cols = [c for c in ("post_id", "content", "tags", "month", "label") if c in posts.columns]
     table = labels[["post_id", "cluster", "distance"]].merge(posts[post_cols], on="post_id",
@@ -92,7 +93,7 @@ def join_posts(labels: pd.DataFrame, posts: pd.DataFrame, texts: pd.DataFrame) -
     unknown = table.loc[table["_merge"] == "left_only", "post_id"]
     if len(unknown):
         raise DataError(
-            f"report: {len(unknown)} clustered post(s) are not in validate/posts.parquet, e.g. "
+            f"report: {len(unknown)} clustered post(s) are not in {catalog.POSTS.label}, e.g. "
             f"{unknown.iloc[:5].tolist()}; labels and posts come from different runs. "
             "Re-run the pipeline (dvc repro).")
     table = table.drop(columns="_merge")
@@ -198,9 +199,9 @@ def cluster_summaries(table: pd.DataFrame, monthly: pd.DataFrame,
     Each: cluster, size, share (of all clustered posts), peak_month (highest within-month share;
     ties: the earliest), peak_share, lifetime_months (months at >= half the peak share),
     months_present, median_chars, name and named_by (see `name_cluster`: the analyst's, else
-    from hashtags, keywords or rake_keywords), hashtags (hashtag c-TF-IDF), keywords (caption c-TF-IDF),
-    rake_keywords (most frequent RAKE keywords of at least MIN_TOKEN_CHARS characters), examples (captions, see
-    `cluster_examples`) and, when posts carry labels, majority_label, purity and n_labelled.
+    from hashtags, keywords or rake_keywords), hashtags (hashtag c-TF-IDF), keywords (caption
+    c-TF-IDF), rake_keywords (most frequent RAKE keywords of at least MIN_TOKEN_CHARS
+    characters), examples (captions, see `cluster_examples`) and, when posts carry labels, majority_label, purity and n_labelled.
     """
     k = int(monthly["cluster"].max()) + 1
     keywords = cluster_keywords(table, k, params.n_keywords)
