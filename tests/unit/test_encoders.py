@@ -492,3 +492,37 @@ def test_chinese_clip_without_path_names_the_param(tmp_path):
     with pytest.raises(BackendError, match=r"embed\.options\.chinese-clip\.path\] = .* could not be "
                        r"loaded"):
         encoders.get_encoder("chinese-clip", "text", CC(str(tmp_path)))
+
+
+@pytest.mark.slow
+def test_efficientnet_flip_tta_averages_with_the_mirror_image(efficientnet, images):
+    """tta flip: each vector is the normalised mean of the image's and its mirror image's raw
+    features, on both runtimes, however the batch is chunked; the cache key names it."""
+    opts = {"efficientnet-lite0": {"tta": "flip"}}
+    flip = encoders.get_encoder("efficientnet-lite0", "image", EmbedParams(options=opts),
+                                runtime=RuntimeParams(torch_threads=2))
+    assert flip.cache_key == efficientnet.cache_key + "/tta-flip"
+    v = flip.encode(images)
+    _assert_unit_rows(v, 4, 1280)
+    mirrors = [img.transpose(Image.FLIP_LEFT_RIGHT) for img in images]
+    raw = efficientnet._encode(images) + efficientnet._encode(mirrors)
+    expected = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    # the mirror of a padded image and the padded mirror image may differ by one pixel's offset
+    assert min(_cos(a, b) for a, b in zip(v, expected)) > 0.999
+    plain = efficientnet.encode(images)
+    assert min(_cos(a, b) for a, b in zip(v, plain)) < 0.9999, "tta flip changed nothing"
+    # a mirror image gets the same vector as the image (up to that offset)
+    assert min(_cos(a, b) for a, b in zip(flip.encode(mirrors), v)) > 0.999
+    eager = encoders.get_encoder(
+        "efficientnet-lite0", "image",
+        EmbedParams(options={"efficientnet-lite0": {"tta": "flip", "runtime": "torch"}}),
+        runtime=RuntimeParams(torch_threads=2))
+    assert np.abs(eager.encode(images) - v).max() < 1e-4
+    many = [img.rotate(angle) for img in images for angle in (0, 90, 180)]  # 12: three chunks
+    assert np.abs(flip.encode(many) - np.vstack([flip.encode([m]) for m in many])).max() < 1e-5
+
+
+def test_efficientnet_tta_name_is_checked():
+    with pytest.raises(ConfigError, match=r"embed\.options\.efficientnet-lite1\.tta.*mirror"):
+        encoders.backend_config("efficientnet-lite1", EmbedParams(
+            options={"efficientnet-lite1": {"tta": "mirror"}}))

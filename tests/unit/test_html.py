@@ -216,3 +216,17 @@ def test_embedded_font_subset_is_reproducible(monkeypatch):
     source = TTFont(str(fonts._find_font()[0]), fontNumber=0)
     assert subset["head"].modified == source["head"].modified
     assert {ord(c) for c in "连衣裙风衣"} <= set(subset.getBestCmap())
+
+
+def test_segmentation_shows_which_path_made_each_mask():
+    """segment.method auto: the person-mask sources as their own table (sources with no image left
+    out), not as a dict in the key/value table."""
+    seg = {"method": "auto", "n_images": 5, "mask_source": {"alpha": 3, "mediapipe": 2, "none": 0},
+           "kept_by_mask_source": {"alpha": 3, "mediapipe": 1, "none": 0}}
+    html = page.render(small_page_data(segment_summary=seg))
+    section = html[html.index("<h3>Segmentation</h3>"):html.index("<h3>Validation</h3>")]
+    assert "person mask from" in section
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", section)
+    assert cells[:6] == ["alpha", "3", "3", "mediapipe", "2", "1"], cells[:8]
+    assert "kept_by_mask_source" not in section and '"alpha"' not in section
+    assert "person mask from" not in page.render(small_page_data())

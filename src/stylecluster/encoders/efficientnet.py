@@ -21,6 +21,9 @@ Preprocessing: each masked image is resized (bicubic) so its long side is the va
 segmentation, so padding adds nothing the model has not seen), then normalised with the ImageNet
 mean/std. Padding instead of a centre crop keeps the whole outfit, head to shoes, in portrait
 photos.
+
+Test-time augmentation (`embed.options.<name>.tta: flip`): each image's features are averaged with
+those of its left-right mirror image (twice the compute; the cache key names it).
 """
 
 from __future__ import annotations
@@ -147,6 +150,9 @@ class EfficientNetOptions:
 
     runtime: Literal["auto", "onnxruntime", "torch"] = param(
         "auto", "auto (onnxruntime on cpu, torch on cuda) | onnxruntime | torch")
+    tta: Literal["none", "flip"] = param(
+        "none", "none | flip (average each image's features with its mirror image's: twice the "
+        "compute)")
 
 
 def resolve_runtime(config: BackendConfig, variant: Variant = LITE0) -> str:
@@ -304,8 +310,10 @@ class EfficientNetLiteEncoder(Encoder):
         # so Lite0/1/2 vectors never mix (Lite0's key is what it always was). The runtimes agree to
         # ~1e-6, not bit for bit, so each keeps its own cache entries.
         v = self.variant
+        self.flip = getattr(config.options, "tta", "none") == "flip"
         self.cache_key = (f"{v.name}/{v.weights_id}/fit{v.image_size}-bicubic-pad-imagenet/v2"
-                          + ("/onnxruntime" if self.session is not None else ""))
+                          + ("/onnxruntime" if self.session is not None else "")
+                          + ("/tta-flip" if self.flip else ""))
 
     @property
     def model(self) -> object:
@@ -320,12 +328,24 @@ class EfficientNetLiteEncoder(Encoder):
             return self._encode_onnx(batch)
         import torch  # only here: with ONNX Runtime, importing torch alone costs ~2 s of a run
 
-        x = torch.from_numpy(preprocess(batch, self.variant.image_size)).to(self.device)
-        x = x.contiguous(memory_format=torch.channels_last)
+        x = torch.from_numpy(self._with_mirrors(preprocess(batch, self.variant.image_size)))
+        x = x.to(self.device).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             fmap = self.model.extract_features(x)  # (n, 1280, s/32, s/32): 7, 8, 9 for Lite0/1/2
             feats = fmap.mean(dim=(2, 3))  # (n, 1280)
-        return feats.float().cpu().numpy()
+        return self._mirror_mean(feats.float().cpu().numpy())
+
+    def _with_mirrors(self, x: np.ndarray) -> np.ndarray:
+        """tta flip: the batch (n, 3, s, s) followed by its left-right mirror images (2n, ...); the
+        padding is centred, so a mirror image is the mirrored photo, padded alike."""
+        return np.concatenate([x, x[..., ::-1]]) if self.flip else x
+
+    def _mirror_mean(self, feats: np.ndarray) -> np.ndarray:
+        """tta flip: each image's features averaged with its mirror image's ((2n, d) -> (n, d))."""
+        if not self.flip:
+            return feats
+        n = len(feats) // 2
+        return (feats[:n] + feats[n:]) / 2
 
     def _encode_onnx(self, batch: Sequence[Image.Image]) -> np.ndarray:
         """Run ONNX Runtime chunk by chunk while a helper thread preprocesses the next chunk.
@@ -333,7 +353,8 @@ class EfficientNetLiteEncoder(Encoder):
         PIL's resize and ONNX Runtime both release the GIL, so the two overlap: about 10% more
         images/s on 2 cores than preprocessing and running in turn.
         """
-        chunks = [batch[lo:lo + ORT_CHUNK] for lo in range(0, len(batch), ORT_CHUNK)]
+        step = ORT_CHUNK // 2 if self.flip else ORT_CHUNK  # each run call sees ORT_CHUNK images
+        chunks = [batch[lo:lo + step] for lo in range(0, len(batch), step)]
         size = self.variant.image_size
         pending = self._prep_pool.submit(preprocess, chunks[0], size)
         out = []
@@ -341,7 +362,8 @@ class EfficientNetLiteEncoder(Encoder):
             x = pending.result()  # (len(chunk), 3, size, size)
             if nxt is not None:
                 pending = self._prep_pool.submit(preprocess, nxt, size)
-            out.append(self.session.run(None, {"images": x})[0])  # (len(chunk), 1280)
+            x = np.ascontiguousarray(self._with_mirrors(x))
+            out.append(self._mirror_mean(self.session.run(None, {"images": x})[0]))  # (chunk, 1280)
         return np.concatenate(out)
 
     def classify(self, batch: Sequence[Image.Image]) -> np.ndarray:

@@ -131,6 +131,14 @@ def kv_table(mapping: Mapping[str, Any]) -> Table:
     return table(["key", "value"], [(k, v) for k, v in mapping.items()])
 
 
+def _mask_sources(segment: Mapping[str, Any]) -> Table | None:
+    """Which path made each image's person mask (alpha, mediapipe, none), with images kept."""
+    counts = segment.get("mask_source") or {}
+    kept = segment.get("kept_by_mask_source") or {}
+    rows = [(source, int(n), int(kept.get(source, 0))) for source, n in counts.items() if n]
+    return table(["person mask from", "images", "kept"], rows) if rows else None
+
+
 def _pct(value: float) -> str:
     return f"{value:.1%}"
 
@@ -291,8 +299,9 @@ def context(d: PageData) -> dict[str, Any]:
         "summary": _summary_table(clusters, int(cl.get("n_unassigned") or 0),
                                   float(cl.get("unassigned_share") or 0.0)), "cards": [_card(c) for c in clusters],
         "drops": table(["source", "reason", "posts"], d.drops.itertuples(index=False)),
-        "segment": kv_table({k: v for k, v in d.segment_summary.items()
-                             if k != "unreadable_post_ids"}),
+        "segment": kv_table({k: v for k, v in d.segment_summary.items() if k not in (
+            "unreadable_post_ids", "mask_source", "kept_by_mask_source")}),
+        "mask_sources": _mask_sources(d.segment_summary),
         **_validation(d.validation),
         "params": [{"name": section,
                     "table": kv_table(values) if isinstance(values, Mapping) else None,
