@@ -96,6 +96,45 @@ def test_embed_on_dask_writes_the_same_bytes_as_local(tmp_path):
         bad.stderr[-3000:]
 
 
+def test_embed_on_an_existing_scheduler_writes_the_same_bytes_as_local(tmp_path):
+    """runtime.executor_address: a scheduler and workers started the way README says (`dask
+    scheduler`, `dask worker`), as separate processes; the stage connects to them."""
+    import subprocess
+    import time
+
+    seg, texts = write_upstream(tmp_path)
+    hashed = {"image_encoder": "hash", "text_encoder": "hash", "batch_size": 2}
+    local = run_embed(tmp_path / "local", seg, texts, hashed, {"executor": "local"})
+    assert local.returncode == 0, local.stderr[-3000:]
+    dask_cli = Path(sys.executable).with_name("dask")
+    sched_file = tmp_path / "scheduler.json"
+    common = ["--scheduler-file", str(sched_file), "--no-dashboard"]
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--port", "0", "--host", "127.0.0.1",
+                               *common], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        for _ in range(600):  # the scheduler writes its address once it listens
+            if sched_file.exists() and sched_file.read_text().strip():
+                break
+            time.sleep(0.1)
+        address = storage.read_json(sched_file)["address"]
+        procs.append(subprocess.Popen([dask_cli, "worker", "--nworkers", "2", "--nthreads", "1",
+                                       *common], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+        remote = run_embed(tmp_path / "remote", seg, texts, hashed,
+                           {"executor": "dask", "executor_address": address})
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=60)
+    assert remote.returncode == 0, remote.stderr[-3000:]
+    assert f"dask: {address} with 2 worker(s)" in remote.stderr, remote.stderr[-3000:]
+    same_files(tmp_path / "local" / "embed", tmp_path / "remote" / "embed")
+
+
 @pytest.mark.slow
 def test_embed_on_dask_with_the_real_default_encoders(tmp_path):
     seg, texts = write_upstream(tmp_path)
