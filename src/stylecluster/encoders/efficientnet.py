@@ -310,7 +310,7 @@ class EfficientNetLiteEncoder(Encoder):
         # so Lite0/1/2 vectors never mix (Lite0's key is what it always was). The runtimes agree to
         # ~1e-6, not bit for bit, so each keeps its own cache entries.
         v = self.variant
-        self.flip = getattr(config.options, "tta", "none") == "flip"
+        self.flip = config.options.tta == "flip"
         self.cache_key = (f"{v.name}/{v.weights_id}/fit{v.image_size}-bicubic-pad-imagenet/v2"
                           + ("/onnxruntime" if self.session is not None else "")
                           + ("/tta-flip" if self.flip else ""))
@@ -336,8 +336,8 @@ class EfficientNetLiteEncoder(Encoder):
         return self._mirror_mean(feats.float().cpu().numpy())
 
     def _with_mirrors(self, x: np.ndarray) -> np.ndarray:
-        """tta flip: the batch (n, 3, s, s) followed by its left-right mirror images (2n, ...); the
-        padding is centred, so a mirror image is the mirrored photo, padded alike."""
+        """tta flip: the batch (n, 3, s, s), then its mirror images (2n, ...): the mirrored photos,
+        padded alike (centred padding; up to one pixel of offset where the padding is odd)."""
         return np.concatenate([x, x[..., ::-1]]) if self.flip else x
 
     def _mirror_mean(self, feats: np.ndarray) -> np.ndarray:
@@ -362,7 +362,7 @@ class EfficientNetLiteEncoder(Encoder):
             x = pending.result()  # (len(chunk), 3, size, size)
             if nxt is not None:
                 pending = self._prep_pool.submit(preprocess, nxt, size)
-            x = np.ascontiguousarray(self._with_mirrors(x))
+            x = self._with_mirrors(x)  # concatenate copies: C-contiguous, as ONNX Runtime needs
             out.append(self._mirror_mean(self.session.run(None, {"images": x})[0]))  # (chunk, 1280)
         return np.concatenate(out)
 
