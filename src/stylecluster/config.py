@@ -127,7 +127,7 @@ class EmbedParams:
     image_encoder: str = param(
         "efficientnet-lite0",
         "efficientnet-lite0 | efficientnet-lite1 | efficientnet-lite2 (1280-d) | imagebind | "
-        "chinese-clip")
+        "chinese-clip | pixels (a no-model baseline)")
     text_encoder: str = param("e5-small", "e5-small (384-d) | use-multilingual (512-d) | "
                               "sentence-transformers | imagebind | chinese-clip")
     batch_size: int = param(32)

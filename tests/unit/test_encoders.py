@@ -159,6 +159,34 @@ def test_hash_stand_in_is_deterministic_and_content_keyed(images):
     assert _cos(a[0], a[1]) < 0.9
 
 
+def _pixels(**options):
+    return encoders.get_encoder("pixels", "image", EmbedParams(options={"pixels": options}))
+
+
+def test_pixels_baseline_is_the_padded_downscaled_image():
+    # a 16 x 32 white bar on a 4 x 4 square: the long side fills it, the short one is padded black
+    bar = Image.fromarray(np.full((16, 32, 3), 255, np.uint8))
+    grey = _pixels(size=4).encode([bar])[0].reshape(4, 4)
+    assert grey.shape == (4, 4) and (grey[0] == 0).all() and (grey[3] == 0).all()
+    assert np.allclose(grey[1:3], 1 / np.sqrt(8), atol=1e-6)  # 8 equal white pixels, L2-normalised
+    # colour keeps the channels apart: a red and a blue square are orthogonal, in grey parallel
+    red, blue = (Image.fromarray(np.zeros((8, 8, 3), np.uint8) + np.uint8(c)) for c in
+                 ((255, 0, 0), (0, 0, 255)))
+    rgb = _pixels(size=4, color=True).encode([red, blue])
+    _assert_unit_rows(rgb, 2, 48)
+    assert abs(_cos(rgb[0], rgb[1])) < 1e-6
+    assert _cos(*_pixels(size=4).encode([red, blue])) > 0.999
+    # box averaging: an 8 x 8 one-pixel checkerboard becomes 16 equal mid-grey pixels
+    board = (np.indices((8, 8)).sum(0) % 2 * 255).astype(np.uint8)
+    assert np.allclose(_pixels(size=4).encode([_gray(board)]), 0.25, atol=1e-6)
+    assert _pixels(size=28).dim == 784 and _pixels(size=28).cache_key != _pixels(size=8).cache_key
+
+
+def test_pixels_size_out_of_range_names_the_option():
+    with pytest.raises(ConfigError, match=r"embed\.options\.pixels\.size = 2 must be 4\.\.256"):
+        _pixels(size=2)
+
+
 # ---- real shipped models ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ stage); the params.yaml renderer lists every backend's options from `option_clas
 | sentence-transformers | text | model's | local folder: `embed.options.sentence-transformers.path` |
 | imagebind | image, text | 1024 | imagebind_huge.pth: `embed.options.imagebind.checkpoint` |
 | chinese-clip | image, text | model's | local folder: `embed.options.chinese-clip.path` |
+| pixels | image | size^2 (784) | none: the downscaled image itself, a classical baseline |
 | hash | image, text | 64 | none: a deterministic stand-in for fast tests, NOT a real model |
 
 Adding a backend (say an open_clip model, `open-clip`) touches its module and its entry here only:
@@ -102,6 +103,10 @@ REGISTRY: dict[str, EncoderSpec] = {
         "stylecluster.encoders.chinese_clip", "ChineseCLIPEncoder", ("image", "text"),
         "Chinese-CLIP through transformers (embed.options.chinese-clip.path)",
         options="ChineseCLIPOptions"),
+    "pixels": EncoderSpec(
+        "stylecluster.encoders.pixels", "PixelsEncoder", ("image",),
+        "the downscaled image as the vector (embed.options.pixels.size); a baseline, no model",
+        options="PixelsOptions"),
     "hash": EncoderSpec(
         "stylecluster.encoders.hashing", "HashEncoder", ("image", "text"),
         "deterministic stand-in for fast tests; NOT a real model"),
