@@ -96,11 +96,28 @@ def test_embed_on_dask_writes_the_same_bytes_as_local(tmp_path):
         bad.stderr[-3000:]
 
 
+def _scheduler_address(sched_file: Path, proc, log: Path, timeout_s: float = 60.0) -> str:
+    """The address `dask scheduler` writes to its scheduler file once it listens; fails with the
+    scheduler's own log when it exits or does not write the file in time."""
+    import json
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"dask scheduler exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            return json.loads(sched_file.read_text())["address"]
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):  # not written (fully) yet
+            time.sleep(0.1)
+    pytest.fail(f"dask scheduler wrote no {sched_file.name} in {timeout_s:.0f} s:\n"
+                f"{log.read_text()[-3000:]}")
+
+
 def test_embed_on_an_existing_scheduler_writes_the_same_bytes_as_local(tmp_path):
     """runtime.executor_address: a scheduler and workers started the way README says (`dask
     scheduler`, `dask worker`), as separate processes; the stage connects to them."""
     import subprocess
-    import time
 
     seg, texts = write_upstream(tmp_path)
     hashed = {"image_encoder": "hash", "text_encoder": "hash", "batch_size": 2}
@@ -109,14 +126,12 @@ def test_embed_on_an_existing_scheduler_writes_the_same_bytes_as_local(tmp_path)
     dask_cli = Path(sys.executable).with_name("dask")
     sched_file = tmp_path / "scheduler.json"
     common = ["--scheduler-file", str(sched_file), "--no-dashboard"]
-    procs = [subprocess.Popen([dask_cli, "scheduler", "--port", "0", "--host", "127.0.0.1",
-                               *common], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    sched_log = tmp_path / "scheduler.log"
+    with sched_log.open("wb") as log_fh:
+        procs = [subprocess.Popen([dask_cli, "scheduler", "--port", "0", "--host", "127.0.0.1",
+                                   *common], stdout=subprocess.DEVNULL, stderr=log_fh)]
     try:
-        for _ in range(600):  # the scheduler writes its address once it listens
-            if sched_file.exists() and sched_file.read_text().strip():
-                break
-            time.sleep(0.1)
-        address = storage.read_json(sched_file)["address"]
+        address = _scheduler_address(sched_file, procs[0], sched_log)
         procs.append(subprocess.Popen([dask_cli, "worker", "--nworkers", "2", "--nthreads", "1",
                                        *common], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))

@@ -230,3 +230,14 @@ def test_segmentation_shows_which_path_made_each_mask():
     assert cells[:6] == ["alpha", "3", "3", "mediapipe", "2", "1"], cells[:8]
     assert "kept_by_mask_source" not in section and '"alpha"' not in section
     assert "person mask from" not in page.render(small_page_data())
+    assert "alpha where there is one, from mediapipe elsewhere" in section
+
+
+def test_mask_source_note_follows_the_segment_method():
+    """The line above the table says what the run's method did: mediapipe ignores alpha."""
+    seg = {"method": "mediapipe", "n_images": 2, "mask_source": {"alpha": 0, "mediapipe": 2},
+           "kept_by_mask_source": {"mediapipe": 2}}
+    html = page.render(small_page_data(segment_summary=seg))
+    section = html[html.index("<h3>Segmentation</h3>"):html.index("<h3>Validation</h3>")]
+    assert "every person mask from mediapipe, alpha or not" in section
+    assert "takes the person mask from a transparent" not in section

@@ -139,6 +139,21 @@ def _mask_sources(segment: Mapping[str, Any]) -> Table | None:
     return table(["person mask from", "images", "kept"], rows) if rows else None
 
 
+MASK_SOURCE_NOTES = {
+    "auto": "segment.method auto takes the person mask from a transparent background's alpha "
+            "where there is one, from mediapipe elsewhere.",
+    "mediapipe": "segment.method mediapipe takes every person mask from mediapipe, alpha or not "
+                 "(segment.method auto would use a pre-cut image's alpha).",
+    "none": "segment.method none keeps every image whole: no person mask, no clothing share.",
+}
+
+
+def _mask_sources_note(segment: Mapping[str, Any]) -> str:
+    """The line above the mask-source table: what the run's segment.method does."""
+    method = segment.get("method")
+    return MASK_SOURCE_NOTES.get(method, f"segment.method {method}.")
+
+
 def _pct(value: float) -> str:
     return f"{value:.1%}"
 
@@ -302,6 +317,7 @@ def context(d: PageData) -> dict[str, Any]:
         "segment": kv_table({k: v for k, v in d.segment_summary.items() if k not in (
             "unreadable_post_ids", "mask_source", "kept_by_mask_source")}),
         "mask_sources": _mask_sources(d.segment_summary),
+        "mask_sources_note": _mask_sources_note(d.segment_summary),
         **_validation(d.validation),
         "params": [{"name": section,
                     "table": kv_table(values) if isinstance(values, Mapping) else None,
