@@ -127,7 +127,10 @@ class EmbedParams:
     image_encoder: str = param(
         "efficientnet-lite0",
         "efficientnet-lite0 | efficientnet-lite1 | efficientnet-lite2 (1280-d) | imagebind | "
-        "chinese-clip | pixels (a no-model baseline)")
+        "chinese-clip | pixels (a no-model baseline) | a+b: both, stacked (stack_weights)")
+    stack_weights: dict[str, float] = param(
+        default_factory=dict, help="a stacked encoder's block weights by part name (1.0 when not "
+        "listed): each part's unit vector scaled by it, then the blocks joined")
     text_encoder: str = param("e5-small", "e5-small (384-d) | use-multilingual (512-d) | "
                               "sentence-transformers | imagebind | chinese-clip")
     batch_size: int = param(32)
@@ -154,6 +157,8 @@ class EmbedParams:
     def __post_init__(self) -> None:
         # Encoder names, too, are checked against the registry by check-params and the embed stage.
         check(self.batch_size >= 1, "embed", "batch_size", self.batch_size, "an integer >= 1")
+        for part, w in self.stack_weights.items():
+            check(w > 0, "embed", f"stack_weights.{part}", w, "a number > 0")
         check(self.text_chunk_chars >= 8, "embed", "text_chunk_chars", self.text_chunk_chars,
               "an integer >= 8 (characters per chunk)")
 

@@ -81,6 +81,25 @@ def test_stage_end_to_end_with_the_stand_in_and_a_warm_cache(tmp_path):
     assert "cache_hits" not in json.dumps(summary) and "seconds" not in json.dumps(summary)
 
 
+def test_stage_with_a_stacked_image_encoder(tmp_path):
+    """embed.image_encoder a+b through the stage: the blocks side by side, weighted, cached under
+    the stack's own key (the parts' vectors alone are not reused)."""
+    seg, texts = write_fake_upstream(tmp_path)
+    stacked = {"image_encoder": "pixels+hash", "text_encoder": "hash", "stack_weights":
+               {"hash": 0.5}, "options": {"pixels": {"size": 8}}}
+    done = run_embed(tmp_path, seg, texts, stacked)
+    assert done.returncode == 0, done.stderr
+    image, image_ids, _, _, _, summary, _ = read_outputs(tmp_path / "embed")
+    assert image.shape == (4, 64 + HASH_DIM) and summary["image"]["encoder"] == "pixels+hash"
+    assert np.allclose((image[:, 64:] ** 2).sum(1), 0.25 / 1.25, atol=1e-5)
+    assert summary["image"]["cache_key"].startswith("stack/1*pixels/8px")
+    alone = run_embed(tmp_path, seg, texts, {**stacked, "image_encoder": "pixels"})
+    assert alone.returncode == 0, alone.stderr
+    pixels, *_ = read_outputs(tmp_path / "embed")
+    assert pixels.shape == (4, 64)
+    assert np.allclose(image[:, :64], pixels / np.sqrt(1.25), atol=1e-5)
+
+
 def test_stage_with_tokens_pooling_lists_a_post_without_tokens(tmp_path):
     seg, texts = write_fake_upstream(tmp_path)
     table = storage.read_table(texts, "texts")

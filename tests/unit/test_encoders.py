@@ -187,6 +187,61 @@ def test_pixels_size_out_of_range_names_the_option():
         _pixels(size=2)
 
 
+def _stacked(weights=None, name="pixels+hash"):
+    params = EmbedParams(image_encoder=name, stack_weights=weights or {},
+                         options={"pixels": {"size": 8}})
+    encoders.check_params(params)
+    return encoders.get_encoder(name, "image", params)
+
+
+def test_stacked_encoder_joins_the_weighted_unit_blocks(images):
+    stacked = _stacked({"hash": 0.5})
+    pixels, hashed = _pixels(size=8).encode(images[:3]), encoders.get_encoder(
+        "hash", "image", EmbedParams()).encode(images[:3])
+    out = stacked.encode(images[:3])
+    _assert_unit_rows(out, 3, 64 + 64)
+    expected = np.hstack([pixels, 0.5 * hashed]) / np.sqrt(1.25)
+    assert np.allclose(out, expected, atol=1e-6)
+    # a weight w gives its block w^2 / (1 + w^2) of every row's squared norm
+    assert np.allclose((out[:, 64:] ** 2).sum(1), 0.25 / 1.25, atol=1e-6)
+    # the key names each part and weight: another weighting never reuses these vectors
+    assert stacked.cache_key.startswith("stack/1*pixels/8px") and "+0.5*hash/" in stacked.cache_key
+    assert _stacked({"hash": 0.7}).cache_key != stacked.cache_key
+    assert _stacked().weights == [1.0, 1.0] and stacked.name == "pixels+hash"
+
+
+def test_stacked_encoder_builds_from_a_recipe_in_another_process():
+    import pickle
+
+    params = EmbedParams(image_encoder="pixels+hash", stack_weights={"pixels": 2.0})
+    recipe = pickle.loads(pickle.dumps(encoders.EncoderRecipe("pixels+hash", "image", params)))
+    built = recipe.build()
+    assert built.dim == 784 + 64 and built.weights == [2.0, 1.0]
+
+
+@pytest.mark.parametrize("name, weights, message", [
+    ("pixels+resnet50", {}, r"\[embed\.image_encoder\] = 'resnet50' is not a registered"),
+    ("pixels+pixels", {}, r"'pixels\+pixels': a stacked name joins distinct registered names"),
+    ("pixels+", {}, r"a stacked name joins distinct"),
+    ("pixels+e5-small", {}, r"'e5-small' encodes text, not image"),
+    ("pixels+hash", {"efficientnet-lite0": 0.5}, r"stack_weights\] names \['efficientnet-lite0'\]"
+                                                  r", which are not parts.*\['pixels', 'hash'\]"),
+])
+def test_bad_stacks_name_the_param_and_the_fix(name, weights, message):
+    with pytest.raises(ConfigError, match=message):
+        encoders.check_params(EmbedParams(image_encoder=name, stack_weights=weights))
+
+
+def test_stack_weights_wait_unused_without_a_stack():
+    """`-S embed.image_encoder=efficientnet-lite0` must work with the default weights in place."""
+    encoders.check_params(EmbedParams(image_encoder="pixels", stack_weights={"pixels": 0.3}))
+
+
+def test_stack_weight_must_be_positive():
+    with pytest.raises(ConfigError, match=r"embed.*stack_weights\.pixels.*-1.*> 0"):
+        EmbedParams(image_encoder="pixels+hash", stack_weights={"pixels": -1.0})
+
+
 # ---- real shipped models ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,10 @@ stage); the params.yaml renderer lists every backend's options from `option_clas
 | pixels | image | size^2 (784) | none: the downscaled image itself, a classical baseline |
 | hash | image, text | 64 | none: a deterministic stand-in for fast tests, NOT a real model |
 
+Two or more names joined by `+` (`efficientnet-lite0+pixels`) make a stacked encoder
+(`stack.py`): each part as if named alone, its unit vector scaled by `embed.stack_weights`, the
+blocks concatenated.
+
 Adding a backend (say an open_clip model, `open-clip`) touches its module and its entry here only:
 
 1. Write `encoders/open_clip.py`: a frozen options dataclass, e.g. `OpenCLIPOptions` with
@@ -45,6 +49,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stylecluster.encoders.base import BackendConfig, Encoder, Modality, check_device
+from stylecluster.encoders.stack import StackedEncoder, part_names
 from stylecluster.errors import ConfigError
 from stylecluster.paramtypes import DEFAULT_FILE, build, build_options
 
@@ -160,13 +165,27 @@ def check_options(params: EmbedParams, where: str = DEFAULT_FILE) -> dict[str, A
 
 
 def check_params(params: EmbedParams, where: str = DEFAULT_FILE) -> None:
-    """Check the embed section against the registry: both encoder names and every option.
+    """Check the embed section against the registry: both encoder names (each part of a stacked
+    `a+b` name), `stack_weights` against those parts (when a stack is in use), and every option.
 
     Raises:
         ConfigError: Naming the key, the value and the registered names.
     """
-    check_name(params.image_encoder, "image", where)
-    check_name(params.text_encoder, "text", where)
+    parts = []
+    for modality, name in (("image", params.image_encoder), ("text", params.text_encoder)):
+        names = part_names(name)
+        if "" in names or len(set(names)) < len(names):
+            raise ConfigError(f"{where} [embed.{modality}_encoder] = {name!r}: a stacked name "
+                              "joins distinct registered names with '+', e.g. "
+                              "'efficientnet-lite0+pixels'.")
+        for part in names:
+            check_name(part, modality, where)
+        parts += names if len(names) > 1 else []
+    unknown = sorted(set(params.stack_weights) - set(parts))
+    if unknown and parts:  # without a stack the weights wait unused (-S image_encoder=a works)
+        raise ConfigError(f"{where} [embed.stack_weights] names {unknown}, which are not parts of "
+                          f"the stacked encoder here (parts: {parts}); weight only the "
+                          "parts of an 'a+b' image_encoder or text_encoder.")
     check_options(params, where)
 
 
@@ -198,7 +217,8 @@ def get_encoder(name: str, modality: Modality, params: EmbedParams,
     """Build the encoder `name` for `modality` (loads its weights).
 
     Args:
-        name: A registered name (see `registered`).
+        name: A registered name (see `registered`), or registered names joined by `+` (a
+            `StackedEncoder` of them).
         modality: "image" or "text".
         params: The embed section (device, each backend's options).
         model_cache: A folder where a backend may keep files it derives from its weights between
@@ -212,6 +232,10 @@ def get_encoder(name: str, modality: Modality, params: EmbedParams,
         ConfigError: Unknown name, wrong modality, bad options, or device cuda without a GPU.
         BackendError: The backend's package or weights are missing.
     """
+    if len(part_names(name)) > 1:  # a stack: each part built as if named alone
+        names = part_names(name)
+        parts = [get_encoder(part, modality, params, model_cache, runtime=runtime) for part in names]
+        return StackedEncoder(name, parts, [params.stack_weights.get(n, 1.0) for n in names])
     spec = check_name(name, modality)
     check_device(params)
     config = backend_config(name, params, runtime)
