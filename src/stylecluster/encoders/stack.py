@@ -40,6 +40,13 @@ class StackedEncoder(Encoder):
         self.dim = sum(part.dim for part in self.parts)
         self.cache_key = "stack/" + SEPARATOR.join(
             f"{w:g}*{part.cache_key}" for part, w in zip(self.parts, self.weights))
+        limits = [part.max_tokens for part in self.parts if part.max_tokens is not None]
+        self.max_tokens = min(limits) if limits else None  # texts: the tightest part's limit
+
+    def fit_text(self, text: str) -> tuple[str, bool]:
+        """The whole `text` (each part cuts it to its own limit as it encodes), and whether any
+        part cuts it (counted as truncated by the embed stage)."""
+        return text, any(part.fit_text(text)[1] for part in self.parts)
 
     def _encode(self, batch: Sequence[Any]) -> np.ndarray:
         return np.hstack([np.float32(w) * part.encode(batch)
