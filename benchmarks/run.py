@@ -765,6 +765,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n-posts", type=int, default=None,
                    help="sample size of the pipeline items (default 200; quick 40)")
     p.add_argument("--mem-n", type=int, default=None, help="posts of the memory item (20000)")
+    p.add_argument("--scale-n", type=int, default=None,
+                   help="images of the scale_embed item (default 256 in shards of 32; quick 16)")
     p.add_argument("--reduce-n", type=int, default=None,
                    help="points of the scale_reduce item (default 10000; quick 3000), e.g. 100000")
     p.add_argument("--reduce-fit", type=int, default=None,
@@ -800,6 +802,8 @@ def main(argv: list[str] | None = None) -> int:
         S["n_posts"] = args.n_posts
     if args.mem_n:
         S["mem_n"] = args.mem_n
+    if args.scale_n:
+        S["scale_n"] = args.scale_n
     if args.reduce_n:
         S["reduce_n"], S["reduce_fit"] = args.reduce_n, args.reduce_n // 5
     if args.reduce_fit:
