@@ -40,7 +40,7 @@ def _cmd_sample(args: argparse.Namespace) -> str:
 
 def _import_options(args: argparse.Namespace) -> Any:
     from stylecluster import config, dates, importer
-    from stylecluster import catalog, storage
+    from stylecluster import storage
 
     timezone = args.timezone
     if timezone is None:  # the zone validate will read the posts in
