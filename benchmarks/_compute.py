@@ -214,11 +214,12 @@ def stack_embed_worker(paths: list[str], repeats: int, stack: str, weights: dict
     from PIL import Image
 
     from stylecluster import encoders
+    from stylecluster.encoders.stack import part_names
     from stylecluster.pipeline import embed
 
     p = dataclasses.replace(_embed_params(), image_encoder=stack, stack_weights=weights)
     encoders.check_params(p)
-    first = stack.split("+")[0]
+    first = part_names(stack)[0]
     stacked = encoders.get_encoder(stack, "image", p, runtime=_runtime())
     alone = encoders.get_encoder(first, "image", p, runtime=_runtime())
     images = [Image.open(f).convert("RGB") for f in paths]

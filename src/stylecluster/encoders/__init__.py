@@ -232,8 +232,8 @@ def get_encoder(name: str, modality: Modality, params: EmbedParams,
         ConfigError: Unknown name, wrong modality, bad options, or device cuda without a GPU.
         BackendError: The backend's package or weights are missing.
     """
-    if len(part_names(name)) > 1:  # a stack: each part built as if named alone
-        names = part_names(name)
+    names = part_names(name)
+    if len(names) > 1:  # a stack: each part built as if named alone
         parts = [get_encoder(part, modality, params, model_cache, runtime=runtime) for part in names]
         return StackedEncoder(name, parts, [params.stack_weights.get(n, 1.0) for n in names])
     spec = check_name(name, modality)
