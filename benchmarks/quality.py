@@ -229,9 +229,10 @@ def markdown(records: list[dict]) -> str:
                     + (", ".join(f"`{k}={v}`" for k, v in r["params"].items()) or "defaults")
                     + "\n" for r in records)
     return ("# Quality harness\n\nk = the k the pipeline chose (cluster.n_clusters when a variant "
-            "fixes it); rule = the choice rule, or `argmax` when the silhouette curve had no "
-            "clear peak. seconds include the set's import and upstream stages (embedding vectors "
-            "come from the shared cache when warm).\n\n" + head + rows
+            "fixes it); rule = the choice rule, or the fallback that chose k when the silhouette "
+            "curve had no clear peak (`select_k.fallback`: stability or argmax). seconds include "
+            "the set's import and upstream stages (embedding vectors come from the shared cache "
+            "when warm).\n\n" + head + rows
             + "\nParams that differ from params.yaml:\n\n" + notes)
 
 
