@@ -142,9 +142,9 @@ class EmbedParams:
         "(README, caption length)")
     text_chunk_chars: int = param(64, "chunks: the most characters in a chunk (cut at sentence "
                                   "ends where possible)")
-    text_token_weighting: Literal["idf", "tfidf", "mean"] = param(
+    text_token_weighting: Literal["idf", "tfidf", "mean", "ctfidf"] = param(
         "idf", "tokens: idf (each distinct token by its smoothed idf) | tfidf (also by its count) "
-        "| mean (every occurrence alike)")
+        "| mean (every occurrence alike) | ctfidf (c-TF-IDF with hashtags as classes)")
     device: Literal["cpu", "cuda"] = param(
         "cpu", "cpu | cuda (torch encoders, e5-small included through its torch runtime; "
         "use-multilingual runs on the CPU)")

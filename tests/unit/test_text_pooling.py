@@ -81,14 +81,57 @@ def test_an_unknown_weighting_is_refused():
         text_pooling.plan_tokens(["a"], [["x"]], "bm25")
 
 
+def test_ctfidf_weighs_a_token_of_the_posts_hashtag_over_chatter_every_hashtag_shares():
+    # 蒸笼 (chatter) is in every post; 皮衣 only under #机车, 草帽 only under #度假
+    tokens = [["皮衣", "蒸笼"], ["皮衣", "蒸笼", "黑色"], ["草帽", "蒸笼"], ["草帽", "蒸笼"]]
+    tags = [["机车"], ["机车"], ["度假"], ["度假"]]
+    plan = text_pooling.plan_tokens(list("abcd"), tokens, "ctfidf", tags)
+    w = {plan.units[u]: x for u, x in zip(plan.unit_index[plan.post_index == 0],
+                                          plan.weight[plan.post_index == 0])}
+    assert w["皮衣"] > w["蒸笼"] > 0, w
+    # by hand: class 机车 holds 5 token occurrences, 皮衣 2 of them; A = 9 / 2 occurrences per
+    # class; 皮衣 occurs 2 times in all, 蒸笼 4
+    leather, chatter = 2 / 5 * np.log1p(4.5 / 2), 2 / 5 * np.log1p(4.5 / 4)
+    assert w["皮衣"] == pytest.approx(leather / (leather + chatter))
+    for row in range(4):
+        assert plan.weight[plan.post_index == row].sum() == pytest.approx(1.0)
+
+
+def test_ctfidf_averages_over_a_posts_hashtags_and_falls_back_to_idf_without_any():
+    tokens = [["皮衣", "蒸笼"], ["皮衣", "草帽"], ["草帽", "蒸笼"], ["蒸笼", "黑色"]]
+    tags = [["机车", "穿搭"], ["机车"], ["穿搭"], []]
+    plan = text_pooling.plan_tokens(list("abcd"), tokens, "ctfidf", tags)
+    idf = text_pooling.plan_tokens(list("abcd"), tokens, "idf")
+    assert np.allclose(plan.weight[plan.post_index == 3], idf.weight[idf.post_index == 3])
+    # post a is a document of both its hashtags: its weights are the mean of the two classes'
+    from stylecluster.ctfidf import ctfidf
+    scores, words = ctfidf([tokens[0], tokens[1], tokens[0], tokens[2]],
+                           np.array([0, 0, 1, 1]), 2)
+    mean = scores[:, [words.index("皮衣"), words.index("蒸笼")]].mean(axis=0)
+    assert np.allclose(plan.weight[plan.post_index == 0], mean / mean.sum())
+    with pytest.raises(ValueError, match="3 hashtag lists for 4 posts"):
+        text_pooling.plan_tokens(list("abcd"), tokens, "ctfidf", tags[:3])
+
+
+def test_ctfidf_sparse_matches_the_dense_scores():
+    from stylecluster.ctfidf import ctfidf, ctfidf_sparse
+    docs = [["红", "穿搭"], ["红", "穿搭", "红"], ["蓝", "穿搭"], ["蓝", "绿"], []]
+    classes = np.array([0, 0, 1, 2, 2])
+    dense, words = ctfidf(docs, classes, 3)
+    sparse, same = ctfidf_sparse(docs, classes, 3)
+    assert same == words and np.allclose(sparse.toarray(), dense)
+    assert sparse.nnz == 6  # a word scores only in the classes it occurs in
+
+
 # ---- pool ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("weighting", text_pooling.WEIGHTINGS)
 def test_a_caption_repeated_twice_pools_to_the_same_vector(weighting):
     tokens = ["白色", "连衣裙", "温柔", "白色", "夏天"]
     others = [["黑色", "皮衣"], ["白色", "草帽"]]
-    once = text_pooling.plan_tokens(["p", "q", "r"], [tokens, *others], weighting)
-    twice = text_pooling.plan_tokens(["p", "q", "r"], [tokens * 2, *others], weighting)
+    tags = [["白色穿搭"], ["机车"], ["白色穿搭"]]
+    once = text_pooling.plan_tokens(["p", "q", "r"], [tokens, *others], weighting, tags)
+    twice = text_pooling.plan_tokens(["p", "q", "r"], [tokens * 2, *others], weighting, tags)
     assert once.units == twice.units
     vectors = random_unit_vectors(len(once.units))
     a, b = text_pooling.pool(once, vectors), text_pooling.pool(twice, vectors)

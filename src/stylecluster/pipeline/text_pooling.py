@@ -9,7 +9,12 @@ caption through the same encoder and the same content-addressed cache, then pool
   the weighted mean of its token vectors (`embed.text_token_weighting`): `idf` weighs each distinct
   token of the post by its smoothed inverse document frequency, ln((1 + n) / (1 + df)) + 1 over the
   n posts pooled (scikit-learn's smooth idf), `tfidf` also by its count in the post, `mean` is the
-  plain mean over its token occurrences. The result does not change when a caption is repeated.
+  plain mean over its token occurrences. `ctfidf` weighs each distinct token by its class-based
+  TF-IDF (`stylecluster.ctfidf`) with each hashtag as a class (a post is a document of every one
+  of its hashtags), averaged over the post's hashtags: a token counts when it is frequent among the
+  posts that share a hashtag and rare in the rest, so chatter every kind of post shares weighs
+  little; a post without hashtags falls back to `idf`. For every weighting the result does not
+  change when a caption is repeated.
 
 Pooled vectors are L2-normalised. `whole` (the default) embeds `embed_input` as it is, through
 `embed.embed_texts`. A post with text but no piece to pool (no tokens left after preprocessing) is
@@ -39,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POOLING = ("whole", "chunks", "tokens")
-WEIGHTINGS = ("idf", "tfidf", "mean")
+WEIGHTINGS = ("idf", "tfidf", "mean", "ctfidf")
 NO_TOKENS = ("no tokens after preprocessing (texts.parquet tokens is empty; "
              "embed.text_pooling: tokens)")
 _SENTENCE = re.compile(r"[^。！？!?；;…\n]*(?:[。！？!?；;…\n]+|$)")  # a sentence and its end marks
@@ -143,33 +148,73 @@ def plan_chunks(ids: Sequence[str], texts: Sequence[str], chunk_chars: int) -> P
                  "no text to chunk (embed.text_pooling: chunks)")
 
 
+def _idf(counts: Sequence[Counter]) -> dict[str, float]:
+    """Smoothed idf of each token over the posts that have tokens (scikit-learn's smooth idf)."""
+    n_docs = sum(1 for c in counts if c)
+    df = Counter(tok for c in counts for tok in c)
+    return {tok: np.log((1 + n_docs) / (1 + n)) + 1.0 for tok, n in df.items()}
+
+
+def _hashtag_scores(counts: Sequence[Counter], hashtags: Sequence[Sequence[str]]
+                    ) -> list[dict[str, float] | None]:
+    """Each post's distinct tokens scored by c-TF-IDF over hashtag classes, averaged over its
+    hashtags; None for a post without hashtags (or without tokens)."""
+    from stylecluster.ctfidf import ctfidf_sparse
+
+    tag_index: dict[str, int] = {}
+    docs, classes = [], []
+    for c, tags in zip(counts, hashtags):
+        for tag in dict.fromkeys(map(str, tags)) if c else ():
+            docs.append(list(c))  # distinct tokens: a repeated caption changes nothing
+            classes.append(tag_index.setdefault(tag, len(tag_index)))
+    scores, words = ctfidf_sparse(docs, np.asarray(classes, np.int64), len(tag_index))
+    column = {w: i for i, w in enumerate(words)}
+    out: list[dict[str, float] | None] = []
+    for c, tags in zip(counts, hashtags):
+        rows = [tag_index[t] for t in dict.fromkeys(map(str, tags))] if c else []
+        if not rows:
+            out.append(None)
+            continue
+        block = scores[rows][:, [column[t] for t in c]].toarray().mean(axis=0)  # (distinct,)
+        out.append(dict(zip(c, block.tolist())))
+    return out
+
+
 def plan_tokens(ids: Sequence[str], tokens: Sequence[Sequence[str]],
-                weighting: str = "idf") -> PoolPlan:
+                weighting: str = "idf",
+                hashtags: Sequence[Sequence[str]] | None = None) -> PoolPlan:
     """Each post's distinct tokens with their weights (see the module docstring).
 
     Args:
         ids: post_ids, aligned with tokens.
         tokens: Each post's preprocess tokens, in order (repeats allowed).
-        weighting: idf | tfidf | mean.
+        weighting: idf | tfidf | mean | ctfidf.
+        hashtags: Each post's hashtags (texts.parquet `hashtags`), for `ctfidf`; None: no post
+            has any (every post falls back to idf).
 
     Returns:
         PoolPlan; the weights of a post sum to 1. Posts without tokens are in `dropped`
         (reason NO_TOKENS) and do not count in the document frequencies.
 
     Raises:
-        ValueError: On an unknown weighting.
+        ValueError: On an unknown weighting, or hashtags not aligned with the tokens.
     """
     if weighting not in WEIGHTINGS:
         raise ValueError(f"embed.text_token_weighting = {weighting!r}; allowed: {WEIGHTINGS}")
     counts = [Counter(map(str, t)) for t in tokens]
-    n_docs = sum(1 for c in counts if c)
-    df = Counter(tok for c in counts for tok in c)
-    idf = {tok: np.log((1 + n_docs) / (1 + n)) + 1.0 for tok, n in df.items()}
+    idf = _idf(counts)
+    if hashtags is not None and len(hashtags) != len(counts):
+        raise ValueError(f"{len(hashtags)} hashtag lists for {len(counts)} posts")
+    tag_scores = (_hashtag_scores(counts, hashtags) if weighting == "ctfidf" and hashtags
+                  is not None else [None] * len(counts))
     units, weights = [], []
-    for c in counts:
+    for c, scored in zip(counts, tag_scores):
         toks = list(c)  # first-occurrence order
-        w = np.array([{"idf": idf[t], "tfidf": c[t] * idf[t], "mean": c[t]}[weighting]
-                      for t in toks], dtype=np.float64)
+        if weighting == "ctfidf" and scored is not None:
+            w = np.array([scored[t] for t in toks], dtype=np.float64)
+        else:
+            w = np.array([{"tfidf": c[t] * idf[t], "mean": c[t]}.get(weighting, idf[t])
+                          for t in toks], dtype=np.float64)
         units.append(toks)
         weights.append((w / w.sum()).tolist() if toks else [])
     return _plan(ids, units, weights, NO_TOKENS)
@@ -237,8 +282,11 @@ def embed_text_vectors(
         plan = plan_chunks(inputs.text_ids, inputs.texts, params.text_chunk_chars)
     else:
         by_post = dict(zip(texts["post_id"].astype(str), texts["tokens"]))
+        tags = (dict(zip(texts["post_id"].astype(str), texts["hashtags"]))
+                if "hashtags" in texts else {})
         plan = plan_tokens(inputs.text_ids, [list(by_post[p]) for p in inputs.text_ids],
-                           params.text_token_weighting)
+                           params.text_token_weighting,
+                           [list(tags.get(p, ())) for p in inputs.text_ids])
     pieces = embed.embed_texts([f"piece{i}" for i in range(len(plan.units))], plan.units,
                                encoder, cache, params.batch_size, progress, **shards)
     log.info("text (%s): %s pooling, %d posts from %d distinct pieces, %d posts dropped",

@@ -1,4 +1,5 @@
-"""Cluster keywords: c-TF-IDF (BERTopic's class-based TF-IDF) over each cluster's jieba tokens.
+"""Cluster keywords: c-TF-IDF (BERTopic's class-based TF-IDF, `stylecluster.ctfidf`) over each
+cluster's jieba tokens.
 
 A word scores high when it is frequent in its cluster and rare in the others, which keeps the
 clusters' keyword lists distinct (plain per-cluster frequency would give every cluster the same
@@ -15,44 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stylecluster.ctfidf import ctfidf
+
 MIN_TOKEN_CHARS = 2  # single characters (的, 穿, a) carry little meaning as a cluster keyword
 MAX_DF = 0.5  # words in more than half of all posts describe the platform, not a cluster
-
-
-def ctfidf(documents: Sequence[Sequence[str]], classes: np.ndarray,
-           n_classes: int) -> tuple[np.ndarray, list[str]]:
-    """Class-based TF-IDF (BERTopic): one row of word scores per class.
-
-    tf(t, c) = count of t in class c / words in class c; idf(t) = log(1 + A / f(t)) with A the
-    average number of words per class and f(t) the count of t over all classes.
-
-    Args:
-        documents: Token lists, one per post.
-        classes: (n,) class index per post, in [0, n_classes).
-        n_classes: Number of classes.
-
-    Returns:
-        ((n_classes, V) scores, the V words in column order). V is 0 when there are no words.
-    """
-    from scipy import sparse
-
-    vocab: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    for cls, doc in zip(classes, documents):
-        for word in doc:
-            rows.append(int(cls))
-            cols.append(vocab.setdefault(word, len(vocab)))
-    words = list(vocab)
-    if not words:
-        return np.zeros((n_classes, 0)), words
-    counts = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)),
-                               shape=(n_classes, len(words))).toarray()  # (k, V)
-    per_class = counts.sum(axis=1, keepdims=True)
-    tf = np.divide(counts, per_class, out=np.zeros_like(counts), where=per_class > 0)
-    avg_words = counts.sum() / n_classes
-    idf = np.log1p(avg_words / counts.sum(axis=0))  # (V,), every column has a count > 0
-    return tf * idf, words
 
 
 def token_list(value: Any) -> list[str]:
