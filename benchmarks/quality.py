@@ -208,11 +208,19 @@ def run_set(name: str, spec: dict, base: dict, only: set[str] | None) -> list[di
         for col in COLUMNS[4:-1]:
             rec[col] = metrics.get(col)
         rec.update(best_k=metrics.get("n_clusters"), has_peak=select.get("has_peak"),
-                   rule=select.get("fallback") or select.get("rule"),
+                   rule=choice_rule(params, select),
                    seconds=round(up_s + down_s, 1), upstream_seconds=round(up_s, 1))
         records.append(rec)
         log(f"{name}/{variant}: k={rec['best_k']} nmi={rec['nmi']} ({rec['seconds']} s)")
     return records
+
+
+def choice_rule(params: dict, select: dict) -> str | None:
+    """What chose the run's k: `cluster.n_clusters` when the params fix it, else select_k's
+    fallback when the silhouette curve had no clear peak, else its rule."""
+    if (params.get("cluster") or {}).get("n_clusters") is not None:
+        return "cluster.n_clusters"
+    return select.get("fallback") or select.get("rule")
 
 
 def _cell(value: Any) -> str:
@@ -229,8 +237,9 @@ def markdown(records: list[dict]) -> str:
                     + (", ".join(f"`{k}={v}`" for k, v in r["params"].items()) or "defaults")
                     + "\n" for r in records)
     return ("# Quality harness\n\nk = the k the pipeline chose (cluster.n_clusters when a variant "
-            "fixes it); rule = the choice rule, or the fallback that chose k when the silhouette "
-            "curve had no clear peak (`select_k.fallback`: stability or argmax). seconds include "
+            "fixes it); rule = what chose k: cluster.n_clusters, the fallback when the silhouette "
+            "curve had no clear peak (`select_k.fallback`: stability or argmax), or the choice "
+            "rule. seconds include "
             "the set's import and upstream stages (embedding vectors come from the shared cache "
             "when warm).\n\n" + head + rows
             + "\nParams that differ from params.yaml:\n\n" + notes)
