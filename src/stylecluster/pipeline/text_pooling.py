@@ -162,16 +162,14 @@ def _hashtag_scores(counts: Sequence[Counter], hashtags: Sequence[Sequence[str]]
     from stylecluster.ctfidf import ctfidf_sparse
 
     tag_index: dict[str, int] = {}
-    docs, classes = [], []
-    for c, tags in zip(counts, hashtags):
-        for tag in dict.fromkeys(map(str, tags)) if c else ():
-            docs.append(list(c))  # distinct tokens: a repeated caption changes nothing
-            classes.append(tag_index.setdefault(tag, len(tag_index)))
-    scores, words = ctfidf_sparse(docs, np.asarray(classes, np.int64), len(tag_index))
+    post_rows = [[tag_index.setdefault(t, len(tag_index)) for t in dict.fromkeys(map(str, tags))]
+                 if c else [] for c, tags in zip(counts, hashtags)]  # each post's classes
+    docs = [list(c) for c, rows in zip(counts, post_rows) for _ in rows]  # distinct tokens
+    classes = np.array([r for rows in post_rows for r in rows], np.int64)
+    scores, words = ctfidf_sparse(docs, classes, len(tag_index))
     column = {w: i for i, w in enumerate(words)}
     out: list[dict[str, float] | None] = []
-    for c, tags in zip(counts, hashtags):
-        rows = [tag_index[t] for t in dict.fromkeys(map(str, tags))] if c else []
+    for c, rows in zip(counts, post_rows):
         if not rows:
             out.append(None)
             continue
@@ -210,11 +208,14 @@ def plan_tokens(ids: Sequence[str], tokens: Sequence[Sequence[str]],
     units, weights = [], []
     for c, scored in zip(counts, tag_scores):
         toks = list(c)  # first-occurrence order
-        if weighting == "ctfidf" and scored is not None:
+        if scored is not None:  # ctfidf, a post with hashtags
             w = np.array([scored[t] for t in toks], dtype=np.float64)
-        else:
-            w = np.array([{"tfidf": c[t] * idf[t], "mean": c[t]}.get(weighting, idf[t])
-                          for t in toks], dtype=np.float64)
+        elif weighting == "tfidf":
+            w = np.array([c[t] * idf[t] for t in toks], dtype=np.float64)
+        elif weighting == "mean":
+            w = np.array([c[t] for t in toks], dtype=np.float64)
+        else:  # idf, and ctfidf's fallback
+            w = np.array([idf[t] for t in toks], dtype=np.float64)
         units.append(toks)
         weights.append((w / w.sum()).tolist() if toks else [])
     return _plan(ids, units, weights, NO_TOKENS)
